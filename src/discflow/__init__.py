@@ -1,0 +1,3 @@
+"""discflow: a duplication-on-demand server for optical media."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,63 @@
+"""Value types and lifecycles of discflow. No I/O here, stdlib only."""
+
+from discflow.domain._media import (
+    MEDIA_TYPES,
+    MediaType,
+    describe_size,
+    media_fitting,
+    media_type,
+)
+from discflow.domain._states import (
+    COPY_LIFECYCLE,
+    JOB_LIFECYCLE,
+    REQUEST_ACTIVE,
+    REQUEST_FINAL,
+    REQUEST_LIFECYCLE,
+    Availability,
+    CopyState,
+    DriveState,
+    JobState,
+    Lifecycle,
+    RequestState,
+)
+from discflow.domain._values import (
+    MAX_COPIES,
+    Address,
+    CacheEntry,
+    DeviceRecord,
+    DriveStatus,
+    MediaBin,
+    RequestLine,
+    check_copies,
+    check_fits,
+    check_sha256,
+)
+
+__all__ = [
+    "COPY_LIFECYCLE",
+    "JOB_LIFECYCLE",
+    "MAX_COPIES",
+    "MEDIA_TYPES",
+    "REQUEST_ACTIVE",
+    "REQUEST_FINAL",
+    "REQUEST_LIFECYCLE",
+    "Address",
+    "Availability",
+    "CacheEntry",
+    "CopyState",
+    "DeviceRecord",
+    "DriveState",
+    "DriveStatus",
+    "JobState",
+    "Lifecycle",
+    "MediaBin",
+    "MediaType",
+    "RequestLine",
+    "RequestState",
+    "check_copies",
+    "check_fits",
+    "check_sha256",
+    "describe_size",
+    "media_fitting",
+    "media_type",
+]

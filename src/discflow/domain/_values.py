@@ -1,0 +1,132 @@
+"""Value objects shared by every part: addresses, order lines, resource records.
+
+Invariant: instances are immutable and valid; constructors refuse bad input
+with ``InvalidInput`` whose message says what to change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from discflow.domain._media import MediaType, describe_size, media_type
+from discflow.domain._states import Availability, DriveState
+from discflow.errors import InvalidInput
+
+MAX_COPIES = 1000
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A postal address to ship discs to."""
+
+    name: str
+    lines: tuple[str, ...]
+    city: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidInput("ship_to.name is empty: give the recipient's name")
+        if not self.lines or not any(line.strip() for line in self.lines):
+            raise InvalidInput("ship_to.lines is empty: give at least the street line")
+        if len(self.lines) > 4:
+            raise InvalidInput("ship_to.lines has more than 4 lines: a label holds at most 4")
+        if not self.city.strip():
+            raise InvalidInput("ship_to.city is empty")
+        if not _COUNTRY.match(self.country):
+            raise InvalidInput(
+                f"ship_to.country {self.country!r} is not a two-letter ISO code such as 'US' or 'DE'"
+            )
+        for part in (self.name, self.city, self.postal_code, self.region or "", *self.lines):
+            if len(part) > 120:
+                raise InvalidInput(f"address field {part[:20]!r}... is over 120 characters")
+            if any(ord(ch) < 32 for ch in part):
+                raise InvalidInput("address fields may not contain control characters")
+
+
+def check_copies(copies: int) -> int:
+    if not 1 <= copies <= MAX_COPIES:
+        raise InvalidInput(f"copies must be between 1 and {MAX_COPIES}, got {copies}")
+    return copies
+
+
+def check_fits(*, content_id: str, size_bytes: int, media: MediaType) -> None:
+    """Refuse a content that does not fit the chosen media, saying both sizes."""
+    if not media.fits(size_bytes):
+        raise InvalidInput(
+            f"content {content_id!r} is {describe_size(size_bytes)}; "
+            f"{media.name} holds {describe_size(media.capacity_bytes)}"
+        )
+
+
+def check_sha256(value: str) -> str:
+    if not _SHA256.match(value):
+        raise InvalidInput(f"{value!r} is not a lowercase hex sha256 (64 characters)")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLine:
+    """What a customer asks for: copies of one content on one media type."""
+
+    content_id: str
+    media: MediaType
+    copies: int
+
+    @classmethod
+    def parse(cls, content_id: str, media: str, copies: int) -> RequestLine:
+        return cls(content_id, media_type(media), check_copies(copies))
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    sha256: str
+    size_bytes: int
+    last_used: float  # unix seconds
+
+
+@dataclass(frozen=True, slots=True)
+class DriveStatus:
+    index: int
+    state: DriveState = DriveState.IDLE
+    job_id: str | None = None
+    progress: float = 0.0  # 0..1 of the current disc
+
+
+@dataclass(frozen=True, slots=True)
+class MediaBin:
+    """Blank discs of one type loaded in a device, and how fast it writes them."""
+
+    media: str
+    loaded: int
+    write_Bps: int  # noqa: N815 - the unit is part of the name across the project
+    overhead_s: float = 60.0
+    low_threshold: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """The claim-6 resource record of one output device."""
+
+    name: str
+    driver: str
+    address: str
+    drives: tuple[DriveStatus, ...]
+    availability: Availability
+    media: tuple[MediaBin, ...]
+    cache: tuple[CacheEntry, ...]
+    cache_capacity_bytes: int
+    link_Bps: int = 100_000_000  # noqa: N815
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cache_free_bytes(self) -> int:
+        return self.cache_capacity_bytes - sum(e.size_bytes for e in self.cache)
+
+    def blanks(self, media: str) -> int:
+        return next((b.loaded for b in self.media if b.media == media), 0)
