@@ -40,7 +40,8 @@ class Address:
             raise InvalidInput("ship_to.city is empty")
         if not _COUNTRY.match(self.country):
             raise InvalidInput(
-                f"ship_to.country {self.country!r} is not a two-letter ISO code such as 'US' or 'DE'"
+                f"ship_to.country {self.country!r} is not a two-letter ISO code"
+                " such as 'US' or 'DE'"
             )
         for part in (self.name, self.city, self.postal_code, self.region or "", *self.lines):
             if len(part) > 120:
