@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from rich.console import Console
+
+from discflow.errors import DiscflowError
 
 app = typer.Typer(
     name="discflow",
@@ -19,13 +24,26 @@ def _root() -> None:
 
 def main() -> None:
     _register()
-    app()
+    try:
+        app()
+    except DiscflowError as error:
+        # bad input is the user's to fix: say what, exit 2 like a usage error
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(2)
 
 
 def _register() -> None:
     # Imported here so that `discflow --help` lists every group while each
     # module stays independent of the others.
-    from discflow.cli import _version  # noqa: F401
+    from discflow.cli import (  # noqa: F401
+        _content,
+        _device,
+        _events,
+        _order,
+        _serve,
+        _token,
+        _version,  # noqa: F401
+    )
 
 
 __all__ = ["app", "main"]

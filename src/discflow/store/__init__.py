@@ -1,0 +1,115 @@
+"""Persistence: tables, migrations, repositories and the append-only task log.
+
+Every function that changes state takes the caller's ``Session`` and records
+its event in it; the caller's transaction makes both durable together.
+"""
+
+from discflow.store._auth import (
+    Principal,
+    Role,
+    create_token,
+    ensure_user,
+    hash_token,
+    parse_role,
+    principal_for_token,
+)
+from discflow.store._catalog import (
+    add_content,
+    find_by_title,
+    fitting_media,
+    get_content,
+    search_contents,
+)
+from discflow.store._db import Database, make_engine, migrate
+from discflow.store._devices import (
+    DRIVERS,
+    DeviceStatusReport,
+    apply_heartbeat,
+    device_for_agent_token,
+    device_record,
+    enrol_agent,
+    get_device,
+    list_devices,
+    mark_offline_if_silent,
+    register_device,
+)
+from discflow.store._events import EventFilter, list_events, record
+from discflow.store._orders import (
+    OrderLine,
+    PlacedOrder,
+    cancel_order,
+    get_order,
+    get_request,
+    list_orders,
+    order_state,
+    place_order,
+    transition_request,
+)
+from discflow.store._tables import (
+    ApiToken,
+    Base,
+    Content,
+    Device,
+    DeviceCacheEntry,
+    DeviceMedia,
+    Event,
+    Job,
+    Notice,
+    Order,
+    Request,
+    User,
+)
+from discflow.store._types import utcnow
+
+__all__ = [
+    "DRIVERS",
+    "ApiToken",
+    "Base",
+    "Content",
+    "Database",
+    "Device",
+    "DeviceCacheEntry",
+    "DeviceMedia",
+    "DeviceStatusReport",
+    "Event",
+    "EventFilter",
+    "Job",
+    "Notice",
+    "Order",
+    "OrderLine",
+    "PlacedOrder",
+    "Principal",
+    "Request",
+    "Role",
+    "User",
+    "add_content",
+    "apply_heartbeat",
+    "cancel_order",
+    "create_token",
+    "device_for_agent_token",
+    "device_record",
+    "enrol_agent",
+    "ensure_user",
+    "find_by_title",
+    "fitting_media",
+    "get_content",
+    "get_device",
+    "get_order",
+    "get_request",
+    "hash_token",
+    "list_devices",
+    "list_events",
+    "list_orders",
+    "make_engine",
+    "mark_offline_if_silent",
+    "migrate",
+    "order_state",
+    "parse_role",
+    "place_order",
+    "principal_for_token",
+    "record",
+    "register_device",
+    "search_contents",
+    "transition_request",
+    "utcnow",
+]

@@ -1,0 +1,89 @@
+"""Users, roles and bearer tokens.
+
+Invariant: tokens are stored as sha256 digests only; the clear token is shown
+once, when it is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from discflow.errors import InvalidInput, PermissionDenied
+from discflow.store._ids import new_token
+from discflow.store._tables import ApiToken, User
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return {Role.CUSTOMER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}[self]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user with a role, or a device agent."""
+
+    user_id: int | None
+    name: str
+    role: Role | None
+    device: str | None = None
+
+    def require(self, role: Role) -> None:
+        if self.role is None or not self.role.at_least(role):
+            raise PermissionDenied(f"this needs the {role.value} role; {self.name} lacks it")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise InvalidInput(f"unknown role {value!r}; use customer, operator or admin") from None
+
+
+def ensure_user(session: Session, name: str, *, role: Role, email: str | None = None) -> User:
+    """The user called ``name``, created with ``role`` if new."""
+    if not _NAME.match(name):
+        raise InvalidInput(f"user name {name!r} must be 1-64 letters, digits, '.', '_', '@' or '-'")
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        user = User(name=name, role=role.value, email=email)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def create_token(session: Session, user: User, *, label: str = "") -> str:
+    token = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), label=label))
+    session.flush()
+    return token
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    row = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False)
+        )
+    )
+    if row is None:
+        return None
+    return Principal(user_id=row.user.id, name=row.user.name, role=Role(row.user.role))

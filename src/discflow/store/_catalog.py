@@ -1,0 +1,139 @@
+"""The catalog: what customers can order, with full-text search.
+
+Invariant: on SQLite the ``contents_fts`` index is written in the same
+transaction as ``contents``, so search never sees a content that is not there.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from discflow.domain import MediaType, media_fitting
+from discflow.errors import InvalidInput, NotFound
+from discflow.store._events import record
+from discflow.store._ids import new_id
+from discflow.store._tables import Content
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fold(words: str) -> str:
+    """Lowercase without accents, so 'resume' finds 'Résumé' on every database."""
+    decomposed = unicodedata.normalize("NFKD", words.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def add_content(
+    session: Session,
+    *,
+    title: str,
+    sha256: str,
+    size_bytes: int,
+    description: str = "",
+    tags: Sequence[str] = (),
+    volume_id: str = "",
+    filesystems: Sequence[str] = (),
+    actor: str = "system",
+) -> Content:
+    title = title.strip()
+    if not title or len(title) > 200:
+        raise InvalidInput("a content needs a title of 1 to 200 characters")
+    clean_tags = sorted({t.strip().lower() for t in tags if t.strip()})
+    content = Content(
+        id=new_id("cnt", 8),
+        title=title,
+        description=description.strip(),
+        tags=clean_tags,
+        size_bytes=size_bytes,
+        sha256=sha256,
+        volume_id=volume_id,
+        filesystems=list(filesystems),
+        search_text=fold(" ".join([title, description, *clean_tags])),
+    )
+    session.add(content)
+    session.flush()
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            text(
+                "INSERT INTO contents_fts (content_id, title, description, tags) "
+                "VALUES (:id, :title, :description, :tags)"
+            ),
+            {
+                "id": content.id,
+                "title": title,
+                "description": content.description,
+                "tags": " ".join(clean_tags),
+            },
+        )
+    record(
+        session,
+        "content.added",
+        f"content {title!r} added ({size_bytes} bytes)",
+        content_id=content.id,
+        actor=actor,
+        data={"sha256": sha256, "size_bytes": size_bytes},
+    )
+    return content
+
+
+def get_content(session: Session, content_id: str) -> Content:
+    content = session.get(Content, content_id)
+    if content is None:
+        raise NotFound(f"no content with id {content_id!r}; list them with GET /api/v1/contents")
+    return content
+
+
+def find_by_title(session: Session, title: str) -> Content | None:
+    return session.scalar(select(Content).where(func.lower(Content.title) == title.lower()))
+
+
+def fitting_media(content: Content) -> list[MediaType]:
+    return media_fitting(content.size_bytes)
+
+
+def search_contents(
+    session: Session,
+    query: str = "",
+    *,
+    media: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Content]:
+    """Contents matching every word of ``query`` (prefix match), best match first."""
+    words = _WORD.findall(query)[:12]
+    statement = select(Content)
+    dialect = session.get_bind().dialect.name
+    if words and dialect == "sqlite":
+        fts_query = " AND ".join(f'"{w}"*' for w in words)
+        ranked = text(
+            "SELECT content_id FROM contents_fts WHERE contents_fts MATCH :q ORDER BY rank"
+        )
+        ids = [row[0] for row in session.execute(ranked, {"q": fts_query})]
+        if not ids:
+            return []
+        order = {cid: i for i, cid in enumerate(ids)}
+        rows = list(session.scalars(statement.where(Content.id.in_(ids))))
+        rows.sort(key=lambda c: order[c.id])
+    elif words:
+        document = func.to_tsvector("simple", Content.search_text)
+        tsquery = func.to_tsquery("simple", " & ".join(f"{fold(w)}:*" for w in words))
+        rows = list(
+            session.scalars(
+                statement.where(document.op("@@")(tsquery)).order_by(
+                    func.ts_rank(document, tsquery).desc(), Content.title
+                )
+            )
+        )
+    else:
+        rows = list(session.scalars(statement.order_by(Content.title)))
+    if media:
+        rows = [c for c in rows if any(m.name == media for m in fitting_media(c))]
+    if tag:
+        rows = [c for c in rows if tag.lower() in c.tags]
+    return rows[offset : offset + limit]

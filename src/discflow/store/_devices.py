@@ -1,0 +1,293 @@
+"""Output devices: registration, agent enrolment and the claim-6 resource record.
+
+Invariant: the record is refreshed only from an agent's heartbeat
+(``apply_heartbeat``), and every change a heartbeat reveals (device came
+online, blanks loaded, content cached or evicted) is logged as an event in the
+same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from discflow.domain import (
+    Availability,
+    CacheEntry,
+    DeviceRecord,
+    DriveState,
+    DriveStatus,
+    MediaBin,
+    media_type,
+)
+from discflow.errors import InvalidInput, NotFound, PermissionDenied
+from discflow.store._auth import hash_token
+from discflow.store._events import record
+from discflow.store._ids import new_token
+from discflow.store._tables import Device, DeviceCacheEntry, DeviceMedia
+from discflow.store._types import utcnow
+
+DRIVERS = ("image", "xorriso", "ptburn", "tdbridge", "sim")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class DriveReport(BaseModel):
+    index: int = Field(ge=0)
+    state: DriveState = DriveState.IDLE
+    job_id: str | None = None
+    progress: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class MediaReport(BaseModel):
+    media: str
+    loaded: int = Field(ge=0)
+    write_Bps: int = Field(ge=0)  # noqa: N815
+    overhead_s: float = Field(default=60.0, ge=0)
+    low_threshold: int = Field(default=10, ge=0)
+    loaded_total: int = Field(default=0, ge=0)
+    used_good: int = Field(default=0, ge=0)
+    used_failed: int = Field(default=0, ge=0)
+
+
+class CacheReport(BaseModel):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size_bytes: int = Field(ge=0)
+    last_used: float = 0.0
+
+
+class DeviceStatusReport(BaseModel):
+    """What an agent reports in ``GET /v1/status`` and in its heartbeats."""
+
+    name: str
+    driver: str
+    address: str = ""
+    availability: Availability
+    drives: list[DriveReport]
+    media: list[MediaReport]
+    cache: list[CacheReport]
+    cache_capacity_bytes: int = Field(ge=0)
+    cache_free_bytes: int = Field(ge=0)
+    link_Bps: int = Field(default=100_000_000, gt=0)  # noqa: N815
+    jobs: list[dict[str, object]] = Field(default_factory=list)
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"device name {name!r} must be 1-63 lowercase letters, digits or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def register_device(
+    session: Session,
+    *,
+    name: str,
+    driver: str,
+    address: str,
+    actor: str,
+    ttl_s: int = 3600,
+    agent_token: str | None = None,
+) -> tuple[Device, str | None]:
+    """Add a device; returns it with a one-time enrolment code (None if a token was given)."""
+    _check_name(name)
+    if driver not in DRIVERS:
+        raise InvalidInput(f"unknown driver {driver!r}; use one of: {', '.join(DRIVERS)}")
+    if not re.match(r"^https?://[^\s/]+(:\d+)?/?$", address):
+        raise InvalidInput(f"address {address!r} must look like http://host:port")
+    if session.get(Device, name) is not None:
+        raise InvalidInput(f"a device named {name!r} already exists")
+    code = None if agent_token else secrets.token_hex(8)
+    device = Device(
+        name=name,
+        driver=driver,
+        address=address.rstrip("/"),
+        agent_token=agent_token,
+        enrol_code_hash=hash_token(code) if code else None,
+        enrol_expires_at=utcnow() + timedelta(seconds=ttl_s) if code else None,
+    )
+    session.add(device)
+    record(session, "device.registered", f"{driver} device at {address}", device=name, actor=actor)
+    return device, code
+
+
+def enrol_agent(session: Session, *, code: str, name: str, address: str | None) -> str:
+    """Exchange a one-time enrolment code for the agent's token."""
+    device = session.get(Device, name)
+    now = utcnow()
+    if (
+        device is None
+        or device.enrol_code_hash is None
+        or not secrets.compare_digest(device.enrol_code_hash, hash_token(code))
+        or device.enrol_expires_at is None
+        or device.enrol_expires_at < now
+    ):
+        raise PermissionDenied(
+            f"enrolment code for {name!r} is wrong, used or expired; ask an operator for a new one"
+        )
+    token = new_token("dfa")
+    device.agent_token = token
+    device.enrol_code_hash = None
+    device.enrol_expires_at = None
+    if address:
+        device.address = address.rstrip("/")
+    record(session, "device.enrolled", "agent enrolled", device=name, actor=name)
+    return token
+
+
+def device_for_agent_token(session: Session, token: str) -> Device | None:
+    for device in session.scalars(select(Device).where(Device.agent_token.is_not(None))):
+        if device.agent_token and secrets.compare_digest(device.agent_token, token):
+            return device
+    return None
+
+
+def get_device(session: Session, name: str) -> Device:
+    device = session.scalar(
+        select(Device)
+        .where(Device.name == name)
+        .options(selectinload(Device.media), selectinload(Device.cache))
+    )
+    if device is None:
+        raise NotFound(f"no device named {name!r}; list them with GET /api/v1/devices")
+    return device
+
+
+def list_devices(session: Session) -> list[Device]:
+    return list(
+        session.scalars(
+            select(Device)
+            .options(selectinload(Device.media), selectinload(Device.cache))
+            .order_by(Device.name)
+        )
+    )
+
+
+def apply_heartbeat(session: Session, device: Device, report: DeviceStatusReport) -> None:
+    """Refresh the resource record from a report, logging what changed."""
+    if report.name != device.name:
+        raise InvalidInput(f"heartbeat for {report.name!r} sent with {device.name!r}'s token")
+    for bin_report in report.media:
+        media_type(bin_report.media)  # refuse unknown media names with a clear message
+    was = device.availability
+    now_state = Availability.PAUSED.value if device.paused else report.availability.value
+    if was != now_state and (
+        was == Availability.OFFLINE.value or now_state in ("offline", "error")
+    ):
+        record(session, f"device.{now_state}", f"{device.name} is {now_state}", device=device.name)
+    device.availability = now_state
+    device.drives = [d.model_dump(mode="json") for d in report.drives]
+    device.cache_capacity_bytes = report.cache_capacity_bytes
+    device.cache_free_bytes = report.cache_free_bytes
+    device.link_Bps = report.link_Bps
+    device.last_seen_at = utcnow()
+    device.status = report.model_dump(mode="json")
+
+    bins = {b.media: b for b in device.media}
+    for bin_report in report.media:
+        row = bins.get(bin_report.media)
+        if row is None:
+            row = DeviceMedia(device=device.name, media=bin_report.media)
+            device.media.append(row)
+        if row.loaded_total and bin_report.loaded_total > row.loaded_total:
+            added = bin_report.loaded_total - row.loaded_total
+            record(
+                session,
+                "media.loaded",
+                f"{added} {bin_report.media} loaded into {device.name}",
+                device=device.name,
+                data={"media": bin_report.media, "count": added},
+            )
+        for field in (
+            "loaded",
+            "write_Bps",
+            "overhead_s",
+            "low_threshold",
+            "loaded_total",
+            "used_good",
+            "used_failed",
+        ):
+            setattr(row, field, getattr(bin_report, field))
+
+    held = {c.sha256: c for c in device.cache}
+    reported = {c.sha256: c for c in report.cache}
+    for sha, entry in held.items():
+        if sha not in reported:
+            device.cache.remove(entry)
+            record(
+                session,
+                "content.evicted",
+                f"{sha[:12]} left {device.name}'s cache",
+                device=device.name,
+                data={"sha256": sha},
+            )
+    for sha, cache_report in reported.items():
+        if sha in held:
+            held[sha].last_used = cache_report.last_used
+        else:
+            device.cache.append(
+                DeviceCacheEntry(
+                    device=device.name,
+                    sha256=sha,
+                    size_bytes=cache_report.size_bytes,
+                    last_used=cache_report.last_used,
+                )
+            )
+            record(
+                session,
+                "content.cached",
+                f"{sha[:12]} now in {device.name}'s cache",
+                device=device.name,
+                data={"sha256": sha, "size_bytes": cache_report.size_bytes},
+            )
+
+
+def mark_offline_if_silent(session: Session, *, older_than: datetime) -> list[str]:
+    """Devices whose last heartbeat is older than ``older_than`` go offline (logged once)."""
+    gone = []
+    for device in session.scalars(select(Device).where(Device.availability != "offline")):
+        if device.last_seen_at is None or device.last_seen_at < older_than:
+            device.availability = Availability.OFFLINE.value
+            record(
+                session, "device.offline", f"no heartbeat from {device.name}", device=device.name
+            )
+            gone.append(device.name)
+    return gone
+
+
+def device_record(device: Device) -> DeviceRecord:
+    """The store's row as the domain's claim-6 record."""
+    return DeviceRecord(
+        name=device.name,
+        driver=device.driver,
+        address=device.address,
+        drives=tuple(
+            DriveStatus(
+                index=int(d["index"]),
+                state=DriveState(d.get("state", "idle")),
+                job_id=d.get("job_id"),
+                progress=float(d.get("progress", 0.0)),
+            )
+            for d in device.drives
+        ),
+        availability=Availability(device.availability),
+        media=tuple(
+            MediaBin(
+                media=m.media,
+                loaded=m.loaded,
+                write_Bps=m.write_Bps,
+                overhead_s=m.overhead_s,
+                low_threshold=m.low_threshold,
+            )
+            for m in device.media
+        ),
+        cache=tuple(CacheEntry(c.sha256, c.size_bytes, c.last_used) for c in device.cache),
+        cache_capacity_bytes=device.cache_capacity_bytes,
+        link_Bps=device.link_Bps,
+    )

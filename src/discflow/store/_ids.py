@@ -1,0 +1,16 @@
+"""Identifiers people can read aloud, type into a mail, and print on a label."""
+
+from __future__ import annotations
+
+import secrets
+
+# Crockford's base32: no I, L, O, U, so ids survive being read over the phone
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id(prefix: str, length: int = 10) -> str:
+    return prefix + "-" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_token(prefix: str = "dft") -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"

@@ -1,0 +1,254 @@
+"""Order intake and request lifecycles (claim 4's task log is written here).
+
+Invariants:
+- An order and all its requests are created in one transaction, with an
+  ``order.received`` event and one ``request.queued`` event per request.
+- A request's state only changes through ``transition_request``, which checks
+  the lifecycle table and records the matching event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from discflow.domain import (
+    REQUEST_FINAL,
+    REQUEST_LIFECYCLE,
+    Address,
+    RequestLine,
+    RequestState,
+    check_fits,
+)
+from discflow.errors import InvalidInput, NotFound, PermissionDenied
+from discflow.store._auth import Principal, Role
+from discflow.store._catalog import get_content
+from discflow.store._events import record
+from discflow.store._ids import new_id
+from discflow.store._tables import IdempotencyKey, Order, Request
+
+MAX_REQUESTS_PER_ORDER = 100
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One requested line as the caller gave it, before validation."""
+
+    content_id: str
+    media: str
+    copies: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    order: Order
+    replayed: bool  # True when an Idempotency-Key matched an earlier order
+
+
+def order_state(order: Order) -> str:
+    """An order's state, derived from its requests (never stored, never stale)."""
+    states = {RequestState(r.state) for r in order.requests}
+    if not states:
+        return "empty"
+    if states == {RequestState.CANCELLED}:
+        return "cancelled"
+    if states <= REQUEST_FINAL:
+        return "failed" if RequestState.FAILED in states else "done"
+    if states <= {RequestState.RECEIVED, RequestState.QUEUED}:
+        return "queued"
+    return "in-progress"
+
+
+def _body_hash(lines: Sequence[OrderLine], ship_to: Address) -> str:
+    canonical = json.dumps(
+        {"lines": [asdict(line) for line in lines], "ship_to": asdict(ship_to)},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def place_order(
+    session: Session,
+    principal: Principal,
+    lines: Sequence[OrderLine],
+    ship_to: Address,
+    *,
+    idempotency_key: str | None = None,
+    source: str = "api",
+) -> PlacedOrder:
+    """Validate and store an order; every refusal says what to fix."""
+    if principal.user_id is None:
+        raise PermissionDenied("only a signed-in user can place an order")
+    if not lines:
+        raise InvalidInput("an order needs at least one request")
+    if len(lines) > MAX_REQUESTS_PER_ORDER:
+        raise InvalidInput(f"an order holds at most {MAX_REQUESTS_PER_ORDER} requests")
+    body_hash = _body_hash(lines, ship_to)
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 200:
+            raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
+        earlier = session.scalar(
+            select(IdempotencyKey).where(
+                IdempotencyKey.user_id == principal.user_id, IdempotencyKey.key == idempotency_key
+            )
+        )
+        if earlier is not None:
+            if earlier.body_hash != body_hash:
+                raise InvalidInput(
+                    f"Idempotency-Key {idempotency_key!r} was already used for a different order"
+                    f" ({earlier.order_id}); use a new key for a new order"
+                )
+            return PlacedOrder(get_order(session, earlier.order_id, principal), replayed=True)
+
+    parsed: list[RequestLine] = []
+    for index, line in enumerate(lines):
+        try:
+            request_line = RequestLine.parse(line.content_id, line.media, line.copies)
+            content = get_content(session, line.content_id)
+            check_fits(
+                content_id=content.id, size_bytes=content.size_bytes, media=request_line.media
+            )
+        except (InvalidInput, NotFound) as error:
+            prefix = f"requests[{index}]: " if len(lines) > 1 else ""
+            raise type(error)(prefix + str(error)) from error
+        parsed.append(request_line)
+
+    order = Order(
+        id=new_id("ORD"), user_id=principal.user_id, ship_to=asdict(ship_to), source=source
+    )
+    session.add(order)
+    record(
+        session,
+        "order.received",
+        f"order of {len(parsed)} request(s) received via {source}",
+        order_id=order.id,
+        actor=principal.name,
+    )
+    for position, request_line in enumerate(parsed):
+        request = Request(
+            id=new_id("REQ"),
+            order=order,
+            position=position,
+            content_id=request_line.content_id,
+            media=request_line.media.name,
+            copies=request_line.copies,
+            state=RequestState.RECEIVED.value,
+        )
+        session.add(request)
+        session.flush()
+        transition_request(
+            session,
+            request,
+            RequestState.QUEUED,
+            actor=principal.name,
+            message=(
+                f"{request_line.copies} x {request_line.media.name} of {request_line.content_id}"
+            ),
+        )
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                user_id=principal.user_id,
+                key=idempotency_key,
+                body_hash=body_hash,
+                order_id=order.id,
+            )
+        )
+    session.flush()
+    return PlacedOrder(order, replayed=False)
+
+
+def transition_request(
+    session: Session,
+    request: Request,
+    target: RequestState,
+    *,
+    actor: str = "system",
+    message: str = "",
+    reason: str = "",
+    device: str | None = None,
+    job_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    REQUEST_LIFECYCLE.check(RequestState(request.state), target, subject=request.id)
+    request.state = target.value
+    if reason:
+        request.reason = reason
+    record(
+        session,
+        f"request.{target.value}",
+        message or reason,
+        order_id=request.order_id,
+        request_id=request.id,
+        content_id=request.content_id,
+        device=device,
+        job_id=job_id,
+        actor=actor,
+        data=data,
+    )
+
+
+def _visible(order: Order, principal: Principal) -> bool:
+    return principal.role is not None and (
+        principal.role.at_least(Role.OPERATOR) or order.user_id == principal.user_id
+    )
+
+
+def get_order(session: Session, order_id: str, principal: Principal) -> Order:
+    order = session.scalar(
+        select(Order).where(Order.id == order_id).options(selectinload(Order.requests))
+    )
+    if order is None:
+        raise NotFound(f"no order with id {order_id!r}")
+    if not _visible(order, principal):
+        # same words as a missing order would be a lie; say it plainly
+        raise PermissionDenied(f"order {order_id!r} belongs to another customer")
+    return order
+
+
+def list_orders(
+    session: Session, principal: Principal, *, limit: int = 50, offset: int = 0
+) -> list[Order]:
+    query = select(Order).options(selectinload(Order.requests))
+    if principal.role is None or not principal.role.at_least(Role.OPERATOR):
+        query = query.where(Order.user_id == principal.user_id)
+    query = query.order_by(Order.created_at.desc(), Order.id).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def cancel_order(session: Session, order_id: str, principal: Principal) -> Order:
+    """Cancel every request that is not final yet; finished discs stay finished."""
+    order = get_order(session, order_id, principal)
+    pending = [r for r in order.requests if RequestState(r.state) not in REQUEST_FINAL]
+    if not pending:
+        raise InvalidInput(f"order {order_id!r} is already {order_state(order)}; nothing to cancel")
+    for request in pending:
+        transition_request(
+            session,
+            request,
+            RequestState.CANCELLED,
+            actor=principal.name,
+            reason=f"cancelled by {principal.name}",
+        )
+    record(
+        session,
+        "order.cancelled",
+        f"cancelled by {principal.name}",
+        order_id=order.id,
+        actor=principal.name,
+    )
+    return order
+
+
+def get_request(session: Session, request_id: str) -> Request:
+    request = session.get(Request, request_id)
+    if request is None:
+        raise NotFound(f"no request with id {request_id!r}")
+    return request

@@ -1,0 +1,94 @@
+"""The FastAPI application: REST API under ``/api/v1``, errors as ``{"detail": ...}``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from discflow import __version__
+from discflow.archive import BlobStore
+from discflow.errors import (
+    DiscflowError,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+from discflow.settings import Settings
+from discflow.store import Database
+from discflow.web._limits import BodySizeLimit
+from discflow.web.routes import agents, contents, devices, events, orders
+
+_STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (IllegalTransition, 409),
+    (InvalidInput, 422),
+)
+
+
+def _status_for(error: DiscflowError) -> int:
+    return next((status for kind, status in _STATUS if isinstance(error, kind)), 500)
+
+
+def _describe_validation(error: RequestValidationError) -> str:
+    parts = []
+    for problem in error.errors()[:5]:
+        where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid')}")
+    return "; ".join(parts) + " (see /docs for the expected shape)"
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    database = database or Database(settings.resolved_database_url())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database.migrate()
+        app.state.blobs.sweep_partials()
+        yield
+
+    app = FastAPI(
+        title="discflow",
+        version=__version__,
+        description="Duplication on demand for optical media.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.blobs = BlobStore(settings.archive_dir)
+
+    def limit_for(method: str, path: str) -> int:
+        if method == "POST" and path.rstrip("/") == "/api/v1/contents":
+            return settings.max_upload_bytes
+        return settings.max_json_body_bytes
+
+    app.add_middleware(BodySizeLimit, limit_for=limit_for)
+
+    @app.exception_handler(DiscflowError)
+    async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=_status_for(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _describe_validation(error)}, status_code=422)
+
+    for router in (orders.router, contents.router, devices.router, events.router, agents.router):
+        app.include_router(router, prefix="/api/v1")
+
+    @app.get("/api/v1/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,102 @@
+"""Table rows to public schemas, in one place."""
+
+from __future__ import annotations
+
+from discflow.store import Content, Device, Event, Order, fitting_media, order_state
+from discflow.web.schemas import (
+    CachePublic,
+    ContentPublic,
+    DevicePublic,
+    EventPublic,
+    MediaPublic,
+    OrderPublic,
+    RequestPublic,
+)
+
+
+def order_public(order: Order) -> OrderPublic:
+    return OrderPublic(
+        id=order.id,
+        state=order_state(order),
+        user=order.user.name,
+        source=order.source,
+        created_at=order.created_at,
+        ship_to=order.ship_to,
+        requests=[
+            RequestPublic(
+                id=r.id,
+                content_id=r.content_id,
+                media=r.media,
+                copies=r.copies,
+                good_copies=r.good_copies,
+                failed_copies=r.failed_copies,
+                state=r.state,
+                reason=r.reason,
+            )
+            for r in order.requests
+        ],
+    )
+
+
+def content_public(content: Content) -> ContentPublic:
+    return ContentPublic(
+        id=content.id,
+        title=content.title,
+        description=content.description,
+        tags=list(content.tags),
+        size_bytes=content.size_bytes,
+        sha256=content.sha256,
+        volume_id=content.volume_id,
+        filesystems=list(content.filesystems),
+        media=[m.name for m in fitting_media(content)],
+        created_at=content.created_at,
+    )
+
+
+def device_public(device: Device, *, enrol_code: str | None = None) -> DevicePublic:
+    return DevicePublic(
+        name=device.name,
+        driver=device.driver,
+        address=device.address,
+        availability=device.availability,
+        drives=list(device.drives),
+        drive_count=len(device.drives),
+        media=[
+            MediaPublic(
+                media=m.media,
+                loaded=m.loaded,
+                loaded_total=m.loaded_total,
+                used_good=m.used_good,
+                used_failed=m.used_failed,
+                write_Bps=m.write_Bps,
+                overhead_s=m.overhead_s,
+                low_threshold=m.low_threshold,
+            )
+            for m in device.media
+        ],
+        cache=[
+            CachePublic(sha256=c.sha256, size_bytes=c.size_bytes, last_used=c.last_used)
+            for c in device.cache
+        ],
+        cache_capacity_bytes=device.cache_capacity_bytes,
+        cache_free_bytes=device.cache_free_bytes,
+        link_Bps=device.link_Bps,
+        last_seen_at=device.last_seen_at,
+        enrol_code=enrol_code,
+    )
+
+
+def event_public(event: Event) -> EventPublic:
+    return EventPublic(
+        id=event.id,
+        at=event.at,
+        type=event.type,
+        order_id=event.order_id,
+        request_id=event.request_id,
+        device=event.device,
+        content_id=event.content_id,
+        job_id=event.job_id,
+        actor=event.actor,
+        message=event.message,
+        data=event.data,
+    )

@@ -1,0 +1,48 @@
+"""Fixtures shared by the whole suite: a fresh database and data folder per test.
+
+``DISCFLOW_TEST_DATABASE_URL`` points the suite at PostgreSQL instead of a
+temporary SQLite file; each test then gets an empty ``public`` schema.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from discflow.settings import Settings
+from discflow.store import Database
+
+TEST_DATABASE_URL = os.environ.get("DISCFLOW_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'discflow.db'}"
+        return
+    reset = Database(TEST_DATABASE_URL)
+    with reset.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    reset.dispose()
+    yield TEST_DATABASE_URL
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("DISCFLOW_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DISCFLOW_DATABASE_URL", database_url)
+    return Settings(data_dir=data_dir, database_url=database_url)
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings.resolved_database_url())
+    db.migrate()
+    yield db
+    db.dispose()
