@@ -34,6 +34,12 @@ from discflow.store._devices import (
     register_device,
 )
 from discflow.store._events import EventFilter, list_events, record
+from discflow.store._notices import (
+    acknowledge_notice,
+    clear_notices,
+    list_notices,
+    raise_notice,
+)
 from discflow.store._orders import (
     OrderLine,
     PlacedOrder,
@@ -82,9 +88,11 @@ __all__ = [
     "Request",
     "Role",
     "User",
+    "acknowledge_notice",
     "add_content",
     "apply_heartbeat",
     "cancel_order",
+    "clear_notices",
     "create_token",
     "device_for_agent_token",
     "device_record",
@@ -99,6 +107,7 @@ __all__ = [
     "hash_token",
     "list_devices",
     "list_events",
+    "list_notices",
     "list_orders",
     "make_engine",
     "mark_offline_if_silent",
@@ -106,6 +115,7 @@ __all__ = [
     "order_state",
     "parse_role",
     "place_order",
+    "raise_notice",
     "principal_for_token",
     "record",
     "register_device",

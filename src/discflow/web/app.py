@@ -23,7 +23,7 @@ from discflow.errors import (
 from discflow.settings import Settings
 from discflow.store import Database
 from discflow.web._limits import BodySizeLimit
-from discflow.web.routes import agents, contents, devices, events, orders
+from discflow.web.routes import agents, contents, devices, events, notices, orders
 
 _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (NotFound, 404),
@@ -80,7 +80,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _describe_validation(error)}, status_code=422)
 
-    for router in (orders.router, contents.router, devices.router, events.router, agents.router):
+    for router in (
+        orders.router,
+        contents.router,
+        devices.router,
+        events.router,
+        agents.router,
+        notices.router,
+    ):
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/api/v1/health", tags=["meta"])

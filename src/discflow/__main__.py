@@ -1,0 +1,3 @@
+from discflow.cli import main
+
+main()
