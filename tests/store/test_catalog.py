@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from tests.utils.factories import make_content
-
 from discflow import store
 from discflow.store import Database
+from tests.utils.factories import make_content
 
 
 def test_search_matches_words_prefixes_and_accents(database: Database) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+
 from tests.utils.factories import address
 from tests.utils.processes import free_port, run_cli, started
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.utils.factories import make_token
-from tests.web.conftest import bearer
 
 from discflow.store import Database, Role
+from tests.utils.factories import make_token
+from tests.web.conftest import bearer
 
 SHA = "ab" * 32
 

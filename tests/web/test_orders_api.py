@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.utils.factories import address, make_content, make_token
-from tests.web.conftest import bearer
 
 from discflow.store import Database, Role
+from tests.utils.factories import address, make_content, make_token
+from tests.web.conftest import bearer
 
 CD = 600_000_000
 DVD = 4_000_000_000

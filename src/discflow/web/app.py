@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.migrate()
         app.state.blobs.sweep_partials()
+        # uploads cut short by a crash leave spool files behind; none is in use yet
+        for leftover in (settings.archive_dir / "incoming").glob("*.upload"):
+            leftover.unlink(missing_ok=True)
         yield
 
     app = FastAPI(
