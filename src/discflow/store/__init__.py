@@ -34,6 +34,18 @@ from discflow.store._devices import (
     register_device,
 )
 from discflow.store._events import EventFilter, list_events, record
+from discflow.store._jobs import (
+    JOB_ACTIVE,
+    JOB_FINAL,
+    CopyCounts,
+    active_jobs,
+    claimable,
+    copies_in_flight,
+    create_job,
+    renew_leases,
+    settle_request,
+    update_job,
+)
 from discflow.store._notices import (
     acknowledge_notice,
     clear_notices,
@@ -68,6 +80,16 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "JOB_ACTIVE",
+    "JOB_FINAL",
+    "CopyCounts",
+    "active_jobs",
+    "claimable",
+    "copies_in_flight",
+    "create_job",
+    "renew_leases",
+    "settle_request",
+    "update_job",
     "DRIVERS",
     "ApiToken",
     "Base",

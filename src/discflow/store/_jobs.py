@@ -1,0 +1,199 @@
+"""Jobs: the dispatcher's record of write commands, and what they did to requests.
+
+Invariants:
+- A job is created ``pending`` in the same transaction that assigns its
+  request, and its id is the idempotency key the agent sees, so submitting it
+  again after a crash can never start a second job.
+- A request's counts and state are recomputed from all its jobs by
+  ``settle_request`` alone; they are never edited piecemeal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from discflow.domain import REQUEST_FINAL, RequestState
+from discflow.store._events import record
+from discflow.store._ids import new_id
+from discflow.store._orders import transition_request
+from discflow.store._tables import Job, Request
+from discflow.store._types import utcnow
+
+# "pending": created here, not yet accepted by the agent; the rest mirror the agent
+JOB_ACTIVE = ("pending", "queued", "running", "paused")
+JOB_FINAL = ("done", "failed", "cancelled", "interrupted", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class CopyCounts:
+    good: int
+    failed: int
+    writing: bool
+    verifying: bool
+
+
+def create_job(
+    session: Session, request: Request, *, device: str, copies: int, owner: str, lease_s: float
+) -> Job:
+    job = Job(
+        id=new_id("JOB", 12),
+        request_id=request.id,
+        device=device,
+        media=request.media,
+        copies=copies,
+        state="pending",
+        lease_owner=owner,
+        lease_expires_at=utcnow() + timedelta(seconds=lease_s),
+    )
+    session.add(job)
+    if RequestState(request.state) == RequestState.QUEUED:
+        transition_request(
+            session,
+            request,
+            RequestState.ASSIGNED,
+            device=device,
+            job_id=job.id,
+            message=f"{copies} copies to {device}",
+        )
+    else:
+        record(
+            session,
+            "request.split",
+            f"{copies} more copies to {device}",
+            order_id=request.order_id,
+            request_id=request.id,
+            device=device,
+            job_id=job.id,
+        )
+    return job
+
+
+def active_jobs(session: Session, *, device: str | None = None) -> list[Job]:
+    query = select(Job).where(Job.state.in_(JOB_ACTIVE))
+    if device is not None:
+        query = query.where(Job.device == device)
+    return list(session.scalars(query.order_by(Job.created_at, Job.id)))
+
+
+def renew_leases(session: Session, jobs: list[Job], *, owner: str, lease_s: float) -> None:
+    until = utcnow() + timedelta(seconds=lease_s)
+    for job in jobs:
+        job.lease_owner = owner
+        job.lease_expires_at = until
+
+
+def claimable(job: Job, *, owner: str, now: datetime) -> bool:
+    """A dispatcher may act on its own jobs and on any whose lease ran out."""
+    return job.lease_owner == owner or job.lease_expires_at is None or job.lease_expires_at < now
+
+
+def update_job(
+    session: Session, job: Job, *, state: str, counts: CopyCounts, error: str = ""
+) -> bool:
+    """Mirror the agent's view of a job; returns True when anything changed."""
+    changed = (job.state, job.good_copies, job.failed_copies) != (state, counts.good, counts.failed)
+    if not changed:
+        return False
+    if counts.failed > job.failed_copies:
+        record(
+            session,
+            "disc.failed",
+            error or f"{counts.failed - job.failed_copies} bad disc(s)",
+            request_id=job.request_id,
+            device=job.device,
+            job_id=job.id,
+            data={"failed": counts.failed},
+        )
+    if counts.good > job.good_copies:
+        record(
+            session,
+            "disc.good",
+            f"{counts.good} of {job.copies} verified on {job.device}",
+            request_id=job.request_id,
+            device=job.device,
+            job_id=job.id,
+            data={"good": counts.good},
+        )
+    if state != job.state:
+        record(
+            session,
+            f"job.{state}",
+            error,
+            request_id=job.request_id,
+            device=job.device,
+            job_id=job.id,
+        )
+    job.state = state
+    job.good_copies = counts.good
+    job.failed_copies = counts.failed
+    if error:
+        job.error = error
+    return True
+
+
+def settle_request(
+    session: Session,
+    request: Request,
+    *,
+    max_failed_discs: int,
+    writing: bool = False,
+    verifying: bool = False,
+) -> None:
+    """Recompute a request's counts and state from all of its jobs."""
+    if RequestState(request.state) in REQUEST_FINAL:
+        return
+    jobs = list(session.scalars(select(Job).where(Job.request_id == request.id)))
+    request.good_copies = sum(j.good_copies for j in jobs)
+    request.failed_copies = sum(j.failed_copies for j in jobs)
+    state = RequestState(request.state)
+    active = [j for j in jobs if j.state in JOB_ACTIVE]
+    if request.good_copies >= request.copies:
+        if state in (RequestState.ASSIGNED, RequestState.BURNING):
+            transition_request(
+                session,
+                request,
+                RequestState.VERIFYING,
+                message="all copies written; device verified them",
+            )
+        transition_request(
+            session,
+            request,
+            RequestState.DONE,
+            message=f"{request.good_copies} good disc(s), {request.failed_copies} failed",
+        )
+        return
+    if request.failed_copies > max_failed_discs:
+        transition_request(
+            session,
+            request,
+            RequestState.FAILED,
+            reason=f"{request.failed_copies} discs failed; giving up after "
+            f"{max_failed_discs}. Check the device's drives and media.",
+        )
+        return
+    if not active:
+        if state != RequestState.QUEUED:
+            transition_request(
+                session,
+                request,
+                RequestState.QUEUED,
+                message=f"{request.copies - request.good_copies} copies to redo",
+            )
+        return
+    if (writing or verifying) and state == RequestState.ASSIGNED:
+        transition_request(session, request, RequestState.BURNING)
+    elif verifying and not writing and state == RequestState.BURNING:
+        transition_request(session, request, RequestState.VERIFYING)
+    elif writing and state == RequestState.VERIFYING:
+        transition_request(session, request, RequestState.BURNING)
+
+
+def copies_in_flight(session: Session, request_id: str) -> int:
+    jobs = session.scalars(
+        select(Job).where(Job.request_id == request_id, Job.state.in_(JOB_ACTIVE))
+    )
+    return sum(max(0, j.copies - j.good_copies) for j in jobs)
