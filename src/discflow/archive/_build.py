@@ -66,7 +66,7 @@ class _LazySource:
     def _open(self) -> BinaryIO:
         if self._fp is None:
             try:
-                self._fp = open(self._entry.source, "rb")  # noqa: SIM115 - closed at EOF/close()
+                self._fp = open(self._entry.source, "rb")  # closed at EOF or by close()
             except OSError as exc:
                 raise IngestError(
                     f"{self._entry.rel_path!r} cannot be read ({exc.strerror}); "
