@@ -18,6 +18,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 60_000_000_000
     enrol_code_ttl_s: int = 3600
     heartbeat_offline_s: float = 15.0
+    offline_grace_s: float = 30.0
+    lease_s: float = 30.0
+    max_failed_discs: int = 5
+    reload_count: int = 100
+    notice_webhook_url: str = ""
+    run_dispatcher: bool = True  # `discflow serve` runs the dispatcher in-process
 
     def resolved_database_url(self) -> str:
         if self.database_url:

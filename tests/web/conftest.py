@@ -12,7 +12,8 @@ from discflow.web import create_app
 
 @pytest.fixture
 def client(settings: Settings, database: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, database=database)) as test_client:
+    api_only = settings.model_copy(update={"run_dispatcher": False})
+    with TestClient(create_app(api_only, database=database)) as test_client:
         yield test_client
 
 

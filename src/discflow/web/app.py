@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from starlette.responses import Response
 
 from discflow import __version__
 from discflow.archive import BlobStore
+from discflow.dispatcher import Dispatcher, dispatcher_settings
 from discflow.errors import (
     DiscflowError,
     IllegalTransition,
@@ -56,7 +58,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # uploads cut short by a crash leave spool files behind; none is in use yet
         for leftover in (settings.archive_dir / "incoming").glob("*.upload"):
             leftover.unlink(missing_ok=True)
-        yield
+        if not settings.run_dispatcher:
+            yield
+            return
+        stop = asyncio.Event()
+        dispatcher = Dispatcher(database, app.state.blobs, dispatcher_settings(settings))
+        app.state.dispatcher = dispatcher
+        task = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
 
     app = FastAPI(
         title="discflow",
