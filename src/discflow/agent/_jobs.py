@@ -280,9 +280,11 @@ class JobRunner:
             if order.job_id == job_id:
                 await self.driver.cancel(handle)
                 self._drop_order(handle)
+                for index in order.entries:
+                    if self.per_drive and job.copies[index].state not in _COPY_DONE:
+                        # the blank taken for this disc is spoilt
+                        self.ledger.settle(job.spec.media, good=False)
         for copy in job.copies:
-            if copy.state in (CopyState.WRITING, CopyState.VERIFYING) and self.per_drive:
-                self.ledger.settle(job.spec.media, good=False)  # the disc in the drive is spoilt
             if copy.state not in _COPY_DONE:
                 copy.move(CopyState.CANCELLED, job_id=job_id)
         job.move(JobState.CANCELLED)
@@ -354,8 +356,8 @@ class JobRunner:
                     if self.per_drive:
                         self.ledger.settle(media, good=False)
                     self._replace(job, copy)
-            elif report.state is JobState.FAILED and report.error:
-                job.error = report.error
+            elif report.state is JobState.FAILED and not self.per_drive and not job.error:
+                job.error = report.error  # a robot's job-level error, kept for the operator
             self._drop_order(handle)
             self.changed()
 

@@ -9,6 +9,7 @@ renamed ``.iso.bad`` so nobody ships it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -59,7 +60,8 @@ class ImageDriver(TaskDriver):
             await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
             await self._copy(order.image, target, disc, share=share)
         except OSError as exc:
-            target.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                target.unlink(missing_ok=True)
             raise BurnFailed(
                 f"drive {order.drive}: cannot write {target}: {exc.strerror or exc}"
             ) from exc
