@@ -78,7 +78,7 @@ def runs(text: str, *, bold: bool = False) -> list[Run]:
 
 def text_width(text: str, size: float, *, bold: bool = False) -> float:
     """Width in points of ``text`` at ``size`` as it will be drawn."""
-    return sum(pdfmetrics.stringWidth(r.text, r.font, size) for r in runs(text, bold=bold))
+    return float(sum(pdfmetrics.stringWidth(r.text, r.font, size) for r in runs(text, bold=bold)))
 
 
 def ascent_descent(size: float) -> tuple[float, float]:

@@ -43,9 +43,7 @@ class LabelItem:
         check_id("request id", self.request_id)
         for name, text in (("title", self.title), ("copies", self.copies)):
             if text is not None and (len(text) > 120 or any(ord(c) < 32 for c in text)):
-                raise LabelInputError(
-                    f"label {name} must be one line of at most 120 characters"
-                )
+                raise LabelInputError(f"label {name} must be one line of at most 120 characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +68,9 @@ class DiscLabelFields:
             )
         for name, text in (("title", self.title), ("customer", self.customer), ("date", self.date)):
             if len(text) > 120 or any(ord(c) < 32 for c in text):
-                raise LabelInputError(f"disc label {name} must be one line of at most 120 characters")
+                raise LabelInputError(
+                    f"disc label {name} must be one line of at most 120 characters"
+                )
 
     @property
     def copy_text(self) -> str:

@@ -107,7 +107,7 @@ def _layout_label(item: LabelItem, spec: SheetSpec, slot: int, sender_country: s
             f"the address of request {item.request_id} has characters no shipped font can"
             f" draw ({missing}): write it in Latin, Cyrillic, Greek or Japanese script"
         )
-    texts: list[TextBox] = []
+    small: list[TextBox] = []
 
     # Bottom up: barcode, ids line, contents line; the address takes what is left.
     value, bar = _barcode(item, inner.w, spec.barcode_max_bar)
@@ -124,7 +124,7 @@ def _layout_label(item: LabelItem, spec: SheetSpec, slot: int, sender_country: s
             text, width=inner.w, max_size=spec.small_size, min_size=spec.small_size * 0.7
         )
         ascent, descent = ascent_descent(size)
-        texts.append(TextBox(shown, inner.x, cursor - descent, size))
+        small.append(TextBox(shown, inner.x, cursor - descent, size))
         cursor += ascent - descent + 0.5
 
     box_h = inner.top - cursor - _GAP
@@ -138,6 +138,7 @@ def _layout_label(item: LabelItem, spec: SheetSpec, slot: int, sender_country: s
         what=f"the address of request {item.request_id}",
     )
     ascent, _ = ascent_descent(fitted.size)
+    texts: list[TextBox] = []
     for i, line in enumerate(fitted.lines):
         baseline = inner.top - ascent - i * fitted.size * LEADING
         texts.append(TextBox(line, inner.x, baseline, fitted.size, bold=i < fitted.bold_count))
@@ -146,7 +147,7 @@ def _layout_label(item: LabelItem, spec: SheetSpec, slot: int, sender_country: s
         page=slot // spec.per_page,
         bounds=bounds,
         address=lines,
-        texts=tuple(reversed(texts)),
+        texts=(*texts, *reversed(small)),  # reading order, top to bottom
         barcode=barcode,
     )
 

@@ -33,7 +33,8 @@ class Overflow:
     def __str__(self) -> str:
         b = self.box
         return (
-            f"label {self.label}: {self.what!r} at ({b.x:.1f},{b.y:.1f})-({b.right:.1f},{b.top:.1f})"
+            f"label {self.label}: {self.what!r} at ({b.x:.1f},{b.y:.1f})-"
+            f"({b.right:.1f},{b.top:.1f})"
             f" leaves its label ({self.bounds.x:.1f},{self.bounds.y:.1f})-"
             f"({self.bounds.right:.1f},{self.bounds.top:.1f})"
         )

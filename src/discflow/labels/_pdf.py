@@ -38,9 +38,7 @@ def _draw_label(canvas: Canvas, label: LabelLayout, *, outlines: bool) -> None:
     for box in label.texts:
         draw_text(canvas, box)
     bc = label.barcode
-    symbol = Code128(
-        bc.value, barWidth=bc.bar_width, barHeight=bc.height, quiet=0, humanReadable=0
-    )
+    symbol = Code128(bc.value, barWidth=bc.bar_width, barHeight=bc.height, quiet=0, humanReadable=0)
     symbol.drawOn(canvas, bc.x, bc.y)
 
 

@@ -87,9 +87,14 @@ def fit_block(
     max_size: float,
     min_size: float,
     bold_first: bool = False,
+    shrink_floor: float | None = None,
     what: str = "text",
 ) -> Fitted:
-    """Largest size at which ``lines`` fit the box: first without wrapping, then wrapped."""
+    """Largest size at which ``lines`` fit the box: first without wrapping, then wrapped.
+
+    Shrinking without wrapping stops at ``shrink_floor`` (default ``min_size``); below it
+    wrapping is tried first, which suits short prose such as a disc title.
+    """
 
     def widths_ok(block: Sequence[str], size: float, bold_count: int) -> bool:
         return all(_width(line, size, i < bold_count) <= width for i, line in enumerate(block))
@@ -98,7 +103,7 @@ def fit_block(
         return block_height(count, size) <= height
 
     first_bold = 1 if bold_first else 0
-    for size in _sizes(max_size, min_size):
+    for size in _sizes(max_size, max(min_size, shrink_floor or min_size)):
         if height_ok(len(lines), size) and widths_ok(lines, size, first_bold):
             return Fitted(size, tuple(lines), first_bold)
     # Shrinking alone was not enough: wrap the long lines at the largest size that works.
