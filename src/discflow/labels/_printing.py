@@ -1,0 +1,184 @@
+"""Printers: where rendered labels go.
+
+Invariant: ``Printer.submit`` either hands the whole document to the printing
+system and returns its job id, or raises a ``PrintFailed`` that says what went
+wrong and what to check; it never returns quietly after a failure. The CUPS
+backend shells out to ``lp`` (cups-client), so it honours the system's CUPS
+configuration (servers, queues, authentication) without a Python binding. The
+folder backend writes each document atomically (temporary file, fsync, rename),
+so a watcher never sees half a label.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+from discflow.labels._errors import PrinterNotFound, PrintFailed
+
+__all__ = ["CupsPrinter", "DocumentFormat", "FolderPrinter", "PrintJob", "Printer"]
+
+DocumentFormat = Literal["pdf", "zpl", "png"]
+
+_JOB_ID = re.compile(r"request id is (\S+)")
+_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJob:
+    """A document accepted by a printer: ``job_id`` is the printer's own name for it."""
+
+    printer: str
+    job_id: str
+    name: str
+
+
+@runtime_checkable
+class Printer(Protocol):
+    """Something that accepts rendered label documents."""
+
+    @property
+    def name(self) -> str:
+        """Human-readable printer name, used in notices and the task log."""
+        ...
+
+    def submit(
+        self, document: bytes, *, name: str, fmt: DocumentFormat, media: str | None = None
+    ) -> PrintJob:
+        """Print ``document`` (``fmt`` bytes) as job ``name``; ``media`` is the CUPS media size.
+
+        Raises ``PrintFailed`` (or ``PrinterNotFound``) with a message for the operator.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CupsPrinter:
+    """A CUPS queue, printed to with ``lp -d QUEUE``."""
+
+    queue: str
+    server: str | None = None  # host[:port] of a remote CUPS server; None for the local one
+    options: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = 30.0
+    lp: str = "lp"
+
+    @property
+    def name(self) -> str:
+        return f"cups:{self.queue}" + (f"@{self.server}" if self.server else "")
+
+    def command(self, *, name: str, fmt: DocumentFormat, media: str | None) -> list[str]:
+        cmd = [self.lp]
+        if self.server:
+            cmd += ["-h", self.server]
+        cmd += ["-d", self.queue, "-t", name]
+        opts = dict(self.options)
+        if fmt == "zpl":
+            opts.setdefault("raw", "true")
+        else:
+            # Label stock is cut to size: never let CUPS scale or re-centre the page.
+            opts.setdefault("print-scaling", "none")
+            opts.setdefault("fit-to-page", "false")
+            if media:
+                opts.setdefault("media", media)
+        for key, value in opts.items():
+            cmd += ["-o", key if key == "raw" else f"{key}={value}"]
+        return cmd
+
+    def submit(
+        self, document: bytes, *, name: str, fmt: DocumentFormat, media: str | None = None
+    ) -> PrintJob:
+        cmd = self.command(name=name, fmt=fmt, media=media)
+        try:
+            done = subprocess.run(
+                cmd, input=document, capture_output=True, timeout=self.timeout_s, check=False
+            )
+        except FileNotFoundError as exc:
+            raise PrintFailed(
+                f"{self.lp!r} was not found: install the CUPS client (apt-get install cups-client)"
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise PrintFailed(
+                f"lp did not answer within {self.timeout_s:.0f} s printing to {self.queue!r}:"
+                " check that the CUPS scheduler is running (lpstat -r)"
+            ) from exc
+        out = done.stdout.decode(errors="replace")
+        err = done.stderr.decode(errors="replace").strip()
+        if done.returncode != 0:
+            raise _translate(self.queue, err or out, done.returncode)
+        match = _JOB_ID.search(out)
+        if not match:
+            raise PrintFailed(
+                f"lp accepted the job for {self.queue!r} but printed no job id ({out.strip()!r})"
+            )
+        return PrintJob(printer=self.name, job_id=match.group(1), name=name)
+
+
+def _translate(queue: str, message: str, code: int) -> PrintFailed:
+    text = message.lower()
+    if "does not exist" in text or ("not found" in text and "printer" in text):
+        return PrinterNotFound(
+            f"printer queue {queue!r} does not exist: list the queues with `lpstat -p`"
+            f" or add it with lpadmin ({message})"
+        )
+    if "scheduler not responding" in text or "connection refused" in text:
+        return PrintFailed(
+            f"the CUPS scheduler is not running or not reachable ({message}):"
+            " start it (systemctl start cups, or /usr/sbin/cupsd) and retry"
+        )
+    if "not accepting" in text:
+        return PrintFailed(
+            f"printer queue {queue!r} is not accepting jobs ({message}):"
+            f" run `cupsaccept {queue}` once the printer is fixed"
+        )
+    return PrintFailed(f"lp could not print to {queue!r} (exit {code}): {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPrinter:
+    """A folder that receives each document as a file, for shops without a printer."""
+
+    folder: Path
+
+    @property
+    def name(self) -> str:
+        return f"folder:{self.folder}"
+
+    def submit(
+        self, document: bytes, *, name: str, fmt: DocumentFormat, media: str | None = None
+    ) -> PrintJob:
+        stem = _NAME.sub("-", name).strip("-.") or "labels"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=f".{fmt}")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(document)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                target = self._free_name(stem, fmt)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise PrintFailed(
+                f"could not write the label file into {self.folder}: {exc.strerror or exc}"
+                " (check that the folder exists and is writable)"
+            ) from exc
+        return PrintJob(printer=self.name, job_id=target.name, name=name)
+
+    def _free_name(self, stem: str, fmt: str) -> Path:
+        # Never overwrite an earlier label: add -2, -3... The window between this check
+        # and the rename is acceptable for a single dispatcher writing into its folder.
+        candidate = self.folder / f"{stem}.{fmt}"
+        n = 2
+        while candidate.exists():
+            candidate = self.folder / f"{stem}-{n}.{fmt}"
+            n += 1
+        return candidate
