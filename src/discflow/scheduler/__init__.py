@@ -1,0 +1,125 @@
+"""The scheduler: who burns what, where, and what the operator must load (claims 8, 9).
+
+Pure: no I/O, no clock, no database. The live dispatcher and the simulator
+call the same function, so what is benchmarked is what runs.
+
+The online interface
+--------------------
+``plan(snapshot) -> Plan`` (alias of ``plan_discflow``); the baselines
+``plan_first_available`` and ``plan_round_robin`` have the same signature,
+and ``POLICIES`` maps the CLI names to them.
+
+A ``Snapshot`` is the world after every decision already handed out:
+
+- ``now``: the caller's clock, seconds.
+- ``devices``: ``DeviceView`` per device: ``name``, ``online``,
+  ``drives_free_s`` (per drive, when its queued work ends; ``<= now`` if
+  idle), ``media`` (media name -> ``MediaStock``: ``blanks`` loaded and not yet
+  promised, ``write_Bps``, ``overhead_s``, ``low_threshold``,
+  ``reload_pending``), ``cache_bytes``, ``cached`` (content id ->
+  ``CachedContent``: ``size_bytes``, ``last_used_s``, ``ready_s`` (download end),
+  ``busy_until_s`` (end of its last promised burn), ``pinned``, ``hits``),
+  ``link_Bps`` and ``download_free_s`` (when its one download slot frees).
+- ``contents``: content id -> size in bytes; ``media_capacity``: media -> bytes.
+- ``requests``: the ``QueuedRequest`` s not yet placed (``id``, ``content``,
+  ``media``, ``copies`` still to make, ``arrival_s``, ``seq`` = arrival order).
+- ``operator``: ``OperatorSettings(reload_count, reload_delay_s)``.
+
+A ``Plan`` holds, in execution order: ``evictions`` (device, content,
+``at_s``, ``for_content``: the download it makes room for), ``downloads``
+(device, content, estimated start/end), ``assignments`` (request, device,
+content, media, copies, estimated start/end; a device runs its copies on its
+earliest free drives in the order given), ``notices`` (device, media,
+``blanks_needed``, ``requests_waiting``, ``message`` such as "Load 100 CD-R
+into pub-2: 3 requests waiting (0 blanks left)"), ``waiting`` (copies that
+can be placed later, e.g. after a reload, with the reason) and
+``unplaceable`` (requests no device can ever serve, with the reason).
+
+A caller applies the Plan, then next time passes a Snapshot that reflects it:
+promised blanks subtracted, drive and download times pushed out, evicted
+contents gone and downloads listed (with ``ready_s``), ``reload_pending`` set
+for noticed (device, media) pairs, and only the still-waiting copies queued.
+``simulate`` does exactly that for benchmarks; ``validate_plan`` checks a
+simulated plan document against every rule of the workload schema.
+"""
+
+from discflow.scheduler._baselines import plan_first_available, plan_round_robin
+from discflow.scheduler._cache import CACHE_POLICIES, CachePolicy, choose_victims
+from discflow.scheduler._discflow import DEFAULT_CACHE_POLICY, plan_discflow
+from discflow.scheduler._generate import Arrival, generate_workload
+from discflow.scheduler._model import (
+    Assignment,
+    CachedContent,
+    DeviceView,
+    Download,
+    Eviction,
+    MediaStock,
+    OperatorNotice,
+    OperatorSettings,
+    Plan,
+    QueuedRequest,
+    Snapshot,
+    Unplaceable,
+    Waiting,
+)
+from discflow.scheduler._simulate import Policy, SimResult, simulate
+from discflow.scheduler._summary import download_lower_bound, lower_bounds, summarize
+from discflow.scheduler._validate import validate_plan
+from discflow.scheduler._workload import (
+    DeviceSpec,
+    MediaSpec,
+    RequestSpec,
+    Workload,
+    WorkloadError,
+    parse_workload,
+    workload_to_dict,
+)
+
+plan = plan_discflow
+
+POLICIES: dict[str, Policy] = {
+    "discflow": plan_discflow,
+    "first-available": plan_first_available,
+    "round-robin": plan_round_robin,
+}
+
+__all__ = [
+    "CACHE_POLICIES",
+    "DEFAULT_CACHE_POLICY",
+    "POLICIES",
+    "Arrival",
+    "Assignment",
+    "CachePolicy",
+    "CachedContent",
+    "DeviceSpec",
+    "DeviceView",
+    "Download",
+    "Eviction",
+    "MediaSpec",
+    "MediaStock",
+    "OperatorNotice",
+    "OperatorSettings",
+    "Plan",
+    "Policy",
+    "QueuedRequest",
+    "RequestSpec",
+    "SimResult",
+    "Snapshot",
+    "Unplaceable",
+    "Waiting",
+    "Workload",
+    "WorkloadError",
+    "choose_victims",
+    "download_lower_bound",
+    "generate_workload",
+    "lower_bounds",
+    "parse_workload",
+    "plan",
+    "plan_discflow",
+    "plan_first_available",
+    "plan_round_robin",
+    "simulate",
+    "summarize",
+    "validate_plan",
+    "workload_to_dict",
+]

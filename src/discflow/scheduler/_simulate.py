@@ -1,0 +1,305 @@
+# Discrete-event replay of a workload through a policy (online).
+#
+# Invariants: the policy sees a request only from its arrival on; it is asked
+# to plan at every arrival time and every reload landing (completions are not
+# planning points here: the model is deterministic, so a completion changes
+# nothing the planner did not already account for; the live dispatcher,
+# whose durations vary, re-plans at completions too). The simulator is the
+# authority on times: it recomputes every download, eviction and burn from
+# its own state and refuses a plan that breaks a physical rule with
+# SchedulingError. Only the policy call is timed as planner CPU.
+"""The simulator: workload + policy -> plan document and summary."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from discflow.errors import SchedulingError
+from discflow.scheduler._model import (
+    Assignment,
+    CachedContent,
+    DeviceView,
+    Download,
+    Eviction,
+    MediaStock,
+    OperatorSettings,
+    Plan,
+    QueuedRequest,
+    Snapshot,
+)
+from discflow.scheduler._workload import DeviceSpec, Workload
+
+Policy = Callable[[Snapshot], Plan]
+LOW_THRESHOLD = 10
+
+
+@dataclass(slots=True)
+class _Dev:
+    spec: DeviceSpec
+    drives: list[tuple[float, int]]
+    download_free: float = 0.0
+    blanks: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, bool] = field(default_factory=dict)
+    cache: dict[str, CachedContent] = field(default_factory=dict)
+    view: DeviceView | None = None
+
+    def as_view(self) -> DeviceView:
+        if self.view is None:
+            s = self.spec
+            self.view = DeviceView(
+                name=s.name,
+                drives_free_s=tuple(f for f, _ in sorted(self.drives, key=lambda d: d[1])),
+                media={
+                    m: MediaStock(
+                        m,
+                        self.blanks[m],
+                        ms.write_Bps,
+                        ms.overhead_s,
+                        LOW_THRESHOLD,
+                        self.pending[m],
+                    )
+                    for m, ms in s.media.items()
+                },
+                cache_bytes=s.cache_bytes,
+                cached=self.cache,  # shared read-only: the planner copies on write
+                link_Bps=s.link_Bps,
+                download_free_s=self.download_free,
+            )
+        return self.view
+
+
+@dataclass(frozen=True, slots=True)
+class SimResult:
+    """The plan document (schema format) plus raw figures for the summary."""
+
+    plan: dict[str, Any]
+    completion_s: dict[str, float]  # request id -> end of its last copy minus arrival
+    planner_cpu_s: float
+    planning_rounds: int
+
+
+def simulate(workload: Workload, policy: Policy, *, name: str) -> SimResult:
+    """Replay ``workload`` through ``policy`` and return what was done."""
+    devs = {
+        d.name: _Dev(
+            d,
+            [(0.0, i) for i in range(d.drives)],
+            blanks={m: s.loaded for m, s in d.media.items()},
+            pending=dict.fromkeys(d.media, False),
+            cache={c: CachedContent(c, workload.contents[c], last_used_s=0.0) for c in d.cached},
+        )
+        for d in workload.devices
+    }
+    order = sorted(range(len(workload.requests)), key=lambda i: workload.requests[i].arrival_s)
+    specs = {r.id: r for r in workload.requests}
+    operator = OperatorSettings(workload.reload_count, workload.reload_delay_s)
+    doc: dict[str, Any] = {
+        "policy": name,
+        "downloads": [],
+        "evictions": [],
+        "burns": [],
+        "reloads": [],
+        "unplaceable": [],
+    }
+    queue: dict[str, QueuedRequest] = {}
+    copies_made: dict[str, int] = {}
+    last_end: dict[str, float] = {}
+    reloads: list[tuple[float, int, str, str]] = []
+    cpu = 0.0
+    rounds = 0
+    nxt = 0
+    while nxt < len(order) or reloads:
+        t = min(
+            workload.requests[order[nxt]].arrival_s if nxt < len(order) else float("inf"),
+            reloads[0][0] if reloads else float("inf"),
+        )
+        while reloads and reloads[0][0] <= t:
+            _, _, dname, media = heapq.heappop(reloads)
+            dev = devs[dname]
+            dev.blanks[media] += workload.reload_count
+            dev.pending[media] = False
+            dev.view = None
+        while nxt < len(order) and workload.requests[order[nxt]].arrival_s <= t:
+            r = workload.requests[order[nxt]]
+            queue[r.id] = QueuedRequest(r.id, r.content, r.media, r.copies, r.arrival_s, nxt)
+            nxt += 1
+        if not queue:
+            continue
+        snap = Snapshot(
+            now=t,
+            devices=tuple(d.as_view() for d in devs.values()),
+            contents=workload.contents,
+            media_capacity=workload.media,
+            requests=tuple(queue.values()),
+            operator=operator,
+        )
+        started = time.process_time()
+        plan = policy(snap)
+        cpu += time.process_time() - started
+        rounds += 1
+        _apply(plan, t, devs, queue, doc, copies_made, last_end, workload)
+        for n in plan.notices:
+            dev = devs[n.device]
+            if dev.pending.get(n.media, True):
+                continue  # a second notice while one is pending asks for nothing new
+            dev.pending[n.media] = True
+            dev.view = None
+            land = t + workload.reload_delay_s
+            heapq.heappush(reloads, (land, len(doc["reloads"]), n.device, n.media))
+            doc["reloads"].append(
+                {
+                    "device": n.device,
+                    "media": n.media,
+                    "notice_s": t,
+                    "loaded_s": land,
+                    "count": workload.reload_count,
+                }
+            )
+    if queue:
+        stuck = ", ".join(sorted(queue)[:5])
+        raise SchedulingError(
+            f"policy {name!r} left requests waiting with nothing left to wait for: {stuck}"
+        )
+    completion = {rid: end - specs[rid].arrival_s for rid, end in last_end.items()}
+    return SimResult(doc, completion, cpu, rounds)
+
+
+def _apply(
+    plan: Plan,
+    t: float,
+    devs: dict[str, _Dev],
+    queue: dict[str, QueuedRequest],
+    doc: dict[str, Any],
+    copies_made: dict[str, int],
+    last_end: dict[str, float],
+    workload: Workload,
+) -> None:
+    steps: list[tuple[int, Eviction | Download | Assignment]] = [
+        *((e.step, e) for e in plan.evictions),
+        *((d.step, d) for d in plan.downloads),
+        *((a.step, a) for a in plan.assignments),
+    ]
+    steps.sort(key=lambda x: x[0])
+    room: dict[tuple[str, str], float] = {}
+    for _, act in steps:
+        if isinstance(act, Eviction):
+            dev = _dev(devs, act.device)
+            entry = dev.cache.pop(act.content, None)
+            if entry is None or entry.pinned:
+                raise SchedulingError(
+                    f"plan evicts {act.content!r} from {act.device!r}: not evictable"
+                )
+            at = max(t, entry.busy_until_s, entry.ready_s)
+            key = (act.device, act.for_content)
+            room[key] = max(room.get(key, t), at)
+            dev.view = None
+            doc["evictions"].append({"device": act.device, "content": act.content, "at_s": at})
+        elif isinstance(act, Download):
+            _download(act, t, devs, room, doc, workload)
+        else:
+            _assign(act, t, devs, queue, doc, copies_made, last_end)
+    _settle(plan, queue, doc)
+
+
+def _download(
+    dl: Download,
+    t: float,
+    devs: dict[str, _Dev],
+    room: dict[tuple[str, str], float],
+    doc: dict[str, Any],
+    workload: Workload,
+) -> None:
+    dev = _dev(devs, dl.device)
+    start = max(t, dev.download_free, room.pop((dl.device, dl.content), t))
+    if dl.content in dev.cache:
+        raise SchedulingError(f"plan downloads {dl.content!r} to {dl.device!r} twice")
+    size = workload.contents[dl.content]
+    used = sum(e.size_bytes for e in dev.cache.values()) + size
+    if used > dev.spec.cache_bytes:
+        raise SchedulingError(f"plan overfills the cache of {dl.device!r} with {dl.content!r}")
+    end = start + size / dev.spec.link_Bps
+    dev.download_free = end
+    dev.cache[dl.content] = CachedContent(
+        dl.content, size, last_used_s=t, ready_s=end, busy_until_s=end, hits=0
+    )
+    dev.view = None
+    doc["downloads"].append(
+        {"device": dl.device, "content": dl.content, "start_s": start, "end_s": end}
+    )
+
+
+def _assign(
+    a: Assignment,
+    t: float,
+    devs: dict[str, _Dev],
+    queue: dict[str, QueuedRequest],
+    doc: dict[str, Any],
+    copies_made: dict[str, int],
+    last_end: dict[str, float],
+) -> None:
+    dev = _dev(devs, a.device)
+    q = queue.get(a.request)
+    entry = dev.cache.get(a.content)
+    if q is None or q.content != a.content or q.media != a.media or a.copies > q.copies:
+        raise SchedulingError(f"plan assigns {a.request!r} inconsistently with the queue")
+    if entry is None or dev.blanks.get(a.media, 0) < a.copies:
+        raise SchedulingError(f"plan burns {a.request!r} on {a.device!r} without cache/blanks")
+    ms = dev.spec.media[a.media]
+    burn = ms.overhead_s + entry.size_bytes / ms.write_Bps
+    last = 0.0
+    for _ in range(a.copies):
+        free, drive = dev.drives[0]
+        start = max(free, entry.ready_s, t)
+        end = start + burn
+        heapq.heapreplace(dev.drives, (end, drive))
+        k = copies_made.get(a.request, 0)
+        copies_made[a.request] = k + 1
+        doc["burns"].append(
+            {
+                "request": a.request,
+                "copy": k,
+                "device": a.device,
+                "drive": drive,
+                "media": a.media,
+                "start_s": start,
+                "end_s": end,
+            }
+        )
+        last = max(last, end)
+    last_end[a.request] = max(last_end.get(a.request, 0.0), last)
+    dev.blanks[a.media] -= a.copies
+    dev.cache[a.content] = replace(
+        entry, last_used_s=t, busy_until_s=max(entry.busy_until_s, last), hits=entry.hits + 1
+    )
+    dev.view = None
+    left = q.copies - a.copies
+    if left:
+        queue[a.request] = replace(q, copies=left)
+    else:
+        del queue[a.request]
+
+
+def _settle(plan: Plan, queue: dict[str, QueuedRequest], doc: dict[str, Any]) -> None:
+    for w in plan.waiting:
+        q = queue.get(w.request)
+        if q is None or q.copies != w.copies:
+            raise SchedulingError(f"plan's waiting entry for {w.request!r} disagrees with queue")
+    for u in plan.unplaceable:
+        if queue.pop(u.request, None) is None:
+            raise SchedulingError(f"plan refuses {u.request!r}, which is not queued")
+        doc["unplaceable"].append({"request": u.request, "reason": u.reason})
+    waiting = {w.request for w in plan.waiting}
+    dropped = [rid for rid in queue if rid not in waiting]
+    if dropped:
+        raise SchedulingError(f"plan silently dropped queued requests: {dropped[:5]}")
+
+
+def _dev(devs: dict[str, _Dev], name: str) -> _Dev:
+    dev = devs.get(name)
+    if dev is None:
+        raise SchedulingError(f"plan names unknown device {name!r}")
+    return dev
