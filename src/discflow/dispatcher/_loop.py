@@ -33,7 +33,7 @@ from discflow.dispatcher._client import AgentClient, AgentRefused
 from discflow.dispatcher._snapshot import Upload, device_view, snapshot
 from discflow.domain import RequestState
 from discflow.errors import DeviceUnavailable, DiscflowError
-from discflow.scheduler import OperatorSettings, Plan, plan
+from discflow.scheduler import OperatorSettings, Plan, plan_discflow
 from discflow.settings import Settings
 from discflow.store import CopyCounts, Database, Device, Event, Job, Notice, Request
 
@@ -475,7 +475,8 @@ class Dispatcher:
             operator = OperatorSettings(
                 reload_count=self.settings.reload_count, reload_delay_s=self.settings.reload_delay_s
             )
-            decided = plan(snapshot(now=now, devices=views, requests=todo, operator=operator))
+            state = snapshot(now=now, devices=views, requests=todo, operator=operator)
+            decided = plan_discflow(state)
             return self._carry_out(session, decided, by_id)
 
     def _carry_out(self, session: Session, decided: Plan, by_id: dict[str, Request]) -> set[str]:
