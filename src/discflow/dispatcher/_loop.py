@@ -218,24 +218,32 @@ class Dispatcher:
                 return job_id, "unreachable"
 
         answers = await asyncio.gather(*(fetch(j, d) for j, d in watched))
-        with self.database.transaction() as session:
-            for job_id, answer in answers:
-                if answer == "unreachable":
-                    continue
-                job = session.get(Job, job_id)
-                if job is None or job.state not in store.JOB_ACTIVE:
-                    continue
-                if answer is None or isinstance(answer, str):
-                    store.update_job(
-                        session,
-                        job,
-                        state="lost",
-                        counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
-                        error=f"{job.device} no longer knows this job",
-                    )
-                    self._settle(session, job.request_id)
-                    continue
-                self._mirror(session, job, answer)
+        for job_id, answer in answers:
+            if answer == "unreachable":
+                continue
+            try:
+                with self.database.transaction() as session:
+                    self._apply_answer(session, job_id, answer)
+            except DiscflowError as error:  # one bad job must not stall the others
+                log.warning("job %s: %s", job_id, error)
+
+    def _apply_answer(
+        self, session: Session, job_id: str, answer: dict[str, Any] | None | str
+    ) -> None:
+        job = session.get(Job, job_id)
+        if job is None or job.state not in store.JOB_ACTIVE:
+            return
+        if answer is None or isinstance(answer, str):
+            store.update_job(
+                session,
+                job,
+                state="lost",
+                counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
+                error=f"{job.device} no longer knows this job",
+            )
+            self._settle(session, job.request_id)
+            return
+        self._mirror(session, job, answer)
 
     def _mirror(self, session: Session, job: Job, answer: dict[str, Any]) -> None:
         copies = answer.get("copies") or []

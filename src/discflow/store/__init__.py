@@ -43,6 +43,7 @@ from discflow.store._jobs import (
     copies_in_flight,
     create_job,
     renew_leases,
+    select_jobs,
     settle_request,
     update_job,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "copies_in_flight",
     "create_job",
     "renew_leases",
+    "select_jobs",
     "settle_request",
     "update_job",
     "DRIVERS",

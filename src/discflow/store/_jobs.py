@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from discflow.domain import REQUEST_FINAL, RequestState
@@ -70,6 +70,11 @@ def create_job(
             job_id=job.id,
         )
     return job
+
+
+def select_jobs() -> Select[tuple[Job]]:
+    """Every job, oldest first (for reports and checks)."""
+    return select(Job).order_by(Job.created_at, Job.id)
 
 
 def active_jobs(session: Session, *, device: str | None = None) -> list[Job]:
@@ -152,7 +157,11 @@ def settle_request(
     state = RequestState(request.state)
     active = [j for j in jobs if j.state in JOB_ACTIVE]
     if request.good_copies >= request.copies:
-        if state in (RequestState.ASSIGNED, RequestState.BURNING):
+        # the log shows every phase, even when one poll saw the whole job finish
+        if state == RequestState.ASSIGNED:
+            transition_request(session, request, RequestState.BURNING)
+            state = RequestState.BURNING
+        if state == RequestState.BURNING:
             transition_request(
                 session,
                 request,
