@@ -89,11 +89,19 @@ def agent_push(path: Path, size: int, sha: str, work: Path) -> float:
     config.write_text(
         f'name = "bench"\ndriver = "sim"\nlisten = "127.0.0.1:{port}"\ntoken = "bench"\n'
         f'cache_dir = "{work / "cache"}"\ncache_bytes = {size * 2}\n'
-        '[media.CD-R]\nloaded = 1\nwrite_Bps = 7_800_000\n'
+        "[media.CD-R]\nloaded = 1\nwrite_Bps = 7_800_000\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from discflow.cli import main; main()", "agent", "--config",
-         str(config), "--log-level", "warning"]
+        [
+            sys.executable,
+            "-c",
+            "from discflow.cli import main; main()",
+            "agent",
+            "--config",
+            str(config),
+            "--log-level",
+            "warning",
+        ]
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -111,7 +119,9 @@ def agent_push(path: Path, size: int, sha: str, work: Path) -> float:
 
         start = time.perf_counter()
         response = httpx.put(
-            f"{base}/v1/cache/{sha}", content=chunks(), timeout=600,
+            f"{base}/v1/cache/{sha}",
+            content=chunks(),
+            timeout=600,
             headers={"Authorization": "Bearer bench", "Content-Length": str(size)},
         )
         elapsed = time.perf_counter() - start
@@ -137,14 +147,19 @@ def main() -> None:
         (work / "sink.bin").unlink()
         agent_s = agent_push(content, size, sha, work)
     raw_rate, disk_rate, agent_rate = size / raw_s, size / disk_s, size / agent_s
-    print(json.dumps({
-        "bytes": size,
-        "raw_socket_discard_MBps": round(raw_rate / 1e6, 1),
-        "raw_socket_to_disk_fsync_MBps": round(disk_rate / 1e6, 1),
-        "agent_put_MBps": round(agent_rate / 1e6, 1),
-        "agent_vs_discard": round(agent_rate / raw_rate, 3),
-        "agent_vs_disk_copy": round(agent_rate / disk_rate, 3),
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "bytes": size,
+                "raw_socket_discard_MBps": round(raw_rate / 1e6, 1),
+                "raw_socket_to_disk_fsync_MBps": round(disk_rate / 1e6, 1),
+                "agent_put_MBps": round(agent_rate / 1e6, 1),
+                "agent_vs_discard": round(agent_rate / raw_rate, 3),
+                "agent_vs_disk_copy": round(agent_rate / disk_rate, 3),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ async def test_truncated_upload_resumes_from_the_bytes_held(tmp_path: Path) -> N
     data, sha = content(9_000_000)
     cut = 5_000_000
     async with running(make_config(tmp_path)) as client:
+
         async def first_part():  # the client dies after `cut` bytes
             for i in range(0, cut, 1_000_000):
                 yield data[i : i + 1_000_000]
@@ -47,18 +48,24 @@ async def test_truncated_upload_resumes_from_the_bytes_held(tmp_path: Path) -> N
         assert "resume" in response.json()["detail"]
         partial = (await client.get(f"/v1/cache/{sha}/partial")).json()
         held = partial["received_bytes"]
-        assert partial == {"sha256": sha, "complete": False, "received_bytes": held,
-                           "total_bytes": len(data)}
+        assert partial == {
+            "sha256": sha,
+            "complete": False,
+            "received_bytes": held,
+            "total_bytes": len(data),
+        }
         assert 0 < held <= cut
         # resuming from the wrong offset is refused with the right one
         wrong = await client.put(
-            f"/v1/cache/{sha}", content=data[1:],
+            f"/v1/cache/{sha}",
+            content=data[1:],
             headers={"Content-Range": f"bytes 1-{len(data) - 1}/{len(data)}"},
         )
         assert wrong.status_code == 409
         assert wrong.headers["upload-offset"] == str(held)
         done = await client.put(
-            f"/v1/cache/{sha}", content=data[held:],
+            f"/v1/cache/{sha}",
+            content=data[held:],
             headers={"Content-Range": f"bytes {held}-{len(data) - 1}/{len(data)}"},
         )
         assert done.status_code == 201, done.text

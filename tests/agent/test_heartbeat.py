@@ -32,8 +32,9 @@ class Server:
             return {"token": "issued-token"}
 
         @app.post("/api/v1/devices/{name}/heartbeat")
-        async def beat(name: str, body: dict[str, Any],
-                       authorization: str | None = Header(None)) -> dict[str, str]:
+        async def beat(
+            name: str, body: dict[str, Any], authorization: str | None = Header(None)
+        ) -> dict[str, str]:
             self.beats.append((authorization, body))
             return {"ok": name}
 
@@ -57,9 +58,14 @@ def server() -> Iterator[Server]:
 
 async def test_enrols_then_sends_its_status_as_heartbeat(tmp_path: Path, server: Server) -> None:
     token_file = tmp_path / "secret" / "token"
-    config = make_config(tmp_path, token=None, token_file=str(token_file),
-                         enrol_code="one-time-42", server_url=f"http://127.0.0.1:{server.port}",
-                         heartbeat_s=0.05)
+    config = make_config(
+        tmp_path,
+        token=None,
+        token_file=str(token_file),
+        enrol_code="one-time-42",
+        server_url=f"http://127.0.0.1:{server.port}",
+        heartbeat_s=0.05,
+    )
     async with running(config) as client:
         client.headers["Authorization"] = "Bearer issued-token"
         for _ in range(200):
@@ -67,8 +73,9 @@ async def test_enrols_then_sends_its_status_as_heartbeat(tmp_path: Path, server:
                 break
             await asyncio.sleep(0.02)
         status = (await client.get("/v1/status")).json()
-    assert server.enrolments == [{"code": "one-time-42", "name": "pub-1",
-                                  "address": "http://127.0.0.1:8101"}]
+    assert server.enrolments == [
+        {"code": "one-time-42", "name": "pub-1", "address": "http://127.0.0.1:8101"}
+    ]
     assert token_file.read_text() == "issued-token"
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     auth, body = server.beats[-1]

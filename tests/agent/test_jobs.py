@@ -9,8 +9,15 @@ from .conftest import content, final, make_config, make_unwritable_drive, runnin
 
 
 def job(sha: str, job_id: str = "job-1", copies: int = 2, media: str = "CD-R") -> dict[str, object]:
-    return {"job_id": job_id, "content_sha256": sha, "media": media, "copies": copies,
-            "volume_name": "TESTDISC", "verify": True, "label": {"title": "Test"}}
+    return {
+        "job_id": job_id,
+        "content_sha256": sha,
+        "media": media,
+        "copies": copies,
+        "volume_name": "TESTDISC",
+        "verify": True,
+        "label": {"title": "Test"},
+    }
 
 
 async def test_image_job_writes_verified_iso_files_and_counts_blanks(tmp_path: Path) -> None:
@@ -114,8 +121,13 @@ async def test_out_of_media_pauses_and_resumes_when_blanks_are_loaded(tmp_path: 
 
 async def test_sim_failures_are_seeded_and_cancel_stops_a_job(tmp_path: Path) -> None:
     options = {"time_scale": 0.0, "failure_rate": 0.5, "seed": 7}
-    config = make_config(tmp_path, driver="sim", driver_options=options, retry_limit=50,
-                         media={"CD-R": {"loaded": 100, "write_Bps": 7_800_000}})
+    config = make_config(
+        tmp_path,
+        driver="sim",
+        driver_options=options,
+        retry_limit=50,
+        media={"CD-R": {"loaded": 100, "write_Bps": 7_800_000}},
+    )
     data, _ = content(1000)
     async with running(config) as client:
         sha = await upload(client, data)

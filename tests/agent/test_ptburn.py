@@ -30,9 +30,13 @@ def ptburn(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
 
 
 def config(tmp_path: Path, jobs: Path, **kw: object):  # type: ignore[no-untyped-def]
-    return make_config(tmp_path, driver="ptburn", drives=2,
-                       driver_options={"jobs_dir": str(jobs), "robot_name": "Disc Publisher SE"},
-                       **kw)
+    return make_config(
+        tmp_path,
+        driver="ptburn",
+        drives=2,
+        driver_options={"jobs_dir": str(jobs), "robot_name": "Disc Publisher SE"},
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("ptburn", [["--fail-every", "2"]], indirect=True)
@@ -40,8 +44,16 @@ async def test_jrq_job_runs_and_rejects_are_replaced(tmp_path: Path, ptburn: Pat
     data, _ = content(200_000)
     async with running(config(tmp_path, ptburn)) as client:
         sha = await upload(client, data)
-        await client.post("/v1/jobs", json={"job_id": "order-7", "content_sha256": sha,
-                                            "media": "CD-R", "copies": 3, "volume_name": "VOL7"})
+        await client.post(
+            "/v1/jobs",
+            json={
+                "job_id": "order-7",
+                "content_sha256": sha,
+                "media": "CD-R",
+                "copies": 3,
+                "volume_name": "VOL7",
+            },
+        )
         body = await wait_for(client, "order-7", final, timeout=20)
         status = (await client.get("/v1/status")).json()
     assert body["state"] == "done"
@@ -64,8 +76,9 @@ async def test_out_of_discs_pauses_until_the_bin_is_refilled(tmp_path: Path, ptb
     data, _ = content(1000)
     async with running(config(tmp_path, ptburn)) as client:
         sha = await upload(client, data)
-        await client.post("/v1/jobs", json={"job_id": "j", "content_sha256": sha,
-                                            "media": "CD-R", "copies": 2})
+        await client.post(
+            "/v1/jobs", json={"job_id": "j", "content_sha256": sha, "media": "CD-R", "copies": 2}
+        )
         paused = await wait_for(client, "j", lambda b: b["state"] == "paused", timeout=20)
         assert "Out of Discs" in paused["error"]
         (ptburn / "_standin_load").write_text("5")
@@ -79,8 +92,9 @@ async def test_cancel_writes_a_ptm_abort(tmp_path: Path, ptburn: Path) -> None:
     data, _ = content(1000)
     async with running(config(tmp_path, ptburn)) as client:
         sha = await upload(client, data)
-        await client.post("/v1/jobs", json={"job_id": "c", "content_sha256": sha,
-                                            "media": "CD-R", "copies": 3})
+        await client.post(
+            "/v1/jobs", json={"job_id": "c", "content_sha256": sha, "media": "CD-R", "copies": 3}
+        )
         await wait_for(client, "c", lambda b: b["state"] == "running", timeout=20)
         while not list(ptburn.glob("*.INP")):
             await asyncio.sleep(0.02)

@@ -23,8 +23,16 @@ def free_port() -> int:
 
 def start(config: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from discflow.cli import main; main()", "agent", "--config",
-         str(config), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-c",
+            "from discflow.cli import main; main()",
+            "agent",
+            "--config",
+            str(config),
+            "--log-level",
+            "warning",
+        ],
     )
 
 
@@ -66,8 +74,16 @@ time_scale = 1.0
         wait_up(base)
         with httpx.Client(base_url=base, headers=AUTH) as client:
             assert client.put(f"/v1/cache/{sha}", content=data).status_code == 201
-            client.post("/v1/jobs", json={"job_id": "k1", "content_sha256": sha,
-                                          "media": "CD-R", "copies": 2, "verify": False})
+            client.post(
+                "/v1/jobs",
+                json={
+                    "job_id": "k1",
+                    "content_sha256": sha,
+                    "media": "CD-R",
+                    "copies": 2,
+                    "verify": False,
+                },
+            )
             for _ in range(100):
                 if client.get("/v1/jobs/k1").json()["copies"][0]["state"] == "writing":
                     break
@@ -94,5 +110,9 @@ time_scale = 1.0
     media = status["media"][0]
     # the disc that was in the drive is spent and not verified: counted failed
     assert (media["loaded"], media["used_good"], media["used_failed"], media["in_drive"]) == (
-        19, 0, 1, 0)
+        19,
+        0,
+        1,
+        0,
+    )
     assert [e["sha256"] for e in status["cache"]] == [sha]

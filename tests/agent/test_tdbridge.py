@@ -34,8 +34,11 @@ def iso(tmp_path: Path) -> bytes:
     (src / "docs" / "Read Me.txt").write_text("hello from discflow\n")
     (src / "data.bin").write_bytes(b"\x01" * 5000)
     out = tmp_path / "c.iso"
-    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-o", str(out), str(src)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-o", str(out), str(src)],
+        check=True,
+        capture_output=True,
+    )
     return out.read_bytes()
 
 
@@ -43,13 +46,23 @@ pytestmark = pytest.mark.skipif(shutil.which("xorriso") is None, reason="builds 
 
 
 async def test_jdf_job_with_the_image_tree_runs_to_done(tmp_path: Path, tdbridge: Path) -> None:
-    cfg = make_config(tmp_path, driver="tdbridge",
-                      driver_options={"jobs_dir": str(tdbridge), "publisher": "PP-100-1"})
+    cfg = make_config(
+        tmp_path,
+        driver="tdbridge",
+        driver_options={"jobs_dir": str(tdbridge), "publisher": "PP-100-1"},
+    )
     async with running(cfg) as client:
         sha = await upload(client, iso(tmp_path))
-        await client.post("/v1/jobs", json={"job_id": "td.1", "content_sha256": sha,
-                                            "media": "CD-R", "copies": 2,
-                                            "volume_name": "TDVOL"})
+        await client.post(
+            "/v1/jobs",
+            json={
+                "job_id": "td.1",
+                "content_sha256": sha,
+                "media": "CD-R",
+                "copies": 2,
+                "volume_name": "TDVOL",
+            },
+        )
         body = await wait_for(client, "td.1", final, timeout=20)
     assert body["state"] == "done" and body["good"] == 2
     done = list(tdbridge.glob("*.DON"))
@@ -68,24 +81,33 @@ async def test_jdf_job_with_the_image_tree_runs_to_done(tmp_path: Path, tdbridge
 async def test_empty_stacker_pauses_and_a_wrong_publisher_errors(
     tmp_path: Path, tdbridge: Path
 ) -> None:
-    cfg = make_config(tmp_path, driver="tdbridge",
-                      driver_options={"jobs_dir": str(tdbridge), "publisher": "PP-100-1"})
+    cfg = make_config(
+        tmp_path,
+        driver="tdbridge",
+        driver_options={"jobs_dir": str(tdbridge), "publisher": "PP-100-1"},
+    )
     async with running(cfg) as client:
         sha = await upload(client, iso(tmp_path))
-        await client.post("/v1/jobs", json={"job_id": "p", "content_sha256": sha,
-                                            "media": "CD-R", "copies": 3})
+        await client.post(
+            "/v1/jobs", json={"job_id": "p", "content_sha256": sha, "media": "CD-R", "copies": 3}
+        )
         paused = await wait_for(client, "p", lambda b: b["state"] == "paused", timeout=20)
         assert "No disc" in paused["error"]
         assert list(tdbridge.glob("*.STP"))
         (tdbridge / "_standin_load").write_text("10")
         body = await wait_for(client, "p", final, timeout=20)
         assert body["state"] == "done" and body["good"] == 3
-    wrong = make_config(tmp_path / "w", driver="tdbridge", retry_limit=0,
-                        driver_options={"jobs_dir": str(tdbridge), "publisher": "PP-100-9"})
+    wrong = make_config(
+        tmp_path / "w",
+        driver="tdbridge",
+        retry_limit=0,
+        driver_options={"jobs_dir": str(tdbridge), "publisher": "PP-100-9"},
+    )
     async with running(wrong) as client:
         sha = await upload(client, iso(tmp_path / "w"))
-        await client.post("/v1/jobs", json={"job_id": "w", "content_sha256": sha,
-                                            "media": "CD-R", "copies": 1})
+        await client.post(
+            "/v1/jobs", json={"job_id": "w", "content_sha256": sha, "media": "CD-R", "copies": 1}
+        )
         body = await wait_for(client, "w", final, timeout=20)
     assert body["state"] == "failed"
     assert "not registered" in (body["error"] or "")

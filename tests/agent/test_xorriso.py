@@ -24,8 +24,23 @@ def make_iso(tmp_path: Path) -> tuple[bytes, bytes]:
     payload = hashlib.sha256(b"payload").digest() * 40_000  # 1.28 MB
     (src / "readme.txt").write_bytes(payload)
     iso = tmp_path / "content.iso"
-    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "XTEST", "-o",
-                    str(iso), str(src)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "xorriso",
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-R",
+            "-J",
+            "-V",
+            "XTEST",
+            "-o",
+            str(iso),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return iso.read_bytes(), payload
 
 
@@ -38,12 +53,21 @@ async def test_xorriso_burns_stdio_targets_that_an_independent_reader_accepts(
     tmp_path: Path,
 ) -> None:
     image, payload = make_iso(tmp_path)
-    config = make_config(tmp_path, driver="xorriso",
-                         driver_options={"output_dir": str(tmp_path / "burns")})
+    config = make_config(
+        tmp_path, driver="xorriso", driver_options={"output_dir": str(tmp_path / "burns")}
+    )
     async with running(config) as client:
         sha = await upload(client, image)
-        await client.post("/v1/jobs", json={"job_id": "x1", "content_sha256": sha,
-                                            "media": "CD-R", "copies": 2, "verify": True})
+        await client.post(
+            "/v1/jobs",
+            json={
+                "job_id": "x1",
+                "content_sha256": sha,
+                "media": "CD-R",
+                "copies": 2,
+                "verify": True,
+            },
+        )
         body = await wait_for(client, "x1", final, timeout=60)
     assert body["state"] == "done", body
     for copy in body["copies"]:
@@ -64,12 +88,18 @@ async def test_xorriso_burns_stdio_targets_that_an_independent_reader_accepts(
 
 async def test_xorriso_errors_become_clear_copy_errors(tmp_path: Path) -> None:
     image, _ = make_iso(tmp_path)
-    config = make_config(tmp_path, driver="xorriso", drives=1, retry_limit=0,
-                         driver_options={"devices": ["/dev/discflow-no-such-recorder"]})
+    config = make_config(
+        tmp_path,
+        driver="xorriso",
+        drives=1,
+        retry_limit=0,
+        driver_options={"devices": ["/dev/discflow-no-such-recorder"]},
+    )
     async with running(config) as client:
         sha = await upload(client, image)
-        await client.post("/v1/jobs", json={"job_id": "x2", "content_sha256": sha,
-                                            "media": "CD-R", "copies": 1})
+        await client.post(
+            "/v1/jobs", json={"job_id": "x2", "content_sha256": sha, "media": "CD-R", "copies": 1}
+        )
         body = await wait_for(client, "x2", final, timeout=30)
     assert body["state"] == "failed"
     error = body["copies"][0]["error"]

@@ -58,8 +58,13 @@ class PTBurn:
         for stem, job in self.jobs.items():
             lines.append(f"[{stem}]")
             lines += [f"{k}={v}" for k, v in job.items()]
-        lines += ["[System]", f"SystemStatus={self.system}", f"GoodDiscsLife={self.good_life}",
-                  f"BadDiscsLife={self.bad_life}", "SysErrorNumber=0"]
+        lines += [
+            "[System]",
+            f"SystemStatus={self.system}",
+            f"GoodDiscsLife={self.good_life}",
+            f"BadDiscsLife={self.bad_life}",
+            "SysErrorNumber=0",
+        ]
         for name, text in (("SystemStatus.txt", system), (f"{self.robot}.txt", "\n".join(lines))):
             tmp = status / f".{name}.tmp"
             tmp.write_text(text)
@@ -78,16 +83,23 @@ class PTBurn:
         keys = parse(ptm.read_text())
         ptm.unlink()
         return keys.get("Message") == ["ABORT"] and keys.get("ClientID", [""])[0] in (
-            client, "Administrator")
+            client,
+            "Administrator",
+        )
 
     def scan(self) -> None:
         for jrq in sorted(self.dir.glob("*.JRQ")):
             stem = jrq.stem
             jrq.rename(self.dir / f"{stem}.QRJ")
             self.queue.append(stem)
-            self.jobs[stem] = {"JobID": stem, "JobsAhead": str(len(self.queue) - 1),
-                               "CurrentStatus": "Job queued", "GoodDiscs": "0",
-                               "BadDiscs": "0", "JobState": "0"}
+            self.jobs[stem] = {
+                "JobID": stem,
+                "JobsAhead": str(len(self.queue) - 1),
+                "CurrentStatus": "Job queued",
+                "GoodDiscs": "0",
+                "BadDiscs": "0",
+                "JobState": "0",
+            }
         self.write_status()
 
     def finish(self, stem: str, ext: str, status: str, keys: dict[str, list[str]]) -> None:
@@ -144,8 +156,9 @@ class PTBurn:
             else:
                 good += 1
                 self.good_life += 1
-            job.update(GoodDiscs=str(good), BadDiscs=str(bad),
-                       DiscsRemaining=str(copies - good - bad))
+            job.update(
+                GoodDiscs=str(good), BadDiscs=str(bad), DiscsRemaining=str(copies - good - bad)
+            )
             self.write_status()
         self.finish(stem, "DON", "Job Completed", keys)
 

@@ -39,9 +39,20 @@ class TDBridge:
         for job_id, keys in self.jobs.items():
             lines.append(f"[{job_id}]")
             lines += [f"{k}={v}" for k, v in keys.items()]
-        lines += ["[PUBLISHER1]", f"NAME={self.publisher}", f"STACKER1={self.stacker}",
-                  "STACKER2=0", "STACKER3=0", "STACKER4=0", "INK_C=80", "INK_M=75", "INK_Y=90",
-                  "INK_LC=60", "INK_LM=66", "INK_B=50"]
+        lines += [
+            "[PUBLISHER1]",
+            f"NAME={self.publisher}",
+            f"STACKER1={self.stacker}",
+            "STACKER2=0",
+            "STACKER3=0",
+            "STACKER4=0",
+            "INK_C=80",
+            "INK_M=75",
+            "INK_Y=90",
+            "INK_LC=60",
+            "INK_LM=66",
+            "INK_B=50",
+        ]
         path = self.dir / "TDBStatus.txt"
         with path.open("w") as handle:  # in place, like TD Bridge: readers may see it empty
             handle.write("\n".join(lines[: len(lines) // 2]) + "\n")
@@ -92,8 +103,14 @@ class TDBridge:
         job_id = jdf.stem
         rjd = self.dir / f"{job_id}.RJD"
         jdf.rename(rjd)
-        self.jobs[job_id] = {"STATUS": "1", "PUBLICATION_NUMBER": "-1", "COMPLETION_NUMBER": "0",
-                             "ERRORDISC_NUMBER": "0", "ERROR": "0", "DETAIL_STATUS": ""}
+        self.jobs[job_id] = {
+            "STATUS": "1",
+            "PUBLICATION_NUMBER": "-1",
+            "COMPLETION_NUMBER": "0",
+            "ERRORDISC_NUMBER": "0",
+            "ERROR": "0",
+            "DETAIL_STATUS": "",
+        }
         self.active.append(job_id)
         keys, problem = self.parse(rjd)
         if problem:
