@@ -397,7 +397,10 @@ class JobRunner:
 
     def _free_drives(self, avoid: int | None) -> list[int]:
         free = [d for d in range(self.drives) if d not in self._drive_orders]
-        return sorted(free, key=lambda d: d == avoid)
+        if self.drives > 1:
+            # a replacement waits for another drive: the one that failed may be faulty
+            free = [d for d in free if d != avoid]
+        return free
 
     async def _advance(self, job: Job) -> None:
         active = [o for o in self._orders.values() if o.job_id == job.job_id]

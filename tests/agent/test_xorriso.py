@@ -1,0 +1,106 @@
+"""Real burns with Debian's xorriso to ``stdio:`` image files, checked by a separate reader."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pycdlib
+import pytest
+
+from discflow.agent.drivers._xorriso import parse_progress
+
+from .conftest import final, make_config, running, upload, wait_for
+
+pytestmark = pytest.mark.skipif(shutil.which("xorriso") is None, reason="xorriso not installed")
+
+
+def make_iso(tmp_path: Path) -> tuple[bytes, bytes]:
+    src = tmp_path / "src"
+    src.mkdir()
+    payload = hashlib.sha256(b"payload").digest() * 40_000  # 1.28 MB
+    (src / "readme.txt").write_bytes(payload)
+    iso = tmp_path / "content.iso"
+    subprocess.run(
+        [
+            "xorriso",
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-R",
+            "-J",
+            "-V",
+            "XTEST",
+            "-o",
+            str(iso),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return iso.read_bytes(), payload
+
+
+def test_progress_lines_are_parsed() -> None:
+    assert parse_progress("xorriso : UPDATE :   12 of  700 MB written [buf  50%]") == 12 / 700
+    assert parse_progress("Beginning to write data track.") is None
+
+
+async def test_xorriso_burns_stdio_targets_that_an_independent_reader_accepts(
+    tmp_path: Path,
+) -> None:
+    image, payload = make_iso(tmp_path)
+    config = make_config(
+        tmp_path, driver="xorriso", driver_options={"output_dir": str(tmp_path / "burns")}
+    )
+    async with running(config) as client:
+        sha = await upload(client, image)
+        await client.post(
+            "/v1/jobs",
+            json={
+                "job_id": "x1",
+                "content_sha256": sha,
+                "media": "CD-R",
+                "copies": 2,
+                "verify": True,
+            },
+        )
+        body = await wait_for(client, "x1", final, timeout=60)
+    assert body["state"] == "done", body
+    for copy in body["copies"]:
+        assert copy["state"] == "good"
+        assert copy["output"].startswith("stdio:")
+        target = Path(copy["output"].removeprefix("stdio:"))
+        written = target.read_bytes()
+        assert len(written) >= len(image)  # xorriso pads the track
+        assert hashlib.sha256(written[: len(image)]).hexdigest() == sha
+        # independent reader: pycdlib mounts the burnt image and reads the file back
+        iso = pycdlib.PyCdlib()
+        iso.open(str(target))
+        out = io.BytesIO()
+        iso.get_file_from_iso_fp(out, rr_path="/readme.txt")
+        iso.close()
+        assert out.getvalue() == payload
+
+
+async def test_xorriso_errors_become_clear_copy_errors(tmp_path: Path) -> None:
+    image, _ = make_iso(tmp_path)
+    config = make_config(
+        tmp_path,
+        driver="xorriso",
+        drives=1,
+        retry_limit=0,
+        driver_options={"devices": ["/dev/discflow-no-such-recorder"]},
+    )
+    async with running(config) as client:
+        sha = await upload(client, image)
+        await client.post(
+            "/v1/jobs", json={"job_id": "x2", "content_sha256": sha, "media": "CD-R", "copies": 1}
+        )
+        body = await wait_for(client, "x2", final, timeout=30)
+    assert body["state"] == "failed"
+    error = body["copies"][0]["error"]
+    assert "xorriso could not write to /dev/discflow-no-such-recorder" in error
