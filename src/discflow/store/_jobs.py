@@ -72,7 +72,7 @@ def create_job(
     return job
 
 
-def select_jobs() -> Select[tuple[Job]]:
+def select_jobs() -> Select[Job]:
     """Every job, oldest first (for reports and checks)."""
     return select(Job).order_by(Job.created_at, Job.id)
 
