@@ -262,6 +262,12 @@ def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> Fa
 
     @app.post("/v1/media", response_model=MediaOut, dependencies=auth, tags=["media"])
     async def media_add(body: MediaAdd) -> MediaOut:
+        if body.media not in config.media:
+            writes = ", ".join(sorted(config.media)) or "nothing yet"
+            raise InvalidInput(
+                f"{config.name} has no {body.media} bin (it writes {writes}); "
+                f"add [media.{body.media}] to its config first"
+            )
         counts = agent.ledger.add(body.media, body.count)
         agent.runner.media_added()
         agent.jobs_loop.wake()

@@ -7,5 +7,14 @@ device reports, and follows every job on its agent until it is final.
 
 from discflow.dispatcher._client import AgentClient, AgentRefused
 from discflow.dispatcher._loop import Dispatcher, DispatcherSettings, dispatcher_settings
+from discflow.dispatcher._operator import record_media_loaded, set_paused
 
-__all__ = ["AgentClient", "AgentRefused", "Dispatcher", "DispatcherSettings", "dispatcher_settings"]
+__all__ = [
+    "AgentClient",
+    "AgentRefused",
+    "Dispatcher",
+    "DispatcherSettings",
+    "dispatcher_settings",
+    "record_media_loaded",
+    "set_paused",
+]

@@ -177,6 +177,8 @@ def apply_heartbeat(session: Session, device: Device, report: DeviceStatusReport
         media_type(bin_report.media)  # refuse unknown media names with a clear message
     was = device.availability
     now_state = Availability.PAUSED.value if device.paused else report.availability.value
+    if device.paused and report.availability in (Availability.OFFLINE, Availability.ERROR):
+        now_state = report.availability.value
     if was != now_state and (
         was == Availability.OFFLINE.value or now_state in ("offline", "error")
     ):

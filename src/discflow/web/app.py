@@ -14,8 +14,9 @@ from starlette.responses import Response
 
 from discflow import __version__
 from discflow.archive import BlobStore
-from discflow.dispatcher import Dispatcher, dispatcher_settings
+from discflow.dispatcher import AgentRefused, Dispatcher, dispatcher_settings
 from discflow.errors import (
+    DeviceUnavailable,
     DiscflowError,
     IllegalTransition,
     InvalidInput,
@@ -29,6 +30,8 @@ from discflow.web.routes import agents, contents, devices, events, notices, orde
 
 _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (NotFound, 404),
+    (DeviceUnavailable, 503),
+    (AgentRefused, 409),
     (PermissionDenied, 403),
     (IllegalTransition, 409),
     (InvalidInput, 422),

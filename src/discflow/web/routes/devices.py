@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from discflow import store
+from discflow.dispatcher import record_media_loaded, set_paused
 from discflow.errors import PermissionDenied
 from discflow.store import DeviceStatusReport
-from discflow.web.deps import AgentDep, OperatorDep, SessionDep, SettingsDep, UserDep
+from discflow.web.deps import (
+    AgentDep,
+    OperatorDep,
+    SessionDep,
+    SettingsDep,
+    UserDep,
+    get_database,
+)
 from discflow.web.routes._convert import device_public
 from discflow.web.schemas import DeviceCreate, DevicePublic
 
@@ -50,4 +59,42 @@ def heartbeat(
     if agent.name != name:
         raise PermissionDenied(f"this token belongs to {agent.name!r}, not {name!r}")
     store.apply_heartbeat(session, store.get_device(session, name), report)
+    return Response(status_code=204)
+
+
+class MediaLoaded(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    media: str = Field(examples=["CD-R"])
+    count: int = Field(ge=1, le=10_000)
+
+
+class MediaLoadedOut(BaseModel):
+    device: str
+    media: str
+    loaded: int
+
+
+@router.post("/{name}/media", response_model=MediaLoadedOut)
+async def media_loaded(
+    name: str, body: MediaLoaded, request: Request, principal: OperatorDep
+) -> MediaLoadedOut:
+    """Record that the operator loaded ``count`` blanks of ``media`` into the device."""
+    database = get_database(request)
+    loaded = await record_media_loaded(
+        database, device=name, media=body.media, count=body.count, actor=principal.name
+    )
+    return MediaLoadedOut(device=name, media=body.media, loaded=loaded)
+
+
+@router.post("/{name}/pause", status_code=204)
+def pause(name: str, request: Request, principal: OperatorDep) -> Response:
+    """Send no new work to the device; jobs already on it finish."""
+    set_paused(get_database(request), device=name, paused=True, actor=principal.name)
+    return Response(status_code=204)
+
+
+@router.post("/{name}/resume", status_code=204)
+def resume(name: str, request: Request, principal: OperatorDep) -> Response:
+    set_paused(get_database(request), device=name, paused=False, actor=principal.name)
     return Response(status_code=204)
