@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from discflow.settings import Settings
 from discflow.store import Database
@@ -19,17 +19,33 @@ from discflow.store import Database
 TEST_DATABASE_URL = os.environ.get("DISCFLOW_TEST_DATABASE_URL", "")
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own on the PostgreSQL server, so runs never collide."""
+    server = make_url(TEST_DATABASE_URL)
+    name = f"discflow_test_{os.getpid()}"
+    admin = create_engine(server.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     if not TEST_DATABASE_URL:
         yield f"sqlite:///{tmp_path / 'discflow.db'}"
         return
-    reset = Database(TEST_DATABASE_URL)
+    url: str = request.getfixturevalue("postgres_url")
+    reset = Database(url)
     with reset.engine.begin() as connection:
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     reset.dispose()
-    yield TEST_DATABASE_URL
+    yield url
 
 
 @pytest.fixture
