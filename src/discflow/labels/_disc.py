@@ -85,7 +85,7 @@ def _place(lines: list[str], zone: Rect, *, bold_first: bool, max_size: float) -
         max_size=max_size,
         min_size=6,
         bold_first=bold_first,
-        shrink_floor=10,
+        shrink_floor=max_size,
         what="the disc label text",
     )
     ascent, _ = ascent_descent(fitted.size)
