@@ -124,7 +124,6 @@ class CupsPrinter:
             )
         return PrintJob(printer=self.name, job_id=match.group(1), name=name)
 
-
     def _scheduler_running(self) -> bool:
         cmd = ["lpstat"] + (["-h", self.server] if self.server else []) + ["-r"]
         try:
