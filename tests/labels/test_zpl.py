@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import world_items
+from labels_support import world_items
 
 from discflow.domain import Address
 from discflow.labels import LabelInputError, LabelItem, escape_field, format_address, render_sheet

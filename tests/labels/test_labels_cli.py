@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CupsQueue, pdfinfo, pdftotext, wait_for_pdf
+from labels_support import CupsQueue, pdfinfo, pdftotext, wait_for_pdf
 from typer.testing import CliRunner
 
 from discflow.cli import _register, app

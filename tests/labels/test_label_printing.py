@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import CupsQueue, pdfinfo, pdftotext, wait_for_pdf, world_items
+from labels_support import CupsQueue, pdfinfo, pdftotext, wait_for_pdf, world_items
 
 from discflow.labels import (
     CupsPrinter,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from conftest import pdfinfo, pdftotext
+from labels_support import pdfinfo, pdftotext
 
 from discflow.labels import (
     MERGE_ORDER,

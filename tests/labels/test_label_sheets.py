@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 
 import pytest
-from code128_reader import read_barcode
-from conftest import STREET_60, pdf_words, pdfinfo, pdftotext, world_items
+from labels_code128 import read_barcode
+from labels_support import STREET_60, pdf_words, pdfinfo, pdftotext, world_items
 
 from discflow.domain import Address
 from discflow.labels import (
@@ -17,6 +18,7 @@ from discflow.labels import (
     check_layout,
     format_address,
     layout_sheet,
+    render_layout,
     render_sheet,
     sheet_spec,
 )
@@ -151,3 +153,22 @@ def test_bad_ids_and_sheets_are_refused() -> None:
         render_sheet([LabelItem(address, "O-1", "R-1")], sheet="avery-9999")
     with pytest.raises(LabelInputError, match="only made for 4x6"):
         render_sheet([LabelItem(address, "O-1", "R-1")], sheet="avery-5160", fmt="zpl")
+
+
+def test_overflow_checker_catches_text_and_barcodes_past_the_edge() -> None:
+    layout = layout_sheet(world_items()[:2], sheet="avery-5160")
+    label = layout.labels[0]
+    wide = dataclasses.replace(label.texts[1], text=STREET_60 * 2)
+    moved_bar = dataclasses.replace(label.barcode, y=label.barcode.y - 6)  # pad is 4 pt
+    broken = dataclasses.replace(
+        layout,
+        labels=(dataclasses.replace(label, texts=(label.texts[0], wide), barcode=moved_bar),
+                layout.labels[1]),
+    )  # fmt: skip
+    problems = check_layout(broken)
+    assert {p.label for p in problems} == {0}
+    assert any(STREET_60 in p.what for p in problems)
+    assert any("barcode" in p.what for p in problems)
+    assert "leaves its label" in str(problems[0])
+    with pytest.raises(LabelTooSmall, match="outside their edges"):
+        render_layout(broken)
