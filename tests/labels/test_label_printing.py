@@ -22,8 +22,6 @@ from discflow.labels import (
     sheet_spec,
 )
 
-pytestmark = pytest.mark.cups
-
 
 def test_backends_satisfy_the_printer_protocol(tmp_path: Path) -> None:
     assert isinstance(CupsPrinter("q"), Printer)
@@ -65,6 +63,7 @@ def _ascii_tokens(text: str) -> list[str]:
     return re.sub(r"[^\x21-\x7e]+", " ", text).split()
 
 
+@pytest.mark.cups
 @pytest.mark.parametrize(("sheet", "size"), [("avery-5160", "612 x 792"), ("avery-l7160", "595")])
 def test_sheet_printed_through_cups_comes_out_whole(
     cups_queue: CupsQueue, sheet: str, size: str
@@ -111,6 +110,7 @@ def test_sheet_printed_through_cups_comes_out_whole(
         out.unlink()
 
 
+@pytest.mark.cups
 def test_unknown_queue_is_a_clear_error(cups_queue: CupsQueue) -> None:
     with pytest.raises(PrinterNotFound, match="does not exist.*lpstat -p"):
         CupsPrinter("no-such-queue-here").submit(b"%PDF-1.4", name="x", fmt="pdf")

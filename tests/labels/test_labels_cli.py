@@ -103,6 +103,7 @@ def test_print_through_cups(tmp_path: Path, cups_queue: CupsQueue) -> None:
         out.unlink()
 
 
+@pytest.mark.cups
 def test_print_to_a_missing_queue_fails_with_advice(tmp_path: Path, cups_queue: CupsQueue) -> None:
     result = runner.invoke(
         app, ["labels", "print", "--addresses", str(_write(tmp_path, ENTRIES)),
