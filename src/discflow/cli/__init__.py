@@ -35,18 +35,17 @@ def main() -> None:
 def _register() -> None:
     # Imported here so that `discflow --help` lists every group while each
     # module stays independent of the others.
-    from discflow.cli import (
-        _agent,  # noqa: F401
-        _content,  # noqa: F401
-        _demo,  # noqa: F401
-        _device,  # noqa: F401
-        _dispatch,  # noqa: F401
-        _events,  # noqa: F401
-        _order,  # noqa: F401
-        _serve,  # noqa: F401
-        _token,  # noqa: F401
-        _version,  # noqa: F401
-    )
+    import discflow.cli._agent  # noqa: F401
+    import discflow.cli._content  # noqa: F401
+    import discflow.cli._demo  # noqa: F401
+    import discflow.cli._device  # noqa: F401
+    import discflow.cli._dispatch  # noqa: F401
+    import discflow.cli._events  # noqa: F401
+    import discflow.cli._labels  # noqa: F401
+    import discflow.cli._order  # noqa: F401
+    import discflow.cli._serve  # noqa: F401
+    import discflow.cli._token  # noqa: F401
+    import discflow.cli._version  # noqa: F401
 
 
 __all__ = ["app", "main"]

@@ -81,10 +81,23 @@ def _fields(address: Address, upper: str) -> dict[str, str]:
 
 
 def _render_line(template: str, fields: dict[str, str]) -> str:
-    out = re.sub(r"%([NCSZ])", lambda m: fields[m.group(1)], template)
-    # A missing field must not leave "City, " or "〒" alone on a line.
-    out = _SPACES.sub(" ", out).strip(" ,-")
-    return "" if out in {"〒"} else out
+    # The literal before a field belongs to it: an empty region drops its ", " and an
+    # empty postcode its "〒", so no line ends up as "City, " or a lone postal mark.
+    out = ""
+    pending = ""
+    for piece in re.split(r"(%[NCSZ])", template):
+        if not piece.startswith("%"):
+            pending += piece
+            continue
+        value = fields[piece[1]]
+        if not value:
+            pending = ""
+            continue
+        if out or pending.strip(" ,-"):
+            out += pending
+        out += value
+        pending = ""
+    return _SPACES.sub(" ", out).strip()
 
 
 def format_address(address: Address, *, sender_country: str = "US") -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from discflow.errors import LabelError
 from discflow.labels._errors import LabelInputError
-from discflow.labels._fonts import ascent_descent, text_width
+from discflow.labels._fonts import SANS, ascent_descent, register_fonts, text_width
 from discflow.labels._geometry import Rect
 from discflow.labels._items import DiscLabelFields
 from discflow.labels._layout import TextBox
@@ -85,7 +85,7 @@ def _place(lines: list[str], zone: Rect, *, bold_first: bool, max_size: float) -
         max_size=max_size,
         min_size=6,
         bold_first=bold_first,
-        shrink_floor=10,
+        shrink_floor=max_size,
         what="the disc label text",
     )
     ascent, _ = ascent_descent(fitted.size)
@@ -134,7 +134,8 @@ def render_disc_pdf(layout: DiscLayout) -> bytes:
 
     out = io.BytesIO()
     size = DISC_MM * mm
-    canvas = Canvas(out, pagesize=(size, size))
+    register_fonts()
+    canvas = Canvas(out, pagesize=(size, size), initialFontName=SANS)
     canvas.setTitle(f"{layout.fields.title} - copy {layout.fields.copy_text}")
     canvas.setCreator("discflow")
     c = layout.centre

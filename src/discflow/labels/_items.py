@@ -15,7 +15,7 @@ from discflow.labels._errors import LabelInputError
 
 __all__ = ["DiscLabelFields", "LabelItem", "check_id"]
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,39}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$")  # "/" separates the ids in the barcode
 
 
 def check_id(kind: str, value: str) -> str:
@@ -23,7 +23,7 @@ def check_id(kind: str, value: str) -> str:
     if not _ID.match(value):
         raise LabelInputError(
             f"{kind} {value!r} cannot go on a label: use 1-40 characters of letters, digits"
-            " and . _ : / - (starting with a letter or digit)"
+            " and . _ : - (starting with a letter or digit)"
         )
     return value
 

@@ -135,6 +135,8 @@ def _layout_label(item: LabelItem, spec: SheetSpec, slot: int, sender_country: s
         max_size=spec.address_max,
         min_size=spec.address_min,
         bold_first=True,
+        # Shrink to 70 % of the largest size; below that, wrapping reads better.
+        shrink_floor=spec.address_max * 0.7,
         what=f"the address of request {item.request_id}",
     )
     ascent, _ = ascent_descent(fitted.size)

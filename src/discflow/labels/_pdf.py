@@ -12,7 +12,7 @@ import io
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.pdfgen.canvas import Canvas
 
-from discflow.labels._fonts import runs
+from discflow.labels._fonts import SANS, register_fonts, runs
 from discflow.labels._layout import LabelLayout, SheetLayout, TextBox
 
 __all__ = ["draw_text", "render_pdf"]
@@ -46,7 +46,11 @@ def render_pdf(layout: SheetLayout, *, outlines: bool = False, title: str = "") 
     """The whole layout as one PDF; ``outlines`` draws the die-cut edges for previews."""
     out = io.BytesIO()
     spec = layout.spec
-    canvas = Canvas(out, pagesize=(spec.page_w, spec.page_h), pageCompression=1)
+    register_fonts()
+    # Start in a shipped font: the default (Helvetica) would be an unembedded reference.
+    canvas = Canvas(
+        out, pagesize=(spec.page_w, spec.page_h), pageCompression=1, initialFontName=SANS
+    )
     canvas.setTitle(title or f"discflow labels ({spec.name})")
     canvas.setCreator("discflow")
     for page in range(layout.pages):

@@ -110,6 +110,12 @@ class CupsPrinter:
         out = done.stdout.decode(errors="replace")
         err = done.stderr.decode(errors="replace").strip()
         if done.returncode != 0:
+            if not self._scheduler_running():
+                # lp reports "printer does not exist" when it cannot reach cupsd at all.
+                raise PrintFailed(
+                    f"the CUPS scheduler is not running ({err or out}): start it"
+                    " (systemctl start cups, or /usr/sbin/cupsd) and print again"
+                )
             raise _translate(self.queue, err or out, done.returncode)
         match = _JOB_ID.search(out)
         if not match:
@@ -117,6 +123,14 @@ class CupsPrinter:
                 f"lp accepted the job for {self.queue!r} but printed no job id ({out.strip()!r})"
             )
         return PrintJob(printer=self.name, job_id=match.group(1), name=name)
+
+    def _scheduler_running(self) -> bool:
+        cmd = ["lpstat"] + (["-h", self.server] if self.server else []) + ["-r"]
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=self.timeout_s, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return b"is running" in done.stdout
 
 
 def _translate(queue: str, message: str, code: int) -> PrintFailed:

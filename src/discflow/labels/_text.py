@@ -92,8 +92,9 @@ def fit_block(
 ) -> Fitted:
     """Largest size at which ``lines`` fit the box: first without wrapping, then wrapped.
 
-    Shrinking without wrapping stops at ``shrink_floor`` (default ``min_size``); below it
-    wrapping is tried first, which suits short prose such as a disc title.
+    Lines first shrink, unwrapped, from ``max_size`` down to ``shrink_floor`` (default
+    ``min_size``); from there on they wrap while shrinking further to ``min_size``. A
+    floor equal to ``max_size`` wraps at once, which suits prose such as a disc title.
     """
 
     def widths_ok(block: Sequence[str], size: float, bold_count: int) -> bool:
@@ -103,11 +104,12 @@ def fit_block(
         return block_height(count, size) <= height
 
     first_bold = 1 if bold_first else 0
-    for size in _sizes(max_size, max(min_size, shrink_floor or min_size)):
+    floor = min(max_size, max(min_size, shrink_floor or min_size))
+    for size in _sizes(max_size, floor):
         if height_ok(len(lines), size) and widths_ok(lines, size, first_bold):
             return Fitted(size, tuple(lines), first_bold)
     # Shrinking alone was not enough: wrap the long lines at the largest size that works.
-    for size in _sizes(max_size, min_size):
+    for size in _sizes(floor, min_size):
         wrapped: list[str] = []
         bold_count = 0
         for i, line in enumerate(lines):
