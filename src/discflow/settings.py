@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     max_failed_discs: int = 5
     reload_count: int = 100
     notice_webhook_url: str = ""
+    label_printer: str = ""  # folder:PATH, cups:QUEUE or a queue name; empty: <data_dir>/labels
+    label_sheet: str = "4x6"  # avery-5160 | avery-l7160 | 4x6
+    label_format: str = "pdf"  # pdf | zpl (4x6 on a raw Zebra queue)
     run_dispatcher: bool = True  # `discflow serve` runs the dispatcher in-process
 
     def resolved_database_url(self) -> str:

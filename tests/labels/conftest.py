@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labels_support import CupsQueue, cups_pdf_out_dir, scheduler_running
+
+from tests.labels.labels_support import CupsQueue, cups_pdf_out_dir, scheduler_running
 
 
 @pytest.fixture(scope="session")

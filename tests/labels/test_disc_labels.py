@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 
 import pytest
-from labels_support import pdfinfo, pdftotext
 
 from discflow.labels import (
     MERGE_ORDER,
@@ -20,6 +19,7 @@ from discflow.labels import (
     tdbridge_keys,
     tdbridge_merge_text,
 )
+from tests.labels.labels_support import pdfinfo, pdftotext
 
 FIELDS = DiscLabelFields(
     title="Annual Report 2026 — Board Meeting Recordings and Minutes",

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from labels_support import CupsQueue, pdfinfo, pdftotext, wait_for_pdf, world_items
 
 from discflow.labels import (
     CupsPrinter,
@@ -21,6 +20,7 @@ from discflow.labels import (
     render_sheet,
     sheet_spec,
 )
+from tests.labels.labels_support import CupsQueue, pdfinfo, pdftotext, wait_for_pdf, world_items
 
 
 def test_backends_satisfy_the_printer_protocol(tmp_path: Path) -> None:

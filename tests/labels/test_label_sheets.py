@@ -6,8 +6,6 @@ import dataclasses
 import subprocess
 
 import pytest
-from labels_code128 import read_barcode
-from labels_support import STREET_60, pdf_words, pdfinfo, pdftotext, world_items
 
 from discflow.domain import Address
 from discflow.labels import (
@@ -22,6 +20,8 @@ from discflow.labels import (
     render_sheet,
     sheet_spec,
 )
+from tests.labels.labels_code128 import read_barcode
+from tests.labels.labels_support import STREET_60, pdf_words, pdfinfo, pdftotext, world_items
 
 INCH = 72.0
 MM = 72 / 25.4

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from labels_support import CupsQueue, pdfinfo, pdftotext, wait_for_pdf
 from typer.testing import CliRunner
 
 from discflow.cli import _register, app
+from tests.labels.labels_support import CupsQueue, pdfinfo, pdftotext, wait_for_pdf
 
 _register()
 runner = CliRunner()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from labels_support import world_items
 
 from discflow.domain import Address
 from discflow.labels import LabelInputError, LabelItem, escape_field, format_address, render_sheet
+from tests.labels.labels_support import world_items
 
 # Two-letter ZPL II commands this renderer may emit, with the parameter grammar each takes.
 GRAMMAR = {

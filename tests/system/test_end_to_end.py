@@ -98,6 +98,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
         "DISCFLOW_HEARTBEAT_OFFLINE_S": "3",
         "DISCFLOW_OFFLINE_GRACE_S": "4",
         "DISCFLOW_LEASE_S": "5",
+        "DISCFLOW_LABEL_PRINTER": f"folder:{tmp_path / 'labels'}",
     }
     database = Database(database_url)
     database.migrate()
@@ -247,6 +248,17 @@ def _check(world: World, placed: dict[str, tuple[str, int]], *, dead: set[str]) 
             ), (spec.name, media)
             used_good += media["used_good"]
         assert used_good == good_by_device[spec.name], spec.name
+
+    # exactly one mailing label per request (claim 7), printed once it was done
+    labels_dir = world.tmp / "labels"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        labels = sorted(p.name for p in labels_dir.glob("*.pdf")) if labels_dir.exists() else []
+        if len(labels) >= len(placed):
+            break
+        time.sleep(0.3)
+    per_request = Counter(name.split("-", 2)[2].removesuffix(".pdf") for name in labels)
+    assert per_request == Counter({request_id: 1 for request_id in placed}), labels
 
 
 def _token(world: World, device: str) -> str:

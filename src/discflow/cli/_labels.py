@@ -1,19 +1,28 @@
-"""``discflow labels``: render and print mailing labels from an addresses file.
+"""``discflow labels``: render and print mailing labels of an order or an addresses file.
 
-The commands only parse input and call ``discflow.labels``; the rendering and
-printing API stays independent of the CLI so other callers (the dispatcher, the
-web UI, a future ``--order ID`` reading from the store) use the same functions.
+The commands only parse input and call ``discflow.labels`` (and, for orders,
+the dispatcher's durable print queue, the same one finished requests use).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from discflow import store
 from discflow.cli import app
+from discflow.cli._common import open_database
+from discflow.dispatcher._printing import (
+    label_format,
+    label_item,
+    print_pending,
+    printer_from_setting,
+    reprint_order,
+)
 from discflow.domain import Address
 from discflow.errors import DiscflowError
 from discflow.labels import (
@@ -24,6 +33,8 @@ from discflow.labels import (
     render_sheet,
     sheet_spec,
 )
+from discflow.settings import Settings
+from discflow.store import Database, Principal, Role
 
 labels_app = typer.Typer(help="Mailing labels: render to a file or print through CUPS.")
 app.add_typer(labels_app, name="labels")
@@ -101,6 +112,13 @@ def load_items(path: Path) -> list[LabelItem]:
     return items
 
 
+def order_items(database: Database, order_id: str) -> list[LabelItem]:
+    admin = Principal(user_id=None, name="cli", role=Role.ADMIN)
+    with database.transaction() as session:
+        found = store.get_order(session, order_id, admin)
+        return [label_item(found, r) for r in found.requests]
+
+
 def _fail(exc: DiscflowError) -> typer.Exit:
     typer.echo(f"error: {exc}", err=True)
     return typer.Exit(code=2 if isinstance(exc, LabelInputError) else 1)
@@ -111,17 +129,23 @@ _SHEET_HELP = "Label stock: " + ", ".join(SHEETS)
 
 @labels_app.command("render")
 def render(
-    addresses: Path = typer.Option(..., "--addresses", help="JSON list of label entries."),
+    addresses: Path | None = typer.Option(None, "--addresses", help="JSON list of label entries."),
+    order: str | None = typer.Option(None, "--order", help="An order id: one label per request."),
     sheet: str = typer.Option("avery-5160", "--sheet", help=_SHEET_HELP),
     fmt: str = typer.Option("pdf", "--format", help="pdf, or zpl (4x6 only)."),
     out: Path = typer.Option(..., "--out", help="File to write."),
     sender_country: str = typer.Option("US", "--sender-country", help="Ship-from ISO code."),
 ) -> None:
-    """Render mailing labels to a PDF or ZPL file."""
+    """Render mailing labels (of an order, or from a JSON file) to a PDF or ZPL file."""
     try:
-        data = render_sheet(
-            load_items(addresses), sheet=sheet, fmt=fmt, sender_country=sender_country.upper()
-        )
+        if (addresses is None) == (order is None):
+            raise LabelInputError("give either --order ID or --addresses FILE")
+        if order is not None:
+            items = order_items(open_database(), order)
+        else:
+            assert addresses is not None
+            items = load_items(addresses)
+        data = render_sheet(items, sheet=sheet, fmt=fmt, sender_country=sender_country.upper())
         out.write_bytes(data)
     except DiscflowError as exc:
         raise _fail(exc) from exc
@@ -133,13 +157,35 @@ def render(
 
 @labels_app.command("print")
 def print_(
-    addresses: Path = typer.Option(..., "--addresses", help="JSON list of label entries."),
-    printer: str = typer.Option(..., "--printer", help="CUPS queue name."),
+    addresses: Path | None = typer.Option(None, "--addresses", help="JSON list of label entries."),
+    order: str | None = typer.Option(
+        None, "--order", help="Re-print an order's labels on the configured label printer."
+    ),
+    printer: str = typer.Option("", "--printer", help="CUPS queue name (with --addresses)."),
     sheet: str = typer.Option("avery-5160", "--sheet", help=_SHEET_HELP),
     fmt: str = typer.Option("pdf", "--format", help="pdf, or zpl for a raw Zebra queue."),
     sender_country: str = typer.Option("US", "--sender-country", help="Ship-from ISO code."),
 ) -> None:
     """Print mailing labels on a CUPS queue and show the job id."""
+    if order is not None:
+        settings = Settings()
+        database = open_database(settings)
+        target = printer_from_setting(printer or settings.label_printer, data_dir=settings.data_dir)
+        try:
+            count = reprint_order(
+                database, order, printer=target.name, sheet=settings.label_sheet, actor="cli"
+            )
+            printed = asyncio.run(
+                print_pending(database, target, fmt=label_format(settings.label_format))
+            )
+        except DiscflowError as exc:
+            raise _fail(exc) from exc
+        typer.echo(f"{printed} of {count} label(s) of {order} printed on {target.name}")
+        if printed < count:
+            raise typer.Exit(code=1)
+        return
+    if addresses is None or not printer:
+        raise _fail(LabelInputError("give --order ID, or --addresses FILE with --printer QUEUE"))
     try:
         items = load_items(addresses)
         data = render_sheet(items, sheet=sheet, fmt=fmt, sender_country=sender_country.upper())

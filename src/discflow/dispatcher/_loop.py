@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +31,12 @@ from sqlalchemy.orm import Session, selectinload
 from discflow import store
 from discflow.archive import BlobStore
 from discflow.dispatcher._client import AgentClient, AgentRefused
+from discflow.dispatcher._printing import (
+    label_format,
+    print_pending,
+    printer_from_setting,
+    queue_label,
+)
 from discflow.dispatcher._snapshot import Upload, device_view, snapshot
 from discflow.domain import RequestState
 from discflow.errors import DeviceUnavailable, DiscflowError
@@ -57,6 +64,10 @@ class DispatcherSettings:
     reload_count: int = 100
     reload_delay_s: float = 900.0
     notice_webhook_url: str = ""
+    label_printer: str = ""
+    label_sheet: str = "4x6"
+    label_format: str = "pdf"
+    data_dir: Path = Path("./discflow-data")
 
 
 def dispatcher_settings(settings: Settings) -> DispatcherSettings:
@@ -67,6 +78,10 @@ def dispatcher_settings(settings: Settings) -> DispatcherSettings:
         max_failed_discs=settings.max_failed_discs,
         reload_count=settings.reload_count,
         notice_webhook_url=settings.notice_webhook_url,
+        label_printer=settings.label_printer,
+        label_sheet=settings.label_sheet,
+        label_format=settings.label_format,
+        data_dir=settings.data_dir,
     )
 
 
@@ -104,6 +119,9 @@ class Dispatcher:
         self._links: dict[str, _DeviceLink] = {}
         self._last_event_id = 0
         self._outbox: list[dict[str, Any]] = []
+        self.printer = printer_from_setting(
+            self.settings.label_printer, data_dir=self.settings.data_dir
+        )
         self._stopping = False
 
     # -- running -------------------------------------------------------------
@@ -166,6 +184,9 @@ class Dispatcher:
         decided = self._plan_and_assign()
         for name in decided:
             self._links[name].wake.set()
+        await print_pending(
+            self.database, self.printer, fmt=label_format(self.settings.label_format)
+        )
         while self._outbox:
             await post_webhook(self.settings.notice_webhook_url, self._outbox.pop(0))
         for name, link in self._links.items():
@@ -275,6 +296,9 @@ class Dispatcher:
             verifying=verifying,
         )
         if request.state == RequestState.DONE.value and before != request.state:
+            queue_label(
+                session, request, printer=self.printer.name, sheet=self.settings.label_sheet
+            )
             if self.on_request_done is not None:
                 self.on_request_done(request.id)
 
