@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -257,8 +258,8 @@ def _check(world: World, placed: dict[str, tuple[str, int]], *, dead: set[str]) 
         if len(labels) >= len(placed):
             break
         time.sleep(0.3)
-    per_request = Counter(name.split("-", 2)[2].removesuffix(".pdf") for name in labels)
-    assert per_request == Counter({request_id: 1 for request_id in placed}), labels
+    per_request = Counter(re.search(r"REQ-[0-9A-Z]+", name).group(0) for name in labels)  # type: ignore[union-attr]
+    assert per_request == Counter(dict.fromkeys(placed, 1)), labels
 
 
 def _token(world: World, device: str) -> str:
@@ -303,3 +304,12 @@ def test_agent_killed_midway_its_work_moves(world: World) -> None:
         for job in session.scalars(store.select_jobs()):
             by_device[job.device] += job.good_copies
     assert by_device["img-a"] + by_device["img-b"] > 0
+
+
+def test_two_dispatchers_one_killed_nothing_lost_or_doubled(world: World) -> None:
+    placed = _place_orders(world, _contents(world))
+    total = sum(copies for _, copies in placed.values())
+    with _dispatcher(world, "d1") as first, _dispatcher(world, "d2"):
+        _wait_some_done(world, total // 3)
+        stop(first, kill=True)
+        _check(world, placed, dead=set())

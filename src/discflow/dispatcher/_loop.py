@@ -5,9 +5,10 @@ Invariants:
   in one transaction *before* the agent is told, and the job id is the agent's
   idempotency key: a dispatcher killed at any point resumes from the store and
   the agents without burning anything twice.
-- Only jobs this dispatcher leases (or whose lease ran out) are acted on.
-- Devices that stop heartbeating go offline; after a grace period their
-  unfinished jobs are marked lost and the copies return to the queue.
+- Any number of dispatchers may share one database. The holder of the
+  ``planner`` lease plans, watches the floor and prints labels; every
+  dispatcher follows and pushes only the jobs it leases, and takes over jobs
+  whose lease ran out (their dispatcher died).
 """
 
 from __future__ import annotations
@@ -19,81 +20,37 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from discflow import store
 from discflow.archive import BlobStore
-from discflow.dispatcher._client import AgentClient, AgentRefused
+from discflow.dispatcher._floor import Floor
 from discflow.dispatcher._printing import (
     label_format,
     print_pending,
     printer_from_setting,
     queue_label,
 )
-from discflow.dispatcher._snapshot import Upload, device_view, snapshot
+from discflow.dispatcher._pusher import Pusher
+from discflow.dispatcher._settings import DispatcherSettings
+from discflow.dispatcher._snapshot import device_view, snapshot
 from discflow.domain import RequestState
-from discflow.errors import DeviceUnavailable, DiscflowError
+from discflow.errors import DiscflowError
 from discflow.scheduler import OperatorSettings, Plan, plan_discflow
-from discflow.settings import Settings
-from discflow.store import CopyCounts, Database, Device, Event, Job, Notice, Request
+from discflow.store import CopyCounts, Database, Event, Job, Notice, Request
 
 log = logging.getLogger("discflow.dispatcher")
 
+PLANNER_LEASE = "planner"
 _OPEN_REQUEST_STATES = (
     RequestState.QUEUED.value,
     RequestState.ASSIGNED.value,
     RequestState.BURNING.value,
     RequestState.VERIFYING.value,
 )
-
-
-@dataclass
-class DispatcherSettings:
-    lease_s: float = 30.0
-    heartbeat_offline_s: float = 15.0
-    offline_grace_s: float = 30.0
-    max_failed_discs: int = 5
-    idle_poll_s: float = 1.0
-    reload_count: int = 100
-    reload_delay_s: float = 900.0
-    notice_webhook_url: str = ""
-    label_printer: str = ""
-    label_sheet: str = "4x6"
-    label_format: str = "pdf"
-    data_dir: Path = Path("./discflow-data")
-
-
-def dispatcher_settings(settings: Settings) -> DispatcherSettings:
-    return DispatcherSettings(
-        lease_s=settings.lease_s,
-        heartbeat_offline_s=settings.heartbeat_offline_s,
-        offline_grace_s=settings.offline_grace_s,
-        max_failed_discs=settings.max_failed_discs,
-        reload_count=settings.reload_count,
-        notice_webhook_url=settings.notice_webhook_url,
-        label_printer=settings.label_printer,
-        label_sheet=settings.label_sheet,
-        label_format=settings.label_format,
-        data_dir=settings.data_dir,
-    )
-
-
-@dataclass
-class _DeviceLink:
-    client: AgentClient
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    uploads: dict[str, Upload] = field(default_factory=dict)
-    evictions: list[str] = field(default_factory=list)
-    token: str = ""
-    address: str = ""
 
 
 class Dispatcher:
@@ -107,22 +64,21 @@ class Dispatcher:
         *,
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
-        on_request_done: Callable[[str], None] | None = None,
     ) -> None:
         self.database = database
-        self.blobs = blobs
         self.settings = settings or DispatcherSettings()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.clock = clock
-        self.on_request_done = on_request_done
-        self._wake = asyncio.Event()
-        self._links: dict[str, _DeviceLink] = {}
-        self._last_event_id = 0
-        self._outbox: list[dict[str, Any]] = []
         self.printer = printer_from_setting(
             self.settings.label_printer, data_dir=self.settings.data_dir
         )
-        self._stopping = False
+        self.floor = Floor(database, self.settings, self._settle)
+        self.pusher = Pusher(
+            database, blobs, owner=self.owner, clock=clock, mirror=self._mirror, settle=self._settle
+        )
+        self.leader = False
+        self._wake = asyncio.Event()
+        self._last_event_id = 0
 
     # -- running -------------------------------------------------------------
 
@@ -165,72 +121,46 @@ class Dispatcher:
         return False
 
     async def close(self) -> None:
-        self._stopping = True
-        for link in self._links.values():
-            if link.task is not None:
-                link.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await link.task
-            await link.client.close()
-        self._links.clear()
+        await self.pusher.close()
+        if self.leader:
+            with self.database.transaction() as session:
+                store.release_lease(session, PLANNER_LEASE, owner=self.owner)
 
     # -- one round -----------------------------------------------------------
 
     async def tick(self) -> None:
-        self._refresh_links()
-        await self._follow_jobs()
-        self._watch_devices()
-        await self._cancel_withdrawn()
-        decided = self._plan_and_assign()
-        for name in decided:
-            self._links[name].wake.set()
-        await print_pending(
-            self.database, self.printer, fmt=label_format(self.settings.label_format)
-        )
-        while self._outbox:
-            await post_webhook(self.settings.notice_webhook_url, self._outbox.pop(0))
-        for name, link in self._links.items():
-            if link.task is None or link.task.done():
-                link.task = asyncio.create_task(self._device_worker(name), name=f"push:{name}")
-            link.wake.set()
-
-    def _refresh_links(self) -> None:
         with self.database.transaction() as session:
-            devices = store.list_devices(session)
-            for device in devices:
-                link = self._links.get(device.name)
-                if device.agent_token is None:
-                    continue
-                if (
-                    link is None
-                    or link.token != device.agent_token
-                    or (link.address != device.address)
-                ):
-                    if link is not None and link.task is not None:
-                        link.task.cancel()
-                    self._links[device.name] = _DeviceLink(
-                        client=AgentClient(
-                            name=device.name, base_url=device.address, token=device.agent_token
-                        ),
-                        token=device.agent_token,
-                        address=device.address,
-                    )
+            self.leader = store.acquire_lease(
+                session, PLANNER_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
+            )
+            store.claim_jobs(
+                session, owner=self.owner, lease_s=self.settings.lease_s, active=store.JOB_ACTIVE
+            )
+        self.pusher.refresh()
+        await self._follow_jobs()
+        await self._cancel_withdrawn()
+        if self.leader:
+            self.floor.watch()
+            self._plan_and_assign()
+            await print_pending(
+                self.database, self.printer, fmt=label_format(self.settings.label_format)
+            )
+            await self.floor.flush_webhooks()
+        self.pusher.kick()
 
     # -- following jobs on the agents -----------------------------------------
 
-    async def _follow_jobs(self) -> None:
+    def _my_jobs(self) -> list[tuple[str, str]]:
         with self.database.transaction() as session:
-            now = store.utcnow()
-            jobs = [
-                j
+            return [
+                (j.id, j.device)
                 for j in store.active_jobs(session)
-                if j.state != "pending" and store.claimable(j, owner=self.owner, now=now)
+                if j.state != "pending" and j.lease_owner == self.owner
             ]
-            watched = [(j.id, j.device) for j in jobs]
-            store.renew_leases(session, jobs, owner=self.owner, lease_s=self.settings.lease_s)
 
+    async def _follow_jobs(self) -> None:
         async def fetch(job_id: str, device: str) -> tuple[str, dict[str, Any] | None | str]:
-            link = self._links.get(device)
+            link = self.pusher.links.get(device)
             if link is None:
                 return job_id, "unreachable"
             try:
@@ -238,7 +168,7 @@ class Dispatcher:
             except DiscflowError:
                 return job_id, "unreachable"
 
-        answers = await asyncio.gather(*(fetch(j, d) for j, d in watched))
+        answers = await asyncio.gather(*(fetch(j, d) for j, d in self._my_jobs()))
         for job_id, answer in answers:
             if answer == "unreachable":
                 continue
@@ -279,12 +209,18 @@ class Dispatcher:
         errors = [str(c.get("error")) for c in copies if c.get("error")]
         error = str(answer.get("error") or (errors[-1] if errors else ""))
         store.update_job(session, job, state=state, counts=counts, error=error)
-        self._settle(session, job.request_id, writing=counts.writing, verifying=counts.verifying)
+        self._settle(
+            session,
+            job.request_id,
+            writing=counts.writing or state == "running",
+            verifying=counts.verifying,
+        )
 
     def _settle(
         self, session: Session, request_id: str, *, writing: bool = False, verifying: bool = False
     ) -> None:
-        request = session.get(Request, request_id)
+        # FOR UPDATE: two dispatchers settling one split request take turns (PostgreSQL)
+        request = session.scalar(select(Request).where(Request.id == request_id).with_for_update())
         if request is None:
             return
         before = request.state
@@ -299,125 +235,6 @@ class Dispatcher:
             queue_label(
                 session, request, printer=self.printer.name, sheet=self.settings.label_sheet
             )
-            if self.on_request_done is not None:
-                self.on_request_done(request.id)
-
-    # -- devices: offline, media levels --------------------------------------
-
-    def _watch_devices(self) -> None:
-        with self.database.transaction() as session:
-            now = store.utcnow()
-            silent_since = now - timedelta(seconds=self.settings.heartbeat_offline_s)
-            for name in store.mark_offline_if_silent(session, older_than=silent_since):
-                self._notify(
-                    session,
-                    "device-offline",
-                    f"{name} stopped reporting; check its agent and network",
-                    severity="error",
-                    device=name,
-                )
-            grace = now - timedelta(seconds=self.settings.offline_grace_s)
-            for device in store.list_devices(session):
-                if device.availability != "offline":
-                    store.clear_notices(
-                        session,
-                        kinds=("device-offline",),
-                        device=device.name,
-                        why=f"{device.name} is back",
-                    )
-                elif device.last_seen_at is None or device.last_seen_at < grace:
-                    for job in store.active_jobs(session, device=device.name):
-                        store.update_job(
-                            session,
-                            job,
-                            state="lost",
-                            counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
-                            error=f"{device.name} offline for over "
-                            f"{self.settings.offline_grace_s:.0f} s",
-                        )
-                        self._settle(session, job.request_id)
-                self._media_notices(session, device)
-
-    def _media_notices(self, session: Session, device: Device) -> None:
-        waiting = dict(
-            session.execute(
-                select(Request.media, func.count())
-                .where(Request.state == "queued")
-                .group_by(Request.media)
-            )
-            .tuples()
-            .all()
-        )
-        for row in device.media:
-            if row.loaded > row.low_threshold:
-                # a reload reported by the agent clears what asked for it
-                for notice in store.list_notices(session):
-                    if (
-                        notice.device == device.name
-                        and notice.media == row.media
-                        and notice.kind in ("media-low", "media-out")
-                        and int(notice.data.get("loaded_total", 0)) < row.loaded_total
-                    ):
-                        store.clear_notices(
-                            session,
-                            kinds=(notice.kind,),
-                            device=device.name,
-                            media=row.media,
-                            why=f"{row.loaded} {row.media} now in {device.name}",
-                        )
-                continue
-            count = waiting.get(row.media, 0)
-            reload = max(self.settings.reload_count, row.low_threshold * 2)
-            tail = f": {count} requests waiting" if count else ""
-            kind, severity = ("media-out", "error") if row.loaded == 0 else ("media-low", "warning")
-            if kind == "media-out":
-                store.clear_notices(
-                    session,
-                    kinds=("media-low",),
-                    device=device.name,
-                    media=row.media,
-                    why="now out of media",
-                )
-            self._notify(
-                session,
-                kind,
-                f"Load {reload} {row.media} into {device.name}{tail}",
-                severity=severity,
-                device=device.name,
-                media=row.media,
-                data={
-                    "loaded": row.loaded,
-                    "loaded_total": row.loaded_total,
-                    "threshold": row.low_threshold,
-                    "waiting": count,
-                },
-            )
-
-    def _notify(
-        self,
-        session: Session,
-        kind: str,
-        message: str,
-        *,
-        severity: str,
-        device: str | None = None,
-        media: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> None:
-        notice = store.raise_notice(
-            session, kind, message, severity=severity, device=device, media=media, data=data
-        )
-        if notice in session.new and self.settings.notice_webhook_url:
-            self._outbox.append(
-                {
-                    "kind": kind,
-                    "severity": severity,
-                    "device": device,
-                    "media": media,
-                    "message": message,
-                    "data": data or {},
-                }
-            )
 
     # -- cancellations -------------------------------------------------------
 
@@ -425,14 +242,18 @@ class Dispatcher:
         with self.database.transaction() as session:
             doomed = [
                 (j.id, j.device)
-                for j, r in session.execute(
+                for j, _ in session.execute(
                     select(Job, Request)
                     .join(Request, Job.request_id == Request.id)
-                    .where(Job.state.in_(store.JOB_ACTIVE), Request.state == "cancelled")
+                    .where(
+                        Job.state.in_(store.JOB_ACTIVE),
+                        Request.state == "cancelled",
+                        Job.lease_owner == self.owner,
+                    )
                 ).tuples()
             ]
         for job_id, device in doomed:
-            link = self._links.get(device)
+            link = self.pusher.links.get(device)
             try:
                 if link is not None:
                     await link.client.cancel(job_id)
@@ -450,9 +271,9 @@ class Dispatcher:
                         error="the request was cancelled",
                     )
 
-    # -- planning ------------------------------------------------------------
+    # -- planning (the leader only) ------------------------------------------
 
-    def _plan_and_assign(self) -> set[str]:
+    def _plan_and_assign(self) -> None:
         now = self.clock()
         with self.database.transaction() as session:
             requests = list(
@@ -472,8 +293,7 @@ class Dispatcher:
             todo = [(r, r.copies - r.good_copies - in_flight.get(r.id, 0)) for r in requests]
             todo = [(r, n) for r, n in todo if n > 0]
             if not todo:
-                return set()
-            by_id = {r.id: r for r, _ in todo}
+                return
             contents = {r.id: r.content for r in requests}
             pending_reload = {
                 (n.device, n.media)
@@ -485,14 +305,14 @@ class Dispatcher:
             }
             views = []
             for device in store.list_devices(session):
+                if not device.drives:
+                    continue
                 jobs = [
                     (j, contents[j.request_id].sha256, contents[j.request_id].size_bytes)
                     for j in open_jobs
                     if j.device == device.name and j.request_id in contents
                 ]
-                link = self._links.get(device.name)
-                if not device.drives:
-                    continue
+                link = self.pusher.links.get(device.name)
                 views.append(
                     device_view(
                         device,
@@ -508,34 +328,30 @@ class Dispatcher:
                 reload_count=self.settings.reload_count, reload_delay_s=self.settings.reload_delay_s
             )
             state = snapshot(now=now, devices=views, requests=todo, operator=operator)
-            decided = plan_discflow(state)
-            return self._carry_out(session, decided, by_id)
+            self._carry_out(session, plan_discflow(state), {r.id: r for r, _ in todo})
 
-    def _carry_out(self, session: Session, decided: Plan, by_id: dict[str, Request]) -> set[str]:
-        touched: set[str] = set()
+    def _carry_out(self, session: Session, decided: Plan, by_id: dict[str, Request]) -> None:
         for eviction in decided.evictions:
-            link = self._links.get(eviction.device)
+            link = self.pusher.links.get(eviction.device)
             if link is not None and eviction.content not in link.evictions:
                 link.evictions.append(eviction.content)
         for assignment in decided.assignments:
-            request = by_id[assignment.request]
             store.create_job(
                 session,
-                request,
+                by_id[assignment.request],
                 device=assignment.device,
                 copies=assignment.copies,
                 owner=self.owner,
                 lease_s=self.settings.lease_s,
             )
-            touched.add(assignment.device)
         for notice in decided.notices:
-            device = session.get(Device, notice.device)
+            device = session.get(store.Device, notice.device)
             loaded_total = (
                 next((m.loaded_total for m in device.media if m.media == notice.media), 0)
-                if device is not None
+                if device
                 else 0
             )
-            self._notify(
+            self.floor.notify(
                 session,
                 "media-out",
                 notice.message,
@@ -550,127 +366,20 @@ class Dispatcher:
             )
         for refused in decided.unplaceable:
             request = by_id[refused.request]
-            if request.reason != refused.reason:
-                request.reason = refused.reason
-                store.record(
-                    session,
-                    "request.unplaceable",
-                    refused.reason,
-                    order_id=request.order_id,
-                    request_id=request.id,
-                )
-                self._notify(
-                    session,
-                    "request-unplaceable",
-                    f"{refused.reason} (request {request.id})",
-                    severity="error",
-                    media=request.media,
-                )
-        return touched
-
-    # -- pushing content and write commands to one device --------------------
-
-    async def _device_worker(self, name: str) -> None:
-        link = self._links[name]
-        backoff = 0.5
-        while not self._stopping:
-            await link.wake.wait()
-            link.wake.clear()
-            try:
-                await self._push(name, link)
-                backoff = 0.5
-            except DeviceUnavailable as error:
-                log.info("%s: %s; retrying in %.1f s", name, error, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                link.wake.set()
-
-    async def _push(self, name: str, link: _DeviceLink) -> None:
-        while link.evictions:
-            sha = link.evictions[0]
-            try:
-                await link.client.evict(sha)
-            except AgentRefused as error:
-                log.info("%s kept %s: %s", name, sha[:12], error)
-            link.evictions.pop(0)
-        while True:
-            with self.database.transaction() as session:
-                now = store.utcnow()
-                pending = [
-                    j
-                    for j in store.active_jobs(session, device=name)
-                    if j.state == "pending" and store.claimable(j, owner=self.owner, now=now)
-                ]
-                if not pending:
-                    return
-                job = pending[0]
-                request = session.get(Request, job.request_id)
-                assert request is not None
-                order = request.order
-                command = {
-                    "job_id": job.id,
-                    "content_sha256": request.content.sha256,
-                    "media": job.media,
-                    "copies": job.copies,
-                    "volume_name": request.content.volume_id or "DISCFLOW",
-                    "verify": True,
-                    "label": {
-                        "title": request.content.title,
-                        "order_id": order.id,
-                        "request_id": request.id,
-                        "customer": str(order.ship_to.get("name", "")),
-                    },
-                }
-                size = request.content.size_bytes
-            await self._ensure_cached(link, command["content_sha256"], size)  # type: ignore[arg-type]
-            try:
-                answer = await link.client.submit(command)
-            except AgentRefused as error:
-                with self.database.transaction() as session:
-                    row = session.get(Job, command["job_id"])
-                    assert row is not None
-                    store.update_job(
-                        session,
-                        row,
-                        state="failed",
-                        counts=CopyCounts(0, 0, False, False),
-                        error=f"{name} refused the job: {error}",
-                    )
-                    self._settle(session, row.request_id)
+            if request.reason == refused.reason:
                 continue
-            with self.database.transaction() as session:
-                row = session.get(Job, command["job_id"])
-                if row is not None and row.state == "pending":
-                    self._mirror(session, row, answer)
-                    if row.state == "pending":
-                        row.state = "queued"
-
-    async def _ensure_cached(self, link: _DeviceLink, sha: str, size: int) -> None:
-        complete, have = await link.client.cached_bytes(sha)
-        if complete:
-            return
-        eta = self.clock() + (size - have) / 50_000_000
-        link.uploads[sha] = Upload(sha256=sha, size_bytes=size, ready_s=eta)
-        try:
-            await link.client.upload(
-                sha, total=size, offset=have, chunks=self.blobs.open_range(sha, have)
-            )
-        finally:
-            link.uploads.pop(sha, None)
-        with self.database.transaction() as session:
+            request.reason = refused.reason
             store.record(
                 session,
-                "content.pushed",
-                f"{size - have} bytes of {sha[:12]} sent to {link.client.name}",
-                device=link.client.name,
-                data={"sha256": sha, "resumed_at": have},
+                "request.unplaceable",
+                refused.reason,
+                order_id=request.order_id,
+                request_id=request.id,
             )
-
-
-async def post_webhook(url: str, payload: dict[str, Any]) -> None:
-    """Best effort: a webhook that is down must not hold up the floor."""
-    try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            await client.post(url, json=payload)
-    except httpx.HTTPError as error:
-        log.warning("notice webhook %s failed: %s", url, error)
+            self.floor.notify(
+                session,
+                "request-unplaceable",
+                f"{refused.reason} (request {request.id})",
+                severity="error",
+                media=request.media,
+            )

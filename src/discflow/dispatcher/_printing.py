@@ -40,10 +40,10 @@ MAX_PRINT_ATTEMPTS = 3
 def printer_from_setting(setting: str, *, data_dir: Path) -> Printer:
     """``folder:PATH``, ``cups:QUEUE`` or a bare CUPS queue name; empty means a folder."""
     if not setting:
-        return FolderPrinter(data_dir / "labels")
+        return FolderPrinter(data_dir / "labels", once_per_name=True)
     kind, _, value = setting.partition(":")
     if kind == "folder" and value:
-        return FolderPrinter(Path(value))
+        return FolderPrinter(Path(value), once_per_name=True)
     if kind == "cups" and value:
         return CupsPrinter(value)
     if ":" not in setting:
@@ -144,7 +144,7 @@ async def print_pending(database: Database, printer: Printer, *, fmt: LabelForma
             result = await asyncio.to_thread(
                 printer.submit,
                 document,
-                name=f"{item.order_id}-{item.request_id}",
+                name=f"{item.order_id}-{item.request_id}-L{job_id}",
                 fmt=fmt,
                 media=media,
             )

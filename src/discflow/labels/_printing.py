@@ -155,9 +155,16 @@ def _translate(queue: str, message: str, code: int) -> PrintFailed:
 
 @dataclass(frozen=True, slots=True)
 class FolderPrinter:
-    """A folder that receives each document as a file, for shops without a printer."""
+    """A folder that receives each document as a file, for shops without a printer.
+
+    With ``once_per_name`` a document whose name was already written is taken as
+    printed (the dispatcher names each label after its print-queue row, so a
+    retry after a crash does not make a second file); otherwise a repeated name
+    gets a new file.
+    """
 
     folder: Path
+    once_per_name: bool = False
 
     @property
     def name(self) -> str:
@@ -167,6 +174,8 @@ class FolderPrinter:
         self, document: bytes, *, name: str, fmt: DocumentFormat, media: str | None = None
     ) -> PrintJob:
         stem = _NAME.sub("-", name).strip("-.") or "labels"
+        if self.once_per_name and (self.folder / f"{stem}.{fmt}").exists():
+            return PrintJob(printer=self.name, job_id=f"{stem}.{fmt}", name=name)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=f".{fmt}")

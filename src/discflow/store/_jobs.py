@@ -11,7 +11,7 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -82,18 +82,6 @@ def active_jobs(session: Session, *, device: str | None = None) -> list[Job]:
     if device is not None:
         query = query.where(Job.device == device)
     return list(session.scalars(query.order_by(Job.created_at, Job.id)))
-
-
-def renew_leases(session: Session, jobs: list[Job], *, owner: str, lease_s: float) -> None:
-    until = utcnow() + timedelta(seconds=lease_s)
-    for job in jobs:
-        job.lease_owner = owner
-        job.lease_expires_at = until
-
-
-def claimable(job: Job, *, owner: str, now: datetime) -> bool:
-    """A dispatcher may act on its own jobs and on any whose lease ran out."""
-    return job.lease_owner == owner or job.lease_expires_at is None or job.lease_expires_at < now
 
 
 def update_job(

@@ -1,0 +1,199 @@
+"""Per device: evict, push content into its cache, hand it write commands.
+
+Invariants: one worker task per device sends that device's work in the order
+it was planned; a job leaves ``pending`` only when its agent accepted it (the
+job id makes a resent command harmless); only jobs this dispatcher leases are
+sent. A content is uploaded from where a previous, interrupted upload stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from discflow import store
+from discflow.archive import BlobStore
+from discflow.dispatcher._client import AgentClient, AgentRefused
+from discflow.dispatcher._snapshot import Upload
+from discflow.errors import DeviceUnavailable
+from discflow.store import CopyCounts, Database, Job, Request
+
+log = logging.getLogger("discflow.dispatcher")
+
+# (session, job, the agent's answer) -> None: the dispatcher's mirror of a job
+Mirror = Callable[[Session, Job, dict[str, Any]], None]
+Settle = Callable[[Session, str], None]
+
+_ASSUMED_LINK_BPS = 50_000_000  # until the record says otherwise, for upload estimates
+
+
+@dataclass
+class DeviceLink:
+    client: AgentClient
+    token: str
+    address: str
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    evictions: list[str] = field(default_factory=list)
+
+
+class Pusher:
+    def __init__(
+        self,
+        database: Database,
+        blobs: BlobStore,
+        *,
+        owner: str,
+        clock: Callable[[], float],
+        mirror: Mirror,
+        settle: Settle,
+    ) -> None:
+        self.database = database
+        self.blobs = blobs
+        self.owner = owner
+        self.clock = clock
+        self.mirror = mirror
+        self.settle = settle
+        self.links: dict[str, DeviceLink] = {}
+        self._stopping = False
+
+    def refresh(self) -> None:
+        """One link per enrolled device; rebuilt when its address or token changes."""
+        with self.database.transaction() as session:
+            for device in store.list_devices(session):
+                token = device.agent_token
+                if token is None:
+                    continue
+                link = self.links.get(device.name)
+                if link is not None and link.token == token and link.address == device.address:
+                    continue
+                if link is not None and link.task is not None:
+                    link.task.cancel()
+                self.links[device.name] = DeviceLink(
+                    client=AgentClient(name=device.name, base_url=device.address, token=token),
+                    token=token,
+                    address=device.address,
+                )
+
+    def kick(self) -> None:
+        """Make sure every device has its worker, and let each look for work."""
+        for name, link in self.links.items():
+            if link.task is None or link.task.done():
+                link.task = asyncio.create_task(self._worker(name), name=f"push:{name}")
+            link.wake.set()
+
+    async def close(self) -> None:
+        self._stopping = True
+        for link in self.links.values():
+            if link.task is not None:
+                link.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await link.task
+            await link.client.close()
+        self.links.clear()
+
+    async def _worker(self, name: str) -> None:
+        link = self.links[name]
+        backoff = 0.5
+        while not self._stopping:
+            await link.wake.wait()
+            link.wake.clear()
+            try:
+                await self._push(name, link)
+                backoff = 0.5
+            except DeviceUnavailable as error:
+                log.info("%s: %s; retrying in %.1f s", name, error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                link.wake.set()
+
+    async def _push(self, name: str, link: DeviceLink) -> None:
+        while link.evictions:
+            sha = link.evictions[0]
+            try:
+                await link.client.evict(sha)
+            except AgentRefused as error:
+                log.info("%s kept %s: %s", name, sha[:12], error)
+            link.evictions.pop(0)
+        while (work := self._next_command(name)) is not None:
+            command, size = work
+            await self._ensure_cached(link, str(command["content_sha256"]), size)
+            try:
+                answer = await link.client.submit(command)
+            except AgentRefused as error:
+                self._refused(str(command["job_id"]), f"{name} refused the job: {error}")
+                continue
+            with self.database.transaction() as session:
+                row = session.get(Job, command["job_id"])
+                if row is not None and row.state == "pending":
+                    self.mirror(session, row, answer)
+                    if row.state == "pending":
+                        row.state = "queued"
+
+    def _next_command(self, device: str) -> tuple[dict[str, Any], int] | None:
+        with self.database.transaction() as session:
+            job = next(
+                (
+                    j
+                    for j in store.active_jobs(session, device=device)
+                    if j.state == "pending" and j.lease_owner == self.owner
+                ),
+                None,
+            )
+            if job is None:
+                return None
+            request = session.get(Request, job.request_id)
+            assert request is not None
+            order = request.order
+            command: dict[str, Any] = {
+                "job_id": job.id,
+                "content_sha256": request.content.sha256,
+                "media": job.media,
+                "copies": job.copies,
+                "volume_name": request.content.volume_id or "DISCFLOW",
+                "verify": True,
+                "label": {
+                    "title": request.content.title,
+                    "order_id": order.id,
+                    "request_id": request.id,
+                    "customer": str(order.ship_to.get("name", "")),
+                },
+            }
+            return command, request.content.size_bytes
+
+    def _refused(self, job_id: str, error: str) -> None:
+        with self.database.transaction() as session:
+            row = session.get(Job, job_id)
+            assert row is not None
+            store.update_job(
+                session, row, state="failed", counts=CopyCounts(0, 0, False, False), error=error
+            )
+            self.settle(session, row.request_id)
+
+    async def _ensure_cached(self, link: DeviceLink, sha: str, size: int) -> None:
+        complete, have = await link.client.cached_bytes(sha)
+        if complete:
+            return
+        eta = self.clock() + (size - have) / _ASSUMED_LINK_BPS
+        link.uploads[sha] = Upload(sha256=sha, size_bytes=size, ready_s=eta)
+        try:
+            await link.client.upload(
+                sha, total=size, offset=have, chunks=self.blobs.open_range(sha, have)
+            )
+        finally:
+            link.uploads.pop(sha, None)
+        with self.database.transaction() as session:
+            store.record(
+                session,
+                "content.pushed",
+                f"{size - have} bytes of {sha[:12]} sent to {link.client.name}",
+                device=link.client.name,
+                data={"sha256": sha, "resumed_at": have},
+            )
