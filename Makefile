@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint unit system-packages venv clean bench
+.PHONY: demo test test-postgres lint unit system-packages venv clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,17 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -q
 
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+# The whole suite twice: on the embedded SQLite, then on PostgreSQL.
 test: system-packages lint
 	$(BIN)/pytest -q
+	@bash scripts/ensure-postgres.sh
+	DISCFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
+
+test-postgres: venv
+	@bash scripts/ensure-postgres.sh
+	DISCFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
 
 bench: venv
 	$(BIN)/python bench/scheduler.py
