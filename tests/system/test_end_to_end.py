@@ -9,8 +9,10 @@ halfway (SIGKILL) and check that nothing is lost or burned twice.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import re
+import subprocess
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -26,7 +28,7 @@ from discflow.archive import BlobStore
 from discflow.demo import DeviceSpec, Fleet, MediaSpec
 from discflow.store import Database, Role
 from tests.utils.factories import address
-from tests.utils.processes import free_port, started, stop
+from tests.utils.processes import DISCFLOW, free_port, started, stop
 
 pytestmark = pytest.mark.slow
 
@@ -278,8 +280,19 @@ def _dispatcher(world: World, name: str = "d1") -> Any:
 
 def test_fifty_requests_end_to_end(world: World) -> None:
     placed = _place_orders(world, _contents(world))
+    first_order = httpx.get(f"{world.base}/api/v1/orders", headers=world.operator).json()[-1]
+    follower = subprocess.Popen(
+        [*DISCFLOW, "order", "show", first_order["id"], "--follow", "--poll-s", "0.3"],
+        env={**os.environ, **world.env, "COLUMNS": "160"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     with _dispatcher(world):
         _check(world, placed, dead=set())
+    # the live view ended by itself when the order was done, and said so
+    out, _ = follower.communicate(timeout=30)
+    assert follower.returncode == 0, out
+    assert f"order {first_order['id']}: done" in out
 
 
 def test_dispatcher_killed_midway_loses_nothing(world: World) -> None:

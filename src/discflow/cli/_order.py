@@ -1,17 +1,26 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from discflow import store
 from discflow.cli import app
 from discflow.cli._common import console, open_database
 from discflow.errors import InvalidInput
-from discflow.store import OrderLine, Principal, Role
+from discflow.store import Database, OrderLine, Principal, Role
 from discflow.web.schemas import AddressIn
 
 order_app = typer.Typer(help="Orders.", no_args_is_help=True)
@@ -74,8 +83,49 @@ def _show(order: store.Order) -> None:
 
 
 @order_app.command("show")
-def show(order_id: str) -> None:
-    """An order and the state of each request."""
+def show(
+    order_id: str,
+    follow: bool = typer.Option(False, "--follow", "-f", help="live progress until it is done"),
+    poll_s: float = typer.Option(1.0, min=0.1, help="seconds between updates with --follow"),
+) -> None:
+    """An order and the state of each request (with --follow, a progress bar per request)."""
     admin = Principal(user_id=None, name="cli", role=Role.ADMIN)
-    with open_database().transaction() as session:
-        _show(store.get_order(session, order_id, admin))
+    database = open_database()
+    with database.transaction() as session:
+        order = store.get_order(session, order_id, admin)
+        if not follow:
+            _show(order)
+            return
+    _follow(database, order_id, admin, poll_s)
+
+
+def _follow(database: Database, order_id: str, admin: Principal, poll_s: float) -> None:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+        while True:
+            with database.transaction() as session:
+                order = store.get_order(session, order_id, admin)
+                for r in order.requests:
+                    if r.id not in tasks:
+                        tasks[r.id] = progress.add_task(
+                            f"{r.id} {r.media}", total=r.copies, state=r.state
+                        )
+                    progress.update(
+                        tasks[r.id],
+                        completed=r.good_copies,
+                        state=r.state + (f" ({r.reason})" if r.reason else ""),
+                    )
+                state = store.order_state(order)
+            if state in ("done", "failed", "cancelled"):
+                break
+            time.sleep(poll_s)
+    console.print(f"order {order_id}: {state}")
+    if state != "done":
+        raise typer.Exit(1)
