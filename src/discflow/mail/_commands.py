@@ -160,6 +160,8 @@ def _devices(session: Session, who: Principal, command: Devices) -> Answer:
     for device in devices:
         media = ", ".join(f"{m.loaded} {m.media}" for m in device.media) or "no media"
         state = "paused" if device.paused else device.availability
+        if state == "paused" and not device.paused:
+            state = "resuming (at its next heartbeat)"
         lines.append(f"  {device.name} ({device.driver}): {state}; blanks loaded: {media}")
     return Answer(command.source, "Devices:\n" + "\n".join(lines), True)
 
