@@ -221,7 +221,7 @@ class OutboxSender:
             delay = backoff_s(row.attempts, self.policy)
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
             log.warning(
-                "mail %s to %s not sent (try %s, next in %.0f s): %s",
+                "mail %s to %s not sent (try %s, next in %.1f s): %s",
                 row_id,
                 row.to_addr,
                 row.attempts,
