@@ -20,7 +20,10 @@ from discflow.mail._grammar import (
     Status,
 )
 
-ADDRESS = "Name: Ada Lovelace\nStreet: 12 St James's Square\nCity: London\nPostcode: SW1Y 4JH\nCountry: gb\n"
+ADDRESS = (
+    "Name: Ada Lovelace\nStreet: 12 St James's Square\nCity: London\n"
+    "Postcode: SW1Y 4JH\nCountry: gb\n"
+)
 
 
 def test_order_lines_share_the_address_block_below_them() -> None:

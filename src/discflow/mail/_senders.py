@@ -63,7 +63,9 @@ def recipient_token(recipients: Iterable[str], domain: str) -> str | None:
 def token_matches(user: User, offered: str | None) -> bool:
     if not user.mail_token or not offered:
         return False
-    return secrets.compare_digest(user.mail_token.lower(), offered.strip().lower())
+    # bytes: compare_digest refuses str with non-ASCII characters, and a token line can hold any
+    expected = user.mail_token.lower().encode()
+    return secrets.compare_digest(expected, offered.strip().lower().encode("utf-8", "replace"))
 
 
 def claim_message(session: Session, *, message_id: str, sender: str) -> bool:
