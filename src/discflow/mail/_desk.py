@@ -142,12 +142,9 @@ class MailDesk:
         sender: str,
         data: dict[str, Any],
         reply: tuple[User, str, str | None, str] | None = None,
-        claim: str | None = None,
     ) -> Verdict:
-        """Log the refusal, optionally claim the Message-ID and queue a polite reply."""
+        """Log the refusal and, for a known sender, queue a polite reply."""
         with self.database.transaction() as session:
-            if claim is not None and reply is not None:
-                claim_message(session, message_id=claim, sender=reply[0].email or sender)
             record(
                 session,
                 "mail.refused",
