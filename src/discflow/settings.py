@@ -27,6 +27,22 @@ class Settings(BaseSettings):
     label_sheet: str = "4x6"  # avery-5160 | avery-l7160 | 4x6
     label_format: str = "pdf"  # pdf | zpl (4x6 on a raw Zebra queue)
     run_dispatcher: bool = True  # `discflow serve` runs the dispatcher in-process
+    # mail (docs/mail.md): inbound commands on smtp_port, outbound through the relay
+    smtp_port: int = 0  # 0: no inbound SMTP server
+    smtp_host: str = "127.0.0.1"
+    mail_domain: str = ""  # inbound mail is accepted for this domain only
+    mail_from: str = ""  # From of outbound mail; default discflow@<mail_domain>
+    smtp_relay_host: str = ""  # empty: mail waits in the outbox until a relay is set
+    smtp_relay_port: int = 25
+    smtp_relay_user: str = ""
+    smtp_relay_password: str = ""
+    smtp_relay_starttls: bool = False
+    smtp_relay_ca_file: str = ""  # a private CA for the relay's certificate
+    mail_max_bytes: int = 262_144  # per message, per sender
+    mail_per_hour: int = 30  # per sender
+    mail_retry_base_s: float = 5.0
+    mail_retry_max_s: float = 900.0
+    mail_poll_s: float = 1.0
 
     def resolved_database_url(self) -> str:
         if self.database_url:

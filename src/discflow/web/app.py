@@ -23,6 +23,7 @@ from discflow.errors import (
     NotFound,
     PermissionDenied,
 )
+from discflow.mail import mail_services
 from discflow.settings import Settings
 from discflow.store import Database
 from discflow.web._limits import BodySizeLimit
@@ -61,18 +62,20 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # uploads cut short by a crash leave spool files behind; none is in use yet
         for leftover in (settings.archive_dir / "incoming").glob("*.upload"):
             leftover.unlink(missing_ok=True)
-        if not settings.run_dispatcher:
-            yield
-            return
-        stop = asyncio.Event()
-        dispatcher = Dispatcher(database, app.state.blobs, dispatcher_settings(settings))
-        app.state.dispatcher = dispatcher
-        task = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
-        try:
-            yield
-        finally:
-            stop.set()
-            await task
+        async with mail_services(database, settings) as mail:
+            app.state.mail = mail  # None unless DISCFLOW_SMTP_PORT or a relay is configured
+            if not settings.run_dispatcher:
+                yield
+                return
+            stop = asyncio.Event()
+            dispatcher = Dispatcher(database, app.state.blobs, dispatcher_settings(settings))
+            app.state.dispatcher = dispatcher
+            task = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
+            try:
+                yield
+            finally:
+                stop.set()
+                await task
 
     app = FastAPI(
         title="discflow",
