@@ -1,19 +1,27 @@
 # The product's policy (claims 8 and 9).
 #
 # Invariants: requests are grouped by (content, media) so a content is fetched
-# once per device and burned back to back; each copy goes to the capable
-# device that finishes it soonest, except that a device already holding the
-# content keeps the work while it stays within the fleet's drain horizon (or
-# beats the alternative by less than the alternative's download), so caches
-# are reused instead of re-downloaded. The round is O(groups x devices +
-# copies x log devices): a lazy heap per group tracks the earliest finish,
-# since finish times only grow as work is added.
+# once per device and burned back to back. A round has two phases:
+#   1. allocation, on a fluid model of each device (queued work / drives):
+#      least flexible groups first (fewest capable drives, then most work),
+#      each copy to the capable device that finishes it soonest, except that a
+#      device already holding the content keeps the work while it stays within
+#      the round's horizon (the balanced makespan found by a first pass) or
+#      beats the alternative by less than the alternative's download. This is
+#      McNaughton's wrap-around in spirit: few (content, device) pairs, so few
+#      downloads, and balanced devices, so a short makespan.
+#   2. sequencing: each device runs its share in Smith's order (least work per
+#      request first, fewer copies first), which minimises mean completion;
+#      the shared Ledger commits downloads, evictions and burns.
+# Cost: O(groups x devices + copies x log devices) per pass; lazy heaps work
+# because finish times only grow as work is added.
 """The ``discflow`` policy: cache-aware, media-aware earliest-finish routing."""
 
 from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass, field
 
 from discflow.scheduler._cache import CachePolicy
 from discflow.scheduler._ledger import Ledger, static_refusal
@@ -22,45 +30,57 @@ from discflow.scheduler._model import DeviceView, Plan, QueuedRequest, Snapshot
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
 
 
+@dataclass(slots=True)
+class _Group:
+    content: str
+    media: str
+    size: int
+    reqs: list[QueuedRequest]
+    smith: tuple[float, int]
+    cands: list[DeviceView] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Fluid:
+    """A device in the allocation phase: mean drive free time, downloads, blanks."""
+
+    avail: float
+    dl_free: float
+    drives: int
+    blanks: dict[str, int]
+    holds: set[str] = field(default_factory=set)
+
+
 def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CACHE_POLICY) -> Plan:
     """Plan every queued request of ``snapshot`` (see the package docstring)."""
     ledger = Ledger(snapshot, cache_policy)
-    now = snapshot.now
     online = [d for d in snapshot.devices if d.online]
-    groups: dict[tuple[str, str], list[QueuedRequest]] = {}
+    by_key: dict[tuple[str, str], list[QueuedRequest]] = {}
     for r in snapshot.requests:
-        groups.setdefault((r.content, r.media), []).append(r)
-
+        by_key.setdefault((r.content, r.media), []).append(r)
     fastest = _fastest_burn(online)
-    total_drives = sum(len(d.drives_free_s) for d in online) or 1
-    backlog = sum(max(0.0, f - now) for d in online for f in d.drives_free_s)
-    work = 0.0
-    live: list[tuple[float, int, tuple[str, str], list[QueuedRequest]]] = []
-    for key, reqs in groups.items():
-        reason = static_refusal(snapshot, *key)
+    groups: list[_Group] = []
+    for (content, media), reqs in by_key.items():
+        reason = static_refusal(snapshot, content, media)
         if reason is not None:
             for r in reqs:
                 ledger.refuse(r, reason)
             continue
-        size = snapshot.contents[key[0]]
-        overhead, write = fastest.get(key[1], (0.0, math.inf))
-        copies = sum(r.copies for r in reqs)
-        group_work = copies * (overhead + size / write)
-        work += group_work
-        # Smith's rule: least work per request first minimises mean completion.
-        live.append((group_work / len(reqs), min(r.seq for r in reqs), key, reqs))
-    horizon = now + (backlog + work) / total_drives
-    live.sort(key=lambda g: (g[0], g[1]))
-    for _, _, (content, media), reqs in live:
-        _place_group(
-            ledger,
-            online,
-            content=content,
-            media=media,
-            size=snapshot.contents[content],
-            reqs=reqs,
-            horizon=horizon,
-        )
+        size = snapshot.contents[content]
+        overhead, write = fastest.get(media, (0.0, math.inf))
+        work = sum(r.copies for r in reqs) * (overhead + size / write)
+        g = _Group(content, media, size, reqs, (work / len(reqs), min(r.seq for r in reqs)))
+        g.cands = [d for d in online if media in d.media and size <= d.cache_bytes]
+        g.reqs.sort(key=lambda q: (q.copies, q.seq))
+        groups.append(g)
+    # Least flexible first, then longest first: balances a heterogeneous fleet.
+    groups.sort(
+        key=lambda g: (sum(len(d.drives_free_s) for d in g.cands), -g.smith[0] * len(g.reqs))
+    )
+    first = _allocate(ledger, groups, horizon=-math.inf)
+    horizon = max((f.avail for f in first[1].values()), default=snapshot.now)
+    alloc, _ = _allocate(ledger, groups, horizon=horizon)
+    _commit(ledger, groups, alloc)
     return ledger.plan()
 
 
@@ -74,74 +94,136 @@ def _fastest_burn(devices: list[DeviceView]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _place_group(
-    ledger: Ledger,
-    online: list[DeviceView],
-    *,
-    content: str,
-    media: str,
-    size: int,
-    reqs: list[QueuedRequest],
-    horizon: float,
-) -> None:
-    cands = [d for d in online if media in d.media and size <= d.cache_bytes]
-    dead: set[int] = set()  # devices whose cache is pinned too full for this content
-    heap = [
-        (ledger.next_finish(d, content, size, media), i)
-        for i, d in enumerate(cands)
-        if ledger.blanks(d, media) > 0
-    ]
-    heapq.heapify(heap)
-    holders = [i for i, d in enumerate(cands) if ledger.entry(d, content) is not None]
+_Alloc = dict[int, dict[str, list[tuple[QueuedRequest, int]]]]
 
-    def usable(i: int) -> bool:
-        return i not in dead and ledger.blanks(cands[i], media) > 0
 
-    def best_any() -> tuple[float, int]:
+def _fluid_state(ledger: Ledger, fluid: dict[str, _Fluid], d: DeviceView) -> _Fluid:
+    f = fluid.get(d.name)
+    if f is None:
+        now = ledger.now
+        n = len(d.drives_free_s)
+        avail = sum(max(x, now) for x in d.drives_free_s) / n
+        f = _Fluid(avail, max(d.download_free_s, now), n, {})
+        fluid[d.name] = f
+    return f
+
+
+def _allocate(
+    ledger: Ledger, groups: list[_Group], *, horizon: float
+) -> tuple[_Alloc, dict[str, _Fluid]]:
+    """Phase 1: copies per (group, device), on the fluid model."""
+    fluid: dict[str, _Fluid] = {}
+    alloc: _Alloc = {}
+    for gi, g in enumerate(groups):
+        alloc[gi] = _allocate_group(ledger, fluid, g, horizon)
+    return alloc, fluid
+
+
+def _allocate_group(
+    ledger: Ledger, fluid: dict[str, _Fluid], g: _Group, horizon: float
+) -> dict[str, list[tuple[QueuedRequest, int]]]:
+    now = ledger.now
+    content, media, size, cands = g.content, g.media, g.size, g.cands
+    fl = [_fluid_state(ledger, fluid, d) for d in cands]
+    per = [d.media[media].burn_s(size) / f.drives for d, f in zip(cands, fl, strict=True)]
+    dls = [size / d.link_Bps for d in cands]
+    # ready[i]: when the content is ready there, or None if it must be downloaded
+    ready: list[float | None] = []
+    blanks: list[int] = []
+    for d, f in zip(cands, fl, strict=True):
+        e = ledger.entry(d, content)
+        ready.append(max(e.ready_s, now) if e is not None else None)
+        left = f.blanks.get(media)
+        blanks.append(ledger.blanks(d, media) if left is None else left)
+
+    def finish(i: int) -> float:
+        r = ready[i]
+        f = fl[i]
+        return max(f.avail, f.dl_free + dls[i] if r is None else r) + per[i]
+
+    def top(heap: list[tuple[float, int]]) -> tuple[float, int]:
         while heap:
-            f, i = heap[0]
-            if not usable(i):
+            f0, i = heap[0]
+            if blanks[i] <= 0:
                 heapq.heappop(heap)
                 continue
-            cur = ledger.next_finish(cands[i], content, size, media)
-            if cur > f:
+            cur = finish(i)
+            if cur > f0:
                 heapq.heapreplace(heap, (cur, i))
                 continue
-            return f, i
+            return f0, i
         return math.inf, -1
 
-    for r in sorted(reqs, key=lambda q: (q.copies, q.seq)):
+    every = [(finish(i), i) for i in range(len(cands)) if blanks[i] > 0]
+    heapq.heapify(every)
+    held = [(finish(i), i) for i in range(len(cands)) if blanks[i] > 0 and ready[i] is not None]
+    heapq.heapify(held)
+    shares: dict[str, list[tuple[QueuedRequest, int]]] = {}
+    for r in g.reqs:
         left = r.copies
         while left > 0:
-            fh, bh = math.inf, -1
-            for i in holders:
-                if usable(i):
-                    f = ledger.next_finish(cands[i], content, size, media)
-                    if f < fh:
-                        fh, bh = f, i
+            fh, bh = top(held)
             if bh >= 0 and fh <= horizon:
-                pick = bh
+                pick, limit = bh, horizon
             else:
-                fa, ia = best_any()
+                fa, ia = top(every)
                 if ia < 0 and bh < 0:
                     break
-                if ia < 0 or (bh >= 0 and fh <= fa + ledger.download_s(cands[ia], size)):
-                    pick = bh
+                if ia < 0 or (bh >= 0 and fh <= fa + dls[ia]):
+                    pick, limit = bh, (max(horizon, fa + dls[ia]) if ia >= 0 else math.inf)
                 else:
-                    pick = ia
-            dev = cands[pick]
-            if ledger.entry(dev, content) is None:
-                if ledger.ensure_cached(dev, content, size) is None:
-                    dead.add(pick)
-                    continue
-                holders.append(pick)
-            ledger.assign(dev, r, 1, size)
-            left -= 1
-        if left > 0:
-            empty = [d.name for i, d in enumerate(cands) if i not in dead and not usable(i)]
-            reason = (
-                f"waiting for blank {media}: every online device that writes it is empty"
-                if empty
-                else f"no online device can take {media} {content!r} now"
-            )
+                    pick, limit = ia, -math.inf
+            f = fl[pick]
+            if ready[pick] is None:
+                f.dl_free += dls[pick]
+                ready[pick] = f.dl_free
+                heapq.heappush(held, (finish(pick), pick))
+            # As many copies as keep this device within the limit that chose it.
+            start = max(f.avail, ready[pick] or now)
+            n = 1 if limit == -math.inf else max(1, int((limit - start) / per[pick]))
+            n = min(n, left, blanks[pick])
+            f.avail = start + n * per[pick]
+            blanks[pick] -= n
+            left -= n
+            share = shares.setdefault(cands[pick].name, [])
+            if share and share[-1][0] is r:
+                share[-1] = (r, share[-1][1] + n)
+            else:
+                share.append((r, n))
+    for f, b in zip(fl, blanks, strict=True):
+        f.blanks[media] = b
+    return shares
+
+
+def _commit(ledger: Ledger, groups: list[_Group], alloc: _Alloc) -> None:
+    """Phase 2: each device's share in Smith's order, through the Ledger."""
+    views = {d.name: d for g in groups for d in g.cands}
+    per_device: dict[str, list[tuple[tuple[float, int], int, QueuedRequest, int]]] = {}
+    placed: dict[str, int] = {}
+    for gi, shares in alloc.items():
+        for name, items in shares.items():
+            for k, (r, n) in enumerate(items):
+                per_device.setdefault(name, []).append((groups[gi].smith, k, r, n))
+    for name, items in per_device.items():
+        view = views[name]
+        items.sort(key=lambda x: (x[0], x[1]))
+        for _, _, r, n in items:
+            size = ledger.snapshot.contents[r.content]
+            if ledger.ensure_cached(view, r.content, size) is None:
+                continue  # pins leave no room: these copies wait (below)
+            ledger.assign(view, r, n, size)
+            placed[r.id] = placed.get(r.id, 0) + n
+    for g in groups:
+        empty = [d.name for d in g.cands if ledger.blanks(d, g.media) <= 0]
+        for r in g.reqs:
+            left = r.copies - placed.get(r.id, 0)
+            if left <= 0:
+                continue
+            if empty:
+                reason = f"waiting for blank {g.media}: every online device that writes it is empty"
+            else:
+                reason = (
+                    f"no online device can take {g.media} {g.content!r} now"
+                    " (offline, or caches pinned full); re-plan when that changes"
+                )
             ledger.wait(r, left, reason, empty=empty)
