@@ -47,8 +47,9 @@ class _Fluid:
     avail: float
     dl_free: float
     drives: int
+    cache_bytes: int
     blanks: dict[str, int]
-    holds: set[str] = field(default_factory=set)
+    in_use: int = 0  # bytes of the content this round last gave the device
 
 
 def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CACHE_POLICY) -> Plan:
@@ -103,7 +104,7 @@ def _fluid_state(ledger: Ledger, fluid: dict[str, _Fluid], d: DeviceView) -> _Fl
         now = ledger.now
         n = len(d.drives_free_s)
         avail = sum(max(x, now) for x in d.drives_free_s) / n
-        f = _Fluid(avail, max(d.download_free_s, now), n, {})
+        f = _Fluid(avail, max(d.download_free_s, now), n, d.cache_bytes, {})
         fluid[d.name] = f
     return f
 
@@ -136,10 +137,15 @@ def _allocate_group(
         left = f.blanks.get(media)
         blanks.append(ledger.blanks(d, media) if left is None else left)
 
+    def download_start(f: _Fluid) -> float:
+        # A cache too small for this content beside the one in use must wait
+        # for the device to drain before it can evict and fetch.
+        return f.dl_free if size + f.in_use <= f.cache_bytes else max(f.dl_free, f.avail)
+
     def finish(i: int) -> float:
         r = ready[i]
         f = fl[i]
-        return max(f.avail, f.dl_free + dls[i] if r is None else r) + per[i]
+        return max(f.avail, download_start(f) + dls[i] if r is None else r) + per[i]
 
     def top(heap: list[tuple[float, int]]) -> tuple[float, int]:
         while heap:
@@ -175,9 +181,10 @@ def _allocate_group(
                     pick, limit = ia, -math.inf
             f = fl[pick]
             if ready[pick] is None:
-                f.dl_free += dls[pick]
+                f.dl_free = download_start(f) + dls[pick]
                 ready[pick] = f.dl_free
                 heapq.heappush(held, (finish(pick), pick))
+            f.in_use = size
             # As many copies as keep this device within the limit that chose it.
             start = max(f.avail, ready[pick] or now)
             n = 1 if limit == -math.inf else max(1, int((limit - start) / per[pick]))
