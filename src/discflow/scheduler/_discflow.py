@@ -22,12 +22,16 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from discflow.scheduler._cache import CachePolicy
 from discflow.scheduler._ledger import Ledger, static_refusal
 from discflow.scheduler._model import DeviceView, Plan, QueuedRequest, Snapshot
 
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
+# A device holding the content keeps a copy unless another would finish it
+# sooner by more than this many times that other device's download time.
+DOWNLOAD_WEIGHT = 1.0
 
 
 @dataclass(slots=True)
@@ -50,6 +54,10 @@ class _Fluid:
     cache_bytes: int
     blanks: dict[str, int]
     in_use: int = 0  # bytes of the content this round last gave the device
+    heap: list[float] | None = None  # per-drive free times, in the discrete model
+
+    def drain(self) -> float:
+        return max(self.heap) if self.heap is not None else self.avail
 
 
 def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CACHE_POLICY) -> Plan:
@@ -59,7 +67,7 @@ def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CAC
     by_key: dict[tuple[str, str], list[QueuedRequest]] = {}
     for r in snapshot.requests:
         by_key.setdefault((r.content, r.media), []).append(r)
-    fastest = _fastest_burn(online)
+    fastest = _fastest_burn(online) if len(by_key) > 1 else {}
     groups: list[_Group] = []
     for (content, media), reqs in by_key.items():
         reason = static_refusal(snapshot, content, media)
@@ -74,13 +82,18 @@ def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CAC
         g.cands = [d for d in online if media in d.media and size <= d.cache_bytes]
         g.reqs.sort(key=lambda q: (q.copies, q.seq))
         groups.append(g)
-    # Least flexible first, then longest first: balances a heterogeneous fleet.
-    groups.sort(
-        key=lambda g: (sum(len(d.drives_free_s) for d in g.cands), -g.smith[0] * len(g.reqs))
-    )
-    first = _allocate(ledger, groups, horizon=-math.inf)
-    horizon = max((f.avail for f in first[1].values()), default=snapshot.now)
-    alloc, _ = _allocate(ledger, groups, horizon=horizon)
+    if len(groups) > 1:
+        # Least flexible first, then longest first: balances a heterogeneous fleet.
+        groups.sort(
+            key=lambda g: (sum(len(d.drives_free_s) for d in g.cands), -g.smith[0] * len(g.reqs))
+        )
+    copies = sum(r.copies for g in groups for r in g.reqs)
+    discrete = copies <= sum(len(d.drives_free_s) for d in online)
+    # First the earliest-finish allocation, whose latest end is the best this
+    # round can do; then again, letting devices that hold a content keep its
+    # copies up to that end, so the same finish costs fewer downloads.
+    _, horizon = _allocate(ledger, groups, horizon=-math.inf, discrete=discrete)
+    alloc, _ = _allocate(ledger, groups, horizon=horizon, discrete=discrete)
     _commit(ledger, groups, alloc)
     return ledger.plan()
 
@@ -98,35 +111,57 @@ def _fastest_burn(devices: list[DeviceView]) -> dict[str, tuple[float, float]]:
 _Alloc = dict[int, dict[str, list[tuple[QueuedRequest, int]]]]
 
 
-def _fluid_state(ledger: Ledger, fluid: dict[str, _Fluid], d: DeviceView) -> _Fluid:
+def _mean_free(d: DeviceView, now: float) -> float:
+    """When the device's drives would be free if its queued work were fluid."""
+    return sum(map(max, d.drives_free_s, repeat(now))) / len(d.drives_free_s)
+
+
+def _fluid_state(
+    ledger: Ledger, fluid: dict[str, _Fluid], d: DeviceView, *, discrete: bool
+) -> _Fluid:
     f = fluid.get(d.name)
     if f is None:
         now = ledger.now
-        n = len(d.drives_free_s)
-        avail = sum(max(x, now) for x in d.drives_free_s) / n
-        f = _Fluid(avail, max(d.download_free_s, now), n, d.cache_bytes, {})
+        f = _Fluid(
+            _mean_free(d, now),
+            max(d.download_free_s, now),
+            len(d.drives_free_s),
+            d.cache_bytes,
+            {},
+        )
+        if discrete:
+            f.heap = sorted(map(max, d.drives_free_s, repeat(now)))
+            f.avail = f.heap[0]
         fluid[d.name] = f
     return f
 
 
 def _allocate(
-    ledger: Ledger, groups: list[_Group], *, horizon: float
-) -> tuple[_Alloc, dict[str, _Fluid]]:
-    """Phase 1: copies per (group, device), on the fluid model."""
+    ledger: Ledger, groups: list[_Group], *, horizon: float, discrete: bool
+) -> tuple[_Alloc, float]:
+    """Phase 1: copies per (group, device), and the latest estimated end."""
     fluid: dict[str, _Fluid] = {}
     alloc: _Alloc = {}
+    latest = ledger.now
     for gi, g in enumerate(groups):
-        alloc[gi] = _allocate_group(ledger, fluid, g, horizon)
-    return alloc, fluid
+        alloc[gi], end = _allocate_group(ledger, fluid, g, horizon, discrete)
+        latest = max(latest, end)
+    return alloc, latest
 
 
 def _allocate_group(
-    ledger: Ledger, fluid: dict[str, _Fluid], g: _Group, horizon: float
-) -> dict[str, list[tuple[QueuedRequest, int]]]:
+    ledger: Ledger, fluid: dict[str, _Fluid], g: _Group, horizon: float, discrete: bool
+) -> tuple[dict[str, list[tuple[QueuedRequest, int]]], float]:
+    # In the fluid model a device's queued work is spread evenly over its
+    # drives (right for big rounds); in the discrete one each copy takes the
+    # earliest free drive (right when a round has fewer copies than drives).
     now = ledger.now
     content, media, size, cands = g.content, g.media, g.size, g.cands
-    fl = [_fluid_state(ledger, fluid, d) for d in cands]
-    per = [d.media[media].burn_s(size) / f.drives for d, f in zip(cands, fl, strict=True)]
+    fl = [_fluid_state(ledger, fluid, d, discrete=discrete) for d in cands]
+    per = [
+        d.media[media].burn_s(size) / (1 if discrete else f.drives)
+        for d, f in zip(cands, fl, strict=True)
+    ]
     dls = [size / d.link_Bps for d in cands]
     # ready[i]: when the content is ready there, or None if it must be downloaded
     ready: list[float | None] = []
@@ -140,7 +175,7 @@ def _allocate_group(
     def download_start(f: _Fluid) -> float:
         # A cache too small for this content beside the one in use must wait
         # for the device to drain before it can evict and fetch.
-        return f.dl_free if size + f.in_use <= f.cache_bytes else max(f.dl_free, f.avail)
+        return f.dl_free if size + f.in_use <= f.cache_bytes else max(f.dl_free, f.drain())
 
     def finish(i: int) -> float:
         r = ready[i]
@@ -165,6 +200,7 @@ def _allocate_group(
     held = [(finish(i), i) for i in range(len(cands)) if blanks[i] > 0 and ready[i] is not None]
     heapq.heapify(held)
     shares: dict[str, list[tuple[QueuedRequest, int]]] = {}
+    latest = now
     for r in g.reqs:
         left = r.copies
         while left > 0:
@@ -175,8 +211,11 @@ def _allocate_group(
                 fa, ia = top(every)
                 if ia < 0 and bh < 0:
                     break
-                if ia < 0 or (bh >= 0 and fh <= fa + dls[ia]):
-                    pick, limit = bh, (max(horizon, fa + dls[ia]) if ia >= 0 else math.inf)
+                if ia < 0 or (bh >= 0 and fh <= fa + DOWNLOAD_WEIGHT * dls[ia]):
+                    pick, limit = (
+                        bh,
+                        (max(horizon, fa + DOWNLOAD_WEIGHT * dls[ia]) if ia >= 0 else math.inf),
+                    )
                 else:
                     pick, limit = ia, -math.inf
             f = fl[pick]
@@ -186,10 +225,24 @@ def _allocate_group(
                 heapq.heappush(held, (finish(pick), pick))
             f.in_use = size
             # As many copies as keep this device within the limit that chose it.
-            start = max(f.avail, ready[pick] or now)
-            n = 1 if limit == -math.inf else max(1, int((limit - start) / per[pick]))
-            n = min(n, left, blanks[pick])
-            f.avail = start + n * per[pick]
+            cap = min(left, blanks[pick])
+            rdy = ready[pick] or now
+            if f.heap is None:
+                start = max(f.avail, rdy)
+                n = 1 if limit == -math.inf else max(1, int((limit - start) / per[pick]))
+                n = min(n, cap)
+                f.avail = start + n * per[pick]
+                latest = max(latest, f.avail)
+            else:
+                n = 0
+                while n < cap:
+                    end = max(f.heap[0], rdy) + per[pick]
+                    if n and end > limit:
+                        break
+                    heapq.heapreplace(f.heap, end)
+                    latest = max(latest, end)
+                    n += 1
+                f.avail = f.heap[0]
             blanks[pick] -= n
             left -= n
             share = shares.setdefault(cands[pick].name, [])
@@ -199,7 +252,7 @@ def _allocate_group(
                 share.append((r, n))
     for f, b in zip(fl, blanks, strict=True):
         f.blanks[media] = b
-    return shares
+    return shares, latest
 
 
 def _commit(ledger: Ledger, groups: list[_Group], alloc: _Alloc) -> None:

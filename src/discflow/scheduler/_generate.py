@@ -68,6 +68,7 @@ def generate_workload(
     all_drives = sum(s[2] for s in specs)
     devs: list[DeviceSpec] = []
     for name, speeds, ndrives, cache, link in specs:
+        loaded = max(100, math.ceil(2.5 * total_copies * ndrives / all_drives))
         held: list[str] = []
         room = cache // 2  # half full of random titles at time 0
         for cid in rnd.sample(ids, min(len(ids), 8)):
@@ -78,10 +79,7 @@ def generate_workload(
             DeviceSpec(
                 name,
                 ndrives,
-                {
-                    m: MediaSpec(w, o, max(100, math.ceil(2.5 * total_copies * ndrives / all_drives)))
-                    for m, (w, o) in speeds.items()
-                },
+                {m: MediaSpec(w, o, loaded) for m, (w, o) in speeds.items()},
                 cache,
                 link,
                 tuple(held),
