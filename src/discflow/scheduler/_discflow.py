@@ -42,6 +42,25 @@ class _Group:
     reqs: list[QueuedRequest]
     smith: tuple[float, int]
     cands: list[DeviceView] = field(default_factory=list)
+    # Per candidate, from the snapshot (shared by both allocation passes):
+    per: list[float] = field(default_factory=list)  # drive seconds per copy
+    dls: list[float] = field(default_factory=list)  # download seconds
+    ready: list[float | None] = field(default_factory=list)  # None: must download
+    blanks: list[int] = field(default_factory=list)
+    avail: list[float] = field(default_factory=list)
+    dl_free: list[float] = field(default_factory=list)
+
+    def prepare(self, ledger: Ledger, *, discrete: bool) -> None:
+        now = ledger.now
+        for d in self.cands:
+            burn = d.media[self.media].burn_s(self.size)
+            self.per.append(burn if discrete else burn / len(d.drives_free_s))
+            self.dls.append(self.size / d.link_Bps)
+            e = ledger.entry(d, self.content)
+            self.ready.append(max(e.ready_s, now) if e is not None else None)
+            self.blanks.append(ledger.blanks(d, self.media))
+            self.avail.append(max(min(d.drives_free_s), now) if discrete else _mean_free(d, now))
+            self.dl_free.append(max(d.download_free_s, now))
 
 
 @dataclass(slots=True)
@@ -89,6 +108,8 @@ def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CAC
         )
     copies = sum(r.copies for g in groups for r in g.reqs)
     discrete = copies <= sum(len(d.drives_free_s) for d in online)
+    for g in groups:
+        g.prepare(ledger, discrete=discrete)
     # First the earliest-finish allocation, whose latest end is the best this
     # round can do; then again, letting devices that hold a content keep its
     # copies up to that end, so the same finish costs fewer downloads.
@@ -155,22 +176,13 @@ def _allocate_group(
     # In the fluid model a device's queued work is spread evenly over its
     # drives (right for big rounds); in the discrete one each copy takes the
     # earliest free drive (right when a round has fewer copies than drives).
+    # Devices untouched in this pass are read from the group's prepared
+    # arrays; a _Fluid state is made only for devices that receive copies.
     now = ledger.now
-    content, media, size, cands = g.content, g.media, g.size, g.cands
-    fl = [_fluid_state(ledger, fluid, d, discrete=discrete) for d in cands]
-    per = [
-        d.media[media].burn_s(size) / (1 if discrete else f.drives)
-        for d, f in zip(cands, fl, strict=True)
-    ]
-    dls = [size / d.link_Bps for d in cands]
-    # ready[i]: when the content is ready there, or None if it must be downloaded
-    ready: list[float | None] = []
-    blanks: list[int] = []
-    for d, f in zip(cands, fl, strict=True):
-        e = ledger.entry(d, content)
-        ready.append(max(e.ready_s, now) if e is not None else None)
-        left = f.blanks.get(media)
-        blanks.append(ledger.blanks(d, media) if left is None else left)
+    media, size, cands, per, dls = g.media, g.size, g.cands, g.per, g.dls
+    ready = list(g.ready)
+    fl: list[_Fluid | None] = [fluid.get(d.name) for d in cands]
+    blanks = [b if f is None else f.blanks.get(media, b) for f, b in zip(fl, g.blanks, strict=True)]
 
     def download_start(f: _Fluid) -> float:
         # A cache too small for this content beside the one in use must wait
@@ -180,6 +192,8 @@ def _allocate_group(
     def finish(i: int) -> float:
         r = ready[i]
         f = fl[i]
+        if f is None:
+            return max(g.avail[i], g.dl_free[i] + dls[i] if r is None else r) + per[i]
         return max(f.avail, download_start(f) + dls[i] if r is None else r) + per[i]
 
     def top(heap: list[tuple[float, int]]) -> tuple[float, int]:
@@ -219,6 +233,8 @@ def _allocate_group(
                 else:
                     pick, limit = ia, -math.inf
             f = fl[pick]
+            if f is None:
+                f = fl[pick] = _fluid_state(ledger, fluid, cands[pick], discrete=discrete)
             if ready[pick] is None:
                 f.dl_free = download_start(f) + dls[pick]
                 ready[pick] = f.dl_free
@@ -251,7 +267,8 @@ def _allocate_group(
             else:
                 share.append((r, n))
     for f, b in zip(fl, blanks, strict=True):
-        f.blanks[media] = b
+        if f is not None:
+            f.blanks[media] = b
     return shares, latest
 
 
