@@ -50,17 +50,20 @@ class _Group:
     avail: list[float] = field(default_factory=list)
     dl_free: list[float] = field(default_factory=list)
 
-    def prepare(self, ledger: Ledger, *, discrete: bool) -> None:
-        now = ledger.now
+    def prepare(self, now: float, base: dict[str, tuple[float, float]], discrete: bool) -> None:
+        # Runs before any decision, so the snapshot's values are the ledger's.
+        size, media, content = self.size, self.media, self.content
         for d in self.cands:
-            burn = d.media[self.media].burn_s(self.size)
+            stock = d.media[media]
+            burn = stock.overhead_s + size / stock.write_Bps
             self.per.append(burn if discrete else burn / len(d.drives_free_s))
-            self.dls.append(self.size / d.link_Bps)
-            e = ledger.entry(d, self.content)
-            self.ready.append(max(e.ready_s, now) if e is not None else None)
-            self.blanks.append(ledger.blanks(d, self.media))
-            self.avail.append(max(min(d.drives_free_s), now) if discrete else _mean_free(d, now))
-            self.dl_free.append(max(d.download_free_s, now))
+            self.dls.append(size / d.link_Bps)
+            e = d.cached.get(content)
+            self.ready.append(None if e is None else (e.ready_s if e.ready_s > now else now))
+            self.blanks.append(stock.blanks)
+            avail, dl_free = base[d.name]
+            self.avail.append(avail)
+            self.dl_free.append(dl_free)
 
 
 @dataclass(slots=True)
@@ -108,8 +111,16 @@ def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CAC
         )
     copies = sum(r.copies for g in groups for r in g.reqs)
     discrete = copies <= sum(len(d.drives_free_s) for d in online)
+    now = snapshot.now
+    base = {
+        d.name: (
+            max(min(d.drives_free_s), now) if discrete else _mean_free(d, now),
+            max(d.download_free_s, now),
+        )
+        for d in online
+    }
     for g in groups:
-        g.prepare(ledger, discrete=discrete)
+        g.prepare(now, base, discrete)
     # First the earliest-finish allocation, whose latest end is the best this
     # round can do; then again, letting devices that hold a content keep its
     # copies up to that end, so the same finish costs fewer downloads.
