@@ -25,7 +25,7 @@ def main() -> None:
 def _register() -> None:
     # Imported here so that `discflow --help` lists every group while each
     # module stays independent of the others.
-    from discflow.cli import _version  # noqa: F401
+    from discflow.cli import _scheduler, _version  # noqa: F401
 
 
 __all__ = ["app", "main"]

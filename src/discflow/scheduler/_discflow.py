@@ -236,11 +236,11 @@ def _allocate_group(
                 fa, ia = top(every)
                 if ia < 0 and bh < 0:
                     break
-                if ia < 0 or (bh >= 0 and fh <= fa + DOWNLOAD_WEIGHT * dls[ia]):
-                    pick, limit = (
-                        bh,
-                        (max(horizon, fa + DOWNLOAD_WEIGHT * dls[ia]) if ia >= 0 else math.inf),
-                    )
+                # Another device beats the holder only by more than the
+                # download it would need (none if it holds the content too).
+                slack = 0.0 if ia < 0 or ready[ia] is not None else DOWNLOAD_WEIGHT * dls[ia]
+                if ia < 0 or (bh >= 0 and fh <= fa + slack):
+                    pick, limit = bh, (max(horizon, fa + slack) if ia >= 0 else math.inf)
                 else:
                     pick, limit = ia, -math.inf
             f = fl[pick]
