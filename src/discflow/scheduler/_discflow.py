@@ -31,7 +31,7 @@ from discflow.scheduler._model import DeviceView, Plan, QueuedRequest, Snapshot
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
 # A device holding the content keeps a copy unless another would finish it
 # sooner by more than this many times that other device's download time.
-DOWNLOAD_WEIGHT = 1.0
+DOWNLOAD_WEIGHT = 2.0
 
 
 @dataclass(slots=True)
@@ -292,10 +292,10 @@ def _commit(ledger: Ledger, groups: list[_Group], alloc: _Alloc) -> None:
         for name, items in shares.items():
             for k, (r, n) in enumerate(items):
                 per_device.setdefault(name, []).append((groups[gi].smith, k, r, n))
-    for name, items in per_device.items():
+    for name, queue in per_device.items():
         view = views[name]
-        items.sort(key=lambda x: (x[0], x[1]))
-        for _, _, r, n in items:
+        queue.sort(key=lambda x: (x[0], x[1]))
+        for _, _, r, n in queue:
             size = ledger.snapshot.contents[r.content]
             if ledger.ensure_cached(view, r.content, size) is None:
                 continue  # pins leave no room: these copies wait (below)

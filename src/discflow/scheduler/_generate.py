@@ -95,11 +95,11 @@ def generate_workload(
             for cid, m, c in reqs
         ) / max(1, requests)
         rate = 0.85 * sum(s[2] for s in specs) / mean_burn
-        t = 0.0
+        clock = 0.0
         times = []
         for _ in range(requests):
-            t += rnd.expovariate(rate)
-            times.append(round(t, 3))
+            clock += rnd.expovariate(rate)
+            times.append(round(clock, 3))
     return Workload(
         media=media,
         devices=tuple(devs),
