@@ -32,6 +32,10 @@ DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
 # A device holding the content keeps a copy unless another would finish it
 # sooner by more than this many times that other device's download time.
 DOWNLOAD_WEIGHT = 2.0
+# In big rounds (the fluid model) each group considers only this many of the
+# least-loaded capable devices (more for groups of many copies), plus the
+# devices that hold its content.
+SHORTLIST = 24
 
 
 @dataclass(slots=True)
@@ -41,29 +45,97 @@ class _Group:
     size: int
     reqs: list[QueuedRequest]
     smith: tuple[float, int]
-    cands: list[DeviceView] = field(default_factory=list)
-    # Per candidate, from the snapshot (shared by both allocation passes):
-    per: list[float] = field(default_factory=list)  # drive seconds per copy
-    dls: list[float] = field(default_factory=list)  # download seconds
-    ready: list[float | None] = field(default_factory=list)  # None: must download
-    blanks: list[int] = field(default_factory=list)
-    avail: list[float] = field(default_factory=list)
-    dl_free: list[float] = field(default_factory=list)
+    cands: list[DeviceView] = field(default_factory=list)  # every capable online device
+    arrays: _Arrays | None = None  # cached for both passes in the discrete model
 
-    def prepare(self, now: float, base: dict[str, tuple[float, float]], discrete: bool) -> None:
-        # Runs before any decision, so the snapshot's values are the ledger's.
-        size, media, content = self.size, self.media, self.content
-        for d in self.cands:
-            stock = d.media[media]
-            burn = stock.overhead_s + size / stock.write_Bps
-            self.per.append(burn if discrete else burn / len(d.drives_free_s))
-            self.dls.append(size / d.link_Bps)
-            e = d.cached.get(content)
-            self.ready.append(None if e is None else (e.ready_s if e.ready_s > now else now))
-            self.blanks.append(stock.blanks)
-            avail, dl_free = base[d.name]
-            self.avail.append(avail)
-            self.dl_free.append(dl_free)
+
+@dataclass(slots=True)
+class _Arrays:
+    """Per candidate device of a group, values read from the snapshot."""
+
+    cands: list[DeviceView]
+    per: list[float]  # drive seconds per copy (divided by drives in the fluid model)
+    dls: list[float]  # download seconds
+    ready: list[float | None]  # when the content is ready there; None: must download
+    blanks: list[int]
+    avail: list[float]
+    dl_free: list[float]
+
+
+def _arrays(
+    g: _Group,
+    cands: list[DeviceView],
+    now: float,
+    base: dict[str, tuple[float, float]],
+    *,
+    discrete: bool,
+) -> _Arrays:
+    # Read before any decision is committed, so the snapshot's values are the ledger's.
+    size, media, content = g.size, g.media, g.content
+    out = _Arrays(cands, [], [], [], [], [], [])
+    for d in cands:
+        stock = d.media[media]
+        burn = stock.overhead_s + size / stock.write_Bps
+        out.per.append(burn if discrete else burn / len(d.drives_free_s))
+        out.dls.append(size / d.link_Bps)
+        e = d.cached.get(content)
+        out.ready.append(None if e is None else (e.ready_s if e.ready_s > now else now))
+        out.blanks.append(stock.blanks)
+        avail, dl_free = base[d.name]
+        out.avail.append(avail)
+        out.dl_free.append(dl_free)
+    return out
+
+
+@dataclass(slots=True)
+class _Pass:
+    """One allocation pass: fluid states of touched devices, and in the fluid
+    model a heap per media of devices by availability, for the shortlist."""
+
+    now: float
+    base: dict[str, tuple[float, float]]
+    discrete: bool
+    online: list[DeviceView]
+    holding: dict[str, list[DeviceView]]
+    fluid: dict[str, _Fluid] = field(default_factory=dict)
+    pools: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
+
+    def avail(self, d: DeviceView) -> float:
+        f = self.fluid.get(d.name)
+        return f.avail if f is not None else self.base[d.name][0]
+
+    def shortlist(self, ledger: Ledger, g: _Group) -> list[DeviceView]:
+        """The least-loaded capable devices with blanks, plus holders."""
+        pool = self.pools.get(g.media)
+        if pool is None:
+            pool = [(self.avail(d), j) for j, d in enumerate(self.online) if g.media in d.media]
+            heapq.heapify(pool)
+            self.pools[g.media] = pool
+        picked: list[DeviceView] = []
+        back: list[tuple[float, int]] = []
+        # A popular group may need many devices to finish in time.
+        want = max(SHORTLIST, sum(r.copies for r in g.reqs) // 4)
+        while pool and len(picked) < want:
+            key, j = heapq.heappop(pool)
+            d = self.online[j]
+            cur = self.avail(d)
+            if cur > key:
+                heapq.heappush(pool, (cur, j))
+                continue
+            f = self.fluid.get(d.name)
+            left = f.blanks.get(g.media) if f is not None else None
+            if (left if left is not None else ledger.blanks(d, g.media)) <= 0:
+                continue  # blanks only fall within a pass: drop it for good
+            back.append((key, j))
+            if g.size <= d.cache_bytes:
+                picked.append(d)
+        for item in back:
+            heapq.heappush(pool, item)
+        seen = {d.name for d in picked}
+        for d in self.holding.get(g.content, ()):
+            if d.name not in seen and g.media in d.media and g.size <= d.cache_bytes:
+                picked.append(d)
+        return picked
 
 
 @dataclass(slots=True)
@@ -119,13 +191,20 @@ def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CAC
         )
         for d in online
     }
-    for g in groups:
-        g.prepare(now, base, discrete)
+    holding: dict[str, list[DeviceView]] = {}
+    if not discrete:
+        for d in online:
+            for c in d.cached:
+                holding.setdefault(c, []).append(d)
+
+    def new_pass() -> _Pass:
+        return _Pass(now, base, discrete, online, holding)
+
     # First the earliest-finish allocation, whose latest end is the best this
     # round can do; then again, letting devices that hold a content keep its
     # copies up to that end, so the same finish costs fewer downloads.
-    _, horizon = _allocate(ledger, groups, horizon=-math.inf, discrete=discrete)
-    alloc, _ = _allocate(ledger, groups, horizon=horizon, discrete=discrete)
+    _, horizon = _allocate(ledger, groups, new_pass(), horizon=-math.inf)
+    alloc, _ = _allocate(ledger, groups, new_pass(), horizon=horizon)
     _commit(ledger, groups, alloc)
     return ledger.plan()
 
@@ -169,31 +248,39 @@ def _fluid_state(
 
 
 def _allocate(
-    ledger: Ledger, groups: list[_Group], *, horizon: float, discrete: bool
+    ledger: Ledger, groups: list[_Group], pas: _Pass, *, horizon: float
 ) -> tuple[_Alloc, float]:
     """Phase 1: copies per (group, device), and the latest estimated end."""
-    fluid: dict[str, _Fluid] = {}
     alloc: _Alloc = {}
     latest = ledger.now
     for gi, g in enumerate(groups):
-        alloc[gi], end = _allocate_group(ledger, fluid, g, horizon, discrete)
+        if pas.discrete:
+            if g.arrays is None:
+                g.arrays = _arrays(g, g.cands, pas.now, pas.base, discrete=True)
+            arr = g.arrays
+        else:
+            arr = _arrays(g, pas.shortlist(ledger, g), pas.now, pas.base, discrete=False)
+        alloc[gi], end = _allocate_group(ledger, pas, g, arr, horizon)
         latest = max(latest, end)
     return alloc, latest
 
 
 def _allocate_group(
-    ledger: Ledger, fluid: dict[str, _Fluid], g: _Group, horizon: float, discrete: bool
+    ledger: Ledger, pas: _Pass, g: _Group, arr: _Arrays, horizon: float
 ) -> tuple[dict[str, list[tuple[QueuedRequest, int]]], float]:
     # In the fluid model a device's queued work is spread evenly over its
     # drives (right for big rounds); in the discrete one each copy takes the
     # earliest free drive (right when a round has fewer copies than drives).
-    # Devices untouched in this pass are read from the group's prepared
-    # arrays; a _Fluid state is made only for devices that receive copies.
+    # Devices untouched in this pass are read from the arrays; a _Fluid
+    # state is made only for devices that receive copies.
     now = ledger.now
-    media, size, cands, per, dls = g.media, g.size, g.cands, g.per, g.dls
-    ready = list(g.ready)
+    fluid, discrete = pas.fluid, pas.discrete
+    media, size, cands, per, dls = g.media, g.size, arr.cands, arr.per, arr.dls
+    ready = list(arr.ready)
     fl: list[_Fluid | None] = [fluid.get(d.name) for d in cands]
-    blanks = [b if f is None else f.blanks.get(media, b) for f, b in zip(fl, g.blanks, strict=True)]
+    blanks = [
+        b if f is None else f.blanks.get(media, b) for f, b in zip(fl, arr.blanks, strict=True)
+    ]
 
     def download_start(f: _Fluid) -> float:
         # A cache too small for this content beside the one in use must wait
@@ -204,7 +291,7 @@ def _allocate_group(
         r = ready[i]
         f = fl[i]
         if f is None:
-            return max(g.avail[i], g.dl_free[i] + dls[i] if r is None else r) + per[i]
+            return max(arr.avail[i], arr.dl_free[i] + dls[i] if r is None else r) + per[i]
         return max(f.avail, download_start(f) + dls[i] if r is None else r) + per[i]
 
     def top(heap: list[tuple[float, int]]) -> tuple[float, int]:
@@ -285,7 +372,7 @@ def _allocate_group(
 
 def _commit(ledger: Ledger, groups: list[_Group], alloc: _Alloc) -> None:
     """Phase 2: each device's share in Smith's order, through the Ledger."""
-    views = {d.name: d for g in groups for d in g.cands}
+    views = {d.name: d for d in ledger.snapshot.devices}
     per_device: dict[str, list[tuple[tuple[float, int], int, QueuedRequest, int]]] = {}
     placed: dict[str, int] = {}
     for gi, shares in alloc.items():
@@ -302,16 +389,17 @@ def _commit(ledger: Ledger, groups: list[_Group], alloc: _Alloc) -> None:
             ledger.assign(view, r, n, size)
             placed[r.id] = placed.get(r.id, 0) + n
     for g in groups:
+        short = [(r, r.copies - placed.get(r.id, 0)) for r in g.reqs]
+        short = [(r, left) for r, left in short if left > 0]
+        if not short:
+            continue
         empty = [d.name for d in g.cands if ledger.blanks(d, g.media) <= 0]
-        for r in g.reqs:
-            left = r.copies - placed.get(r.id, 0)
-            if left <= 0:
-                continue
-            if empty:
-                reason = f"waiting for blank {g.media}: every online device that writes it is empty"
-            else:
-                reason = (
-                    f"no online device can take {g.media} {g.content!r} now"
-                    " (offline, or caches pinned full); re-plan when that changes"
-                )
+        if empty:
+            reason = f"waiting for blank {g.media}: every online device that writes it is empty"
+        else:
+            reason = (
+                f"no online device can take {g.media} {g.content!r} now"
+                " (offline, or caches pinned full); re-plan when that changes"
+            )
+        for r, left in short:
             ledger.wait(r, left, reason, empty=empty)

@@ -134,11 +134,15 @@ def download_lower_bound(w: Workload) -> int:
     return sum(w.contents[c] for c in needed - held)
 
 
-def summarize(w: Workload, result: SimResult) -> dict[str, Any]:
-    """The schema's summary object for one simulated run."""
+def summarize(
+    w: Workload, result: SimResult, *, bounds: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """The schema's summary object for one simulated run.
+
+    ``bounds`` may pass ``lower_bounds(w)`` computed once for several policies.
+    """
     plan = result.plan
-    bounds = lower_bounds(w)
-    lb = max(bounds.values())
+    lb = max((bounds if bounds is not None else lower_bounds(w)).values())
     makespan = max((b["end_s"] for b in plan["burns"]), default=0.0)
     completions = sorted(result.completion_s.values())
     dl_bytes = sum(w.contents[d["content"]] for d in plan["downloads"])
