@@ -36,6 +36,8 @@ DOWNLOAD_WEIGHT = 2.0
 # least-loaded capable devices (more for groups of many copies), plus the
 # devices that hold its content.
 SHORTLIST = 24
+# Rounds of at most this many copies per drive use the exact per-drive model.
+DISCRETE_FACTOR = 1
 
 
 @dataclass(slots=True)
@@ -182,7 +184,7 @@ def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CAC
             key=lambda g: (sum(len(d.drives_free_s) for d in g.cands), -g.smith[0] * len(g.reqs))
         )
     copies = sum(r.copies for g in groups for r in g.reqs)
-    discrete = copies <= sum(len(d.drives_free_s) for d in online)
+    discrete = copies <= DISCRETE_FACTOR * sum(len(d.drives_free_s) for d in online)
     now = snapshot.now
     base = {
         d.name: (
@@ -376,9 +378,16 @@ def _commit(ledger: Ledger, groups: list[_Group], alloc: _Alloc) -> None:
     per_device: dict[str, list[tuple[tuple[float, int], int, QueuedRequest, int]]] = {}
     placed: dict[str, int] = {}
     for gi, shares in alloc.items():
+        g = groups[gi]
         for name, items in shares.items():
+            # Smith's rule on this device, setup included: (burn work of the
+            # share + its download if the content is not there) per request.
+            view = views[name]
+            work = sum(n for _, n in items) * view.media[g.media].burn_s(g.size)
+            setup = 0.0 if g.content in view.cached else g.size / view.link_Bps
+            key = ((work / len(view.drives_free_s) + setup) / len(items), g.smith[1])
             for k, (r, n) in enumerate(items):
-                per_device.setdefault(name, []).append((groups[gi].smith, k, r, n))
+                per_device.setdefault(name, []).append((key, k, r, n))
     for name, queue in per_device.items():
         view = views[name]
         queue.sort(key=lambda x: (x[0], x[1]))
