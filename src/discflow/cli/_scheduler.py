@@ -18,6 +18,7 @@ from discflow.cli import app
 from discflow.errors import InvalidInput
 from discflow.scheduler import (
     POLICIES,
+    WorkloadError,
     generate_workload,
     parse_workload,
     simulate,
@@ -79,8 +80,13 @@ def simulate_cmd(
 ) -> None:
     """Replay WORKLOAD through a policy; print the JSON summary."""
     try:
-        w = parse_workload(load_workload_file(workload))
+        doc = load_workload_file(workload)
     except InvalidInput as exc:
+        _fail(str(exc))
+        return
+    try:
+        w = parse_workload(doc)
+    except WorkloadError as exc:
         _fail(f"{workload}: {exc}")
         return
     result = simulate(w, POLICIES[policy.value], name=policy.value)
