@@ -44,6 +44,7 @@ def _register() -> None:
     import discflow.cli._labels  # noqa: F401
     import discflow.cli._mail  # noqa: F401
     import discflow.cli._order  # noqa: F401
+    import discflow.cli._scheduler  # noqa: F401
     import discflow.cli._serve  # noqa: F401
     import discflow.cli._token  # noqa: F401
     import discflow.cli._version  # noqa: F401

@@ -25,11 +25,12 @@ A ``Snapshot`` is the world after every decision already handed out:
   ``media``, ``copies`` still to make, ``arrival_s``, ``seq`` = arrival order).
 - ``operator``: ``OperatorSettings(reload_count, reload_delay_s)``.
 
-A ``Plan`` holds, in execution order: ``evictions`` (device, content,
-``at_s``, ``for_content``: the download it makes room for), ``downloads``
-(device, content, estimated start/end), ``assignments`` (request, device,
-content, media, copies, estimated start/end; a device runs its copies on its
-earliest free drives in the order given), ``notices`` (device, media,
+A ``Plan`` holds ``evictions`` (device, content, ``at_s``, ``for_content``:
+the download it makes room for), ``downloads`` (device, content, estimated
+start/end), ``assignments`` (request, device, content, media, copies,
+estimated start/end; a device runs its copies on its earliest free drives),
+each with a ``step``: carried out in ascending step order they reproduce the
+planner's estimates. Then ``notices`` (device, media,
 ``blanks_needed``, ``requests_waiting``, ``message`` such as "Load 100 CD-R
 into pub-2: 3 requests waiting (0 blanks left)"), ``waiting`` (copies that
 can be placed later, e.g. after a reload, with the reason) and
@@ -41,6 +42,11 @@ contents gone and downloads listed (with ``ready_s``), ``reload_pending`` set
 for noticed (device, media) pairs, and only the still-waiting copies queued.
 ``simulate`` does exactly that for benchmarks; ``validate_plan`` checks a
 simulated plan document against every rule of the workload schema.
+
+``plan_discflow(snapshot, cache_policy="gdsf")`` also takes ``"lru"``.
+Requests whose copies cannot be placed for lack of blanks come back as
+``waiting`` together with a notice; the caller re-plans them when the
+reload lands. The policy is deterministic: equal snapshots, equal plans.
 """
 
 from discflow.scheduler._baselines import plan_first_available, plan_round_robin

@@ -182,11 +182,14 @@ class Ledger:
         if w.cache is None:
             w.cache = dict(view.cached)
         old = w.cache[request.content]
-        w.cache[request.content] = replace(
-            old,
-            last_used_s=self.snapshot.now,
-            busy_until_s=max(old.busy_until_s, last),
-            hits=old.hits + 1,
+        w.cache[request.content] = CachedContent(
+            old.content,
+            old.size_bytes,
+            self.snapshot.now,
+            old.ready_s,
+            max(old.busy_until_s, last),
+            old.pinned,
+            old.hits + 1,
         )
         prev = self.assignments[-1] if self.assignments else None
         if (

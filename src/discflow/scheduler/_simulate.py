@@ -272,8 +272,14 @@ def _assign(
         last = max(last, end)
     last_end[a.request] = max(last_end.get(a.request, 0.0), last)
     dev.blanks[a.media] -= a.copies
-    dev.cache[a.content] = replace(
-        entry, last_used_s=t, busy_until_s=max(entry.busy_until_s, last), hits=entry.hits + 1
+    dev.cache[a.content] = CachedContent(
+        entry.content,
+        entry.size_bytes,
+        t,
+        entry.ready_s,
+        max(entry.busy_until_s, last),
+        entry.pinned,
+        entry.hits + 1,
     )
     dev.view = None
     left = q.copies - a.copies

@@ -30,27 +30,27 @@ def _burn(d: DeviceSpec, media: str, size: int) -> float:
 def lower_bounds(w: Workload) -> dict[str, float]:
     """The three makespan bounds of the schema: ``work``, ``request`` and ``lp``."""
     groups: dict[tuple[str, str], int] = {}
-    request_bound = 0.0
-    capable_cache: dict[tuple[str, str], list[DeviceSpec]] = {}
+    last_arrival: dict[tuple[str, str], float] = {}
     for r in w.requests:
         key = (r.content, r.media)
-        if key not in capable_cache:
-            capable_cache[key] = _placeable(w, *key)
-        capable = capable_cache[key]
-        if not capable:
-            continue
         groups[key] = groups.get(key, 0) + r.copies
-        size = w.contents[r.content]
+        last_arrival[key] = max(last_arrival.get(key, 0.0), r.arrival_s)
+    request_bound = 0.0
+    work = 0.0
+    for key in list(groups):
+        capable = _placeable(w, *key)
+        if not capable:
+            del groups[key]
+            continue
+        content, media = key
+        size = w.contents[content]
         fastest = min(
-            (0.0 if r.content in d.cached else size / d.link_Bps) + _burn(d, r.media, size)
+            (0.0 if content in d.cached else size / d.link_Bps) + _burn(d, media, size)
             for d in capable
         )
-        request_bound = max(request_bound, r.arrival_s + fastest)
+        request_bound = max(request_bound, last_arrival[key] + fastest)
+        work += groups[key] * min(_burn(d, media, size) for d in capable)
     drives = sum(d.drives for d in w.devices)
-    work = sum(
-        copies * min(_burn(d, m, w.contents[c]) for d in capable_cache[(c, m)])
-        for (c, m), copies in groups.items()
-    )
     return {
         "work": work / drives if drives else 0.0,
         "request": request_bound,
@@ -134,11 +134,15 @@ def download_lower_bound(w: Workload) -> int:
     return sum(w.contents[c] for c in needed - held)
 
 
-def summarize(w: Workload, result: SimResult) -> dict[str, Any]:
-    """The schema's summary object for one simulated run."""
+def summarize(
+    w: Workload, result: SimResult, *, bounds: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """The schema's summary object for one simulated run.
+
+    ``bounds`` may pass ``lower_bounds(w)`` computed once for several policies.
+    """
     plan = result.plan
-    bounds = lower_bounds(w)
-    lb = max(bounds.values())
+    lb = max((bounds if bounds is not None else lower_bounds(w)).values())
     makespan = max((b["end_s"] for b in plan["burns"]), default=0.0)
     completions = sorted(result.completion_s.values())
     dl_bytes = sum(w.contents[d["content"]] for d in plan["downloads"])

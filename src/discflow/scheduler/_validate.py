@@ -160,9 +160,9 @@ def validate_plan(w: Workload, plan: dict[str, Any]) -> list[str]:
         if rl["count"] != w.reload_count:
             out.append(f"rule 6: reload {rl} adds {rl['count']}, not reload_count")
         blank_events[(rl["device"], rl["media"])].append((rl["loaded_s"], 0, rl["count"]))
-    for (name, m), events in blank_events.items():
+    for (name, m), stock in blank_events.items():
         count = 0
-        for at, _, delta in sorted(events):
+        for at, _, delta in sorted(stock):
             count += delta
             if count < 0:
                 out.append(f"rule 6: {name} has {count} blank {m} at {at}")

@@ -1,0 +1,137 @@
+"""Worked examples with exact expected decisions (claims 8 and 9)."""
+
+from __future__ import annotations
+
+import pytest
+
+from discflow.scheduler import (
+    CachedContent,
+    plan_discflow,
+    plan_first_available,
+)
+
+from .builders import device, snapshot
+
+
+def test_cached_device_wins_over_idle_device_when_download_is_slower() -> None:
+    # A holds c but its drive is busy until 100; B is idle but must download
+    # 1000 bytes at 2 B/s (500 s). A burn of c takes 1000/10 = 100 s.
+    a = device("A", drives=(100.0,), cached=(CachedContent("c", 1000),))
+    b = device("B", link_Bps=2.0)
+    plan = plan_discflow(snapshot([b, a], [("r1", "c", 1)], contents={"c": 1000}))
+    assert [(x.device, x.copies, x.start_s, x.end_s) for x in plan.assignments] == [
+        ("A", 1, 100.0, 200.0)
+    ]
+    assert plan.downloads == ()
+
+
+def test_idle_device_wins_when_its_download_is_quicker_than_the_wait() -> None:
+    # Same, but A is busy until 1000 and B downloads in 10 s: B ends at 110.
+    a = device("A", drives=(1000.0,), cached=(CachedContent("c", 1000),))
+    b = device("B", link_Bps=100.0)
+    plan = plan_discflow(snapshot([a, b], [("r1", "c", 1)], contents={"c": 1000}))
+    assert [(x.device, x.start_s, x.end_s) for x in plan.assignments] == [("B", 10.0, 110.0)]
+    assert [(d.device, d.content, d.start_s, d.end_s) for d in plan.downloads] == [
+        ("B", "c", 0.0, 10.0)
+    ]
+
+
+def test_first_available_ignores_the_cache_and_loses() -> None:
+    a = device("A", drives=(100.0,), cached=(CachedContent("c", 1000),))
+    b = device("B", link_Bps=2.0)
+    plan = plan_first_available(snapshot([b, a], [("r1", "c", 1)], contents={"c": 1000}))
+    assert [(x.device, x.end_s) for x in plan.assignments] == [("B", 600.0)]
+
+
+def test_grouping_fetches_once_for_many_requests_and_burns_back_to_back() -> None:
+    dev = device("A", link_Bps=100.0)
+    reqs = [(f"r{i}", "c", 1) for i in range(5)]
+    plan = plan_discflow(snapshot([dev], reqs, contents={"c": 1000}))
+    assert [(d.device, d.content) for d in plan.downloads] == [("A", "c")]
+    spans = sorted((x.start_s, x.end_s) for x in plan.assignments)
+    assert spans == [(10.0 + 100 * k, 110.0 + 100 * k) for k in range(5)]
+
+
+def test_interleaved_contents_are_grouped_per_content() -> None:
+    # r1:c, r2:d, r3:c arrive interleaved; the one drive burns c, c, d or d, c, c.
+    dev = device("A", link_Bps=1000.0)
+    plan = plan_discflow(
+        snapshot(
+            [dev], [("r1", "c", 1), ("r2", "d", 1), ("r3", "c", 1)], contents={"c": 1000, "d": 1000}
+        )
+    )
+    order = [x.content for x in sorted(plan.assignments, key=lambda a: a.start_s)]
+    assert order in (["c", "c", "d"], ["d", "c", "c"])
+    assert len(plan.downloads) == 2
+
+
+def test_large_request_is_split_across_devices_when_that_is_sooner() -> None:
+    cached = (CachedContent("c", 1000),)
+    a, b = device("A", cached=cached), device("B", cached=cached)
+    plan = plan_discflow(snapshot([a, b], [("r1", "c", 10)], contents={"c": 1000}))
+    per_device = {x.device: x.copies for x in plan.assignments}
+    assert per_device == {"A": 5, "B": 5}
+    assert max(x.end_s for x in plan.assignments) == 500.0
+
+
+def test_eviction_takes_unpinned_content_and_never_pinned() -> None:
+    dev = device(
+        "A",
+        cache_bytes=1000,
+        cached=(
+            CachedContent("p", 600, last_used_s=0.0, pinned=True),
+            CachedContent("q", 300, last_used_s=5.0),
+        ),
+    )
+    plan = plan_discflow(snapshot([dev], [("r1", "c", 1)], contents={"c": 400}, now=10.0))
+    assert [(e.content, e.for_content) for e in plan.evictions] == [("q", "c")]
+    assert [a.request for a in plan.assignments] == ["r1"]
+
+
+def test_pinned_content_that_leaves_no_room_makes_the_request_wait() -> None:
+    dev = device("A", cache_bytes=1000, cached=(CachedContent("p", 600, pinned=True),))
+    plan = plan_discflow(snapshot([dev], [("r1", "c", 1)], contents={"c": 500}))
+    assert plan.evictions == ()
+    assert plan.assignments == ()
+    assert [(w.request, w.copies) for w in plan.waiting] == [("r1", 1)]
+    assert plan.unplaceable == ()
+
+
+def test_busy_content_is_evicted_only_after_its_last_burn() -> None:
+    dev = device("A", cache_bytes=1000, cached=(CachedContent("q", 800, busy_until_s=300.0),))
+    plan = plan_discflow(snapshot([dev], [("r1", "c", 1)], contents={"c": 500}))
+    assert [(e.content, e.at_s) for e in plan.evictions] == [("q", 300.0)]
+    assert [(d.start_s, d.end_s) for d in plan.downloads] == [(300.0, 350.0)]
+
+
+@pytest.mark.parametrize(
+    ("blanks", "copies", "pending", "notices", "waiting"),
+    [
+        (12, 2, False, [], []),  # 10 left: at the threshold, not below
+        (12, 3, False, ["Load 100 CD-R into A: 0 requests waiting (9 blanks left)"], []),
+        (2, 5, False, ["Load 100 CD-R into A: 1 request waiting (0 blanks left)"], [3]),
+        (2, 5, True, [], [3]),  # a reload is already on its way
+    ],
+)
+def test_notice_is_raised_exactly_when_media_runs_short(
+    blanks: int, copies: int, pending: bool, notices: list[str], waiting: list[int]
+) -> None:
+    dev = device("A", blanks=blanks, cached=(CachedContent("c", 100),), reload_pending=pending)
+    plan = plan_discflow(snapshot([dev], [("r1", "c", copies)], contents={"c": 100}))
+    assert [n.message for n in plan.notices] == notices
+    assert [w.copies for w in plan.waiting] == waiting
+    assert sum(a.copies for a in plan.assignments) == min(blanks, copies)
+
+
+def test_requests_nobody_can_serve_are_reported_with_a_reason() -> None:
+    dev = device("A", cache_bytes=1000)
+    snap = snapshot(
+        [dev],
+        [("r1", "big", 1), ("r2", "huge", 1)],
+        contents={"big": 5000, "huge": 800_000},
+    )
+    reasons = {u.request: u.reason for u in plan_discflow(snap).unplaceable}
+    assert "largest cache" in reasons["r1"]
+    assert "CD-R holds" in reasons["r2"]
+    snap2 = snapshot([dev], [("r3", "c", 1)], contents={"c": 10}, media="BD-R")
+    assert [u.reason for u in plan_discflow(snap2).unplaceable] == ["no device writes BD-R"]
