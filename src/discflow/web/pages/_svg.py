@@ -27,25 +27,27 @@ class Series:
     values: tuple[float, ...]
 
 
-def nice_step(span: float, count: int = 5) -> float:
-    """A step of 1, 2, 2.5 or 5 x 10^k giving about ``count`` intervals over ``span``."""
+def nice_step(span: float, count: int = 5, *, integer: bool = False) -> float:
+    """A step of 1, 2, 2.5 or 5 x 10^k giving about ``count`` intervals over ``span``
+    (with ``integer``, only whole steps: 2.5 is skipped, nothing below 1)."""
     if span <= 0 or count < 1:
         return 1.0
     raw = span / count
     power: float = 10.0 ** math.floor(math.log10(raw))
     for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if raw <= factor * power * (1 + 1e-9):
-            return factor * power
-    return 10.0 * power  # unreachable: 10 x power >= raw always
+        step = factor * power
+        if integer and not math.isclose(step, round(step)):
+            continue
+        if raw <= step * (1 + 1e-9):
+            return max(step, 1.0) if integer else step
+    return 10.0 * power  # reached only when every candidate was fractional: 10 x power
 
 
 def nice_ticks(maximum: float, count: int = 4, *, integer: bool = True) -> list[float]:
     """Ticks from 0 to the first step multiple at or above ``maximum``."""
     if maximum <= 0:
         return [0.0, 1.0]
-    step = nice_step(maximum, count)
-    if integer:
-        step = max(1.0, math.ceil(step))
+    step = nice_step(maximum, count, integer=integer)
     top = math.ceil(maximum / step - 1e-9) * step
     steps = round(top / step)
     return [round(i * step, 10) for i in range(steps + 1)]
