@@ -110,7 +110,10 @@ def system(
     env = {"DISCFLOW_DATA_DIR": str(data), "DISCFLOW_DATABASE_URL": url}
     fleet = Fleet(database, tmp / "agents", server_url=base)
     with started(
-        ["serve", "--port", str(port)], env, ready_url=f"{base}/api/v1/health", log=tmp / "serve.log"
+        ["serve", "--port", str(port)],
+        env,
+        ready_url=f"{base}/api/v1/health",
+        log=tmp / "serve.log",
     ):
         fleet.add(DEVICE)
         fleet.start(DEVICE.name)
@@ -132,7 +135,9 @@ def browser() -> Iterator[Browser]:
 
 def _context(browser: Browser, system: System, *, javascript: bool = True) -> BrowserContext:
     context = browser.new_context(
-        base_url=system.base, viewport={"width": 1280, "height": 900}, java_script_enabled=javascript
+        base_url=system.base,
+        viewport={"width": 1280, "height": 900},
+        java_script_enabled=javascript,
     )
     context.set_default_timeout(15_000)
     return context
@@ -194,9 +199,9 @@ def test_order_burns_while_operator_watches_media_drop_and_reloads(
         shop.screenshot(path=str(SCREENSHOTS / "order.png"), full_page=True)
 
         # the operator's dashboard followed along by itself: gauge down, notice up
-        expect(
-            floor.locator('#device-live-pub-1 .bin[data-media="CD-R"] .bin-count')
-        ).to_have_text("10 left", timeout=15_000)
+        expect(floor.locator('#device-live-pub-1 .bin[data-media="CD-R"] .bin-count')).to_have_text(
+            "10 left", timeout=15_000
+        )
         notice = floor.locator('#notices .notice[data-kind="media-low"]')
         expect(notice).to_have_count(1, timeout=15_000)
         expect(notice).to_contain_text("CD-R into pub-1")

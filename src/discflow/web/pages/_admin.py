@@ -33,14 +33,12 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 def _context(session: Session, **extra: Any) -> dict[str, Any]:
     users = list(session.scalars(select(User).order_by(User.name)))
-    counts = dict(
+    counts: dict[int, int] = dict(
         session.execute(
             select(ApiToken.user_id, func.count())
             .where(ApiToken.revoked.is_(False))
             .group_by(ApiToken.user_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     tokens = list(
         session.scalars(

@@ -138,7 +138,7 @@ def _device_view(device: Device, titles: dict[str, str], settings: Settings) -> 
 
 
 def floor_context(session: Session, settings: Settings) -> dict[str, Any]:
-    titles = dict(session.execute(select(Content.sha256, Content.title)).tuples().all())
+    titles: dict[str, str] = dict(session.execute(select(Content.sha256, Content.title)).all())
     devices = store.list_devices(session)
     return {
         "devices": [_device_view(d, titles, settings) for d in devices],
