@@ -56,9 +56,7 @@ def test_order_form_offers_only_media_the_content_fits(
     assert "Too large for: CD-R, mini-CD-R" in detail or "Too large for: mini-CD-R, CD-R" in detail
 
 
-def test_a_hand_edited_form_gets_a_readable_refusal(
-    client: TestClient, database: Database
-) -> None:
+def test_a_hand_edited_form_gets_a_readable_refusal(client: TestClient, database: Database) -> None:
     make_user(database, "cara")
     big = make_content(database, "Training Videos", 800_000_000)
     csrf = sign_in(client, "cara")
@@ -98,8 +96,13 @@ def test_saved_address_is_offered_and_stays_private(
     assert saved is not None and "Home: Cara Customer, 1 Main Street" in form
     second = client.post(
         "/orders",
-        data={"csrf_token": csrf, "content_id": content, "media": "CD-R", "copies": "1",
-              "ship": saved.group(1)},
+        data={
+            "csrf_token": csrf,
+            "content_id": content,
+            "media": "CD-R",
+            "copies": "1",
+            "ship": saved.group(1),
+        },
         follow_redirects=False,
     )
     assert second.status_code == 303
@@ -109,8 +112,13 @@ def test_saved_address_is_offered_and_stays_private(
     carl_csrf = sign_in(other_client, "carl")
     stolen = other_client.post(
         "/orders",
-        data={"csrf_token": carl_csrf, "content_id": content, "media": "CD-R", "copies": "1",
-              "ship": saved.group(1)},
+        data={
+            "csrf_token": carl_csrf,
+            "content_id": content,
+            "media": "CD-R",
+            "copies": "1",
+            "ship": saved.group(1),
+        },
     )
     assert stolen.status_code == 422 and "not yours" in stolen.text
     assert _orders(database) == 2
@@ -131,8 +139,13 @@ def test_order_page_polls_until_final_and_cancel_works(
     csrf = sign_in(client, "cara")
     placed = client.post(
         "/orders",
-        data={"csrf_token": csrf, "content_id": content, "media": "CD-R", "copies": "1",
-              **NEW_ADDRESS},
+        data={
+            "csrf_token": csrf,
+            "content_id": content,
+            "media": "CD-R",
+            "copies": "1",
+            **NEW_ADDRESS,
+        },
         follow_redirects=False,
     )
     url = placed.headers["location"]
