@@ -72,6 +72,16 @@ def test_pages_send_strangers_to_sign_in_and_back(client: TestClient, database: 
     assert done.headers["location"] == "/"  # never off-site
 
 
+def test_a_poll_after_sign_out_moves_the_whole_page_to_sign_in(client: TestClient) -> None:
+    answer = client.get(
+        "/floor/live",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://x/floor?a=1"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 401
+    assert answer.headers["HX-Redirect"] == "/signin?next=/floor"
+
+
 def test_wrong_password_and_unknown_user_look_the_same(
     client: TestClient, database: Database
 ) -> None:

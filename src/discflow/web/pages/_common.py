@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from fastapi import Depends, HTTPException, Request
@@ -148,6 +148,15 @@ def signed_in(request: Request) -> SignedIn:
     current: SignedIn | None = getattr(request.state, "signed_in", None)
     if current is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-request") == "true":
+            # a poll after the session ran out: send the whole page to sign-in, not
+            # the sign-in form into the polled fragment
+            page = urlsplit(request.headers.get("hx-current-url", "/")).path or "/"
+            raise HTTPException(
+                status_code=401,
+                detail="signed out",
+                headers={"HX-Redirect": f"/signin?next={quote(page)}"},
+            )
         raise HTTPException(status_code=303, headers={"Location": f"/signin?next={quote(target)}"})
     return current
 
