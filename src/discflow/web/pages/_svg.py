@@ -125,8 +125,8 @@ def line_chart(
     *,
     labels: Sequence[str],
     title: str,
-    width: int = 520,
-    height: int = 200,
+    width: int = 420,
+    height: int = 190,
 ) -> str:
     """One polyline per series over shared x labels, with a legend."""
     peak = max((v for s in series for v in s.values), default=0.0)
@@ -158,8 +158,8 @@ def bar_chart(
     *,
     labels: Sequence[str],
     title: str,
-    width: int = 520,
-    height: int = 200,
+    width: int = 420,
+    height: int = 190,
     colour: str = PALETTE[0],
 ) -> str:
     """One bar per label, from the zero line up to its value."""
