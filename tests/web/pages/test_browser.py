@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -55,6 +56,8 @@ class System:
     database: Database
     tmp: Path
     order_id: str = ""
+    # each user signs in through the form once; later contexts reuse the cookie
+    signed_in: dict[str, Any] = field(default_factory=dict)
 
 
 def _database_url(tmp: Path, request: pytest.FixtureRequest) -> str:
@@ -143,6 +146,21 @@ def _context(browser: Browser, system: System, *, javascript: bool = True) -> Br
     return context
 
 
+def _as(browser: Browser, system: System, name: str) -> tuple[BrowserContext, Page]:
+    """A context signed in as ``name`` (through the form the first time)."""
+    context = browser.new_context(
+        base_url=system.base,
+        viewport={"width": 1280, "height": 900},
+        storage_state=system.signed_in.get(name),
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    if name not in system.signed_in:
+        _sign_in(page, name)
+        system.signed_in[name] = context.storage_state()
+    return context, page
+
+
 def _sign_in(page: Page, name: str) -> None:
     page.goto("/signin")
     page.get_by_label("User name").fill(name)
@@ -159,19 +177,15 @@ def _cd_r_left(page: Page) -> int:
 def test_order_burns_while_operator_watches_media_drop_and_reloads(
     browser: Browser, system: System
 ) -> None:
-    operator = _context(browser, system)
-    customer = _context(browser, system)
+    operator, floor = _as(browser, system, "otto")
+    customer, shop = _as(browser, system, "cara")
     try:
-        floor = operator.new_page()
-        _sign_in(floor, "otto")
         floor.goto("/floor")
         expect(floor.locator("#device-pub-1")).to_be_visible()
         expect(floor.locator("#device-live-pub-1 .avail")).to_have_text("online", timeout=10_000)
         assert _cd_r_left(floor) == 12
         expect(floor.locator('#notices .notice[data-kind="media-low"]')).to_have_count(0)
 
-        shop = customer.new_page()
-        _sign_in(shop, "cara")
         shop.goto("/catalog")
         shop.get_by_label("Search").fill("dawn")
         shop.get_by_role("button", name="Search").click()
@@ -226,10 +240,8 @@ def test_order_burns_while_operator_watches_media_drop_and_reloads(
 
 def test_customer_cannot_open_another_customers_order(browser: Browser, system: System) -> None:
     assert system.order_id, "runs after the order test"
-    context = _context(browser, system)
+    context, page = _as(browser, system, "carl")
     try:
-        page = context.new_page()
-        _sign_in(page, "carl")
         response = page.goto(f"/orders/{system.order_id}")
         assert response is not None and response.status == 403
         expect(page.get_by_role("alert")).to_contain_text("belongs to another customer")
@@ -242,10 +254,8 @@ def test_customer_cannot_open_another_customers_order(browser: Browser, system: 
 
 
 def test_form_without_csrf_token_is_refused(browser: Browser, system: System) -> None:
-    context = _context(browser, system)
+    context, page = _as(browser, system, "cara")
     try:
-        page = context.new_page()
-        _sign_in(page, "cara")
         page.goto("/orders/new")
         # the saved address from the first test is offered and preselected
         expect(page.get_by_label(re.compile("Cara Customer"))).to_be_checked()
@@ -274,10 +284,8 @@ def test_upload_shows_progress_and_adds_to_catalog(browser: Browser, system: Sys
     tree.mkdir()
     (tree / "NOTES.TXT").write_text("uploaded through the page\n" * 5000)
     iso = blobs.path_of(blobs.ingest_directory(tree, volume_name="UPLOADED").sha256)
-    context = _context(browser, system)
+    context, page = _as(browser, system, "otto")
     try:
-        page = context.new_page()
-        _sign_in(page, "otto")
         page.goto("/floor/upload")
         page.get_by_label("Title").fill("Uploaded Notes")
         page.get_by_label("Tags").fill("notes, upload")
@@ -308,11 +316,10 @@ def test_pages_read_and_post_with_javascript_off(browser: Browser, system: Syste
         page.goto(f"/orders/{system.order_id}")
         expect(page.locator("#order-state")).to_have_text("done")
 
-        operator = context.browser.new_context(  # type: ignore[union-attr]
-            base_url=system.base, java_script_enabled=False
+        operator = browser.new_context(
+            base_url=system.base, java_script_enabled=False, storage_state=system.signed_in["otto"]
         )
         floor = operator.new_page()
-        _sign_in(floor, "otto")
         floor.goto("/floor")
         expect(floor.locator("#device-pub-1")).to_contain_text("Blank media")
         expect(floor.locator("#device-pub-1 svg.gauge")).to_have_count(2)

@@ -92,16 +92,16 @@ def test_line_chart_places_each_value_on_the_value_axis() -> None:
         labels=["00", "01", "02"],
         title="t",
         width=244,
-        height=142,
+        height=152,
     )
     a, b = _points(markup)
-    # plot area: x 44..232, y 112 (value 0) .. 12 (value 10, the top tick)
-    assert a == [(44, 112), (138, 62), (232, 12)]
-    assert b == [(44, 12), (138, 112), (232, 112)]
+    # plot area: x 44..232, y 122 (value 0) .. 22 (value 10, the top tick)
+    assert a == [(44, 122), (138, 72), (232, 22)]
+    assert b == [(44, 22), (138, 122), (232, 122)]
 
 
 def test_bar_chart_bar_heights_are_proportional() -> None:
-    root = ET.fromstring(bar_chart([1, 2, 0], labels=["a", "b", "c"], title="bars", height=142))
+    root = ET.fromstring(bar_chart([1, 2, 0], labels=["a", "b", "c"], title="bars", height=152))
     heights = [
         float(r.attrib["height"]) for r in root.iter(f"{SVG}rect") if r.get("class") == "bar"
     ]

@@ -18,7 +18,7 @@ from html import escape
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 12, 12, 30
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 12, 22, 30  # the top margin holds the legend
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +146,8 @@ def line_chart(
         )
         lx = _LEFT + 8 + index * 110
         parts.append(
-            f'<rect x="{lx}" y="{_TOP}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{lx + 14}" y="{_TOP + 9}" class="legend">{escape(item.name)}</text>'
+            f'<rect x="{lx}" y="3" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{lx + 14}" y="12" class="legend">{escape(item.name)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
