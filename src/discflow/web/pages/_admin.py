@@ -16,12 +16,12 @@ from starlette.responses import Response
 from discflow import store
 from discflow.errors import InvalidInput
 from discflow.store import ApiToken, User
-from discflow.web.deps import SessionDep
 from discflow.web.pages._accounts import create_user, set_password
 from discflow.web.pages._common import (
     AdminPage,
     CsrfDep,
     PageRoute,
+    PageSession,
     flash,
     form_data,
     render,
@@ -59,12 +59,12 @@ def _context(session: Session, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/admin")
-def admin_home(request: Request, session: SessionDep, current: AdminPage) -> Response:
+def admin_home(request: Request, session: PageSession, current: AdminPage) -> Response:
     return render(request, "admin.html", _context(session))
 
 
 @router.post("/admin/users")
-async def add_user(request: Request, session: SessionDep, current: CsrfDep) -> Response:
+async def add_user(request: Request, session: PageSession, current: CsrfDep) -> Response:
     current.principal.require(store.Role.ADMIN)
     form = await form_data(request)
     try:
@@ -89,7 +89,7 @@ async def add_user(request: Request, session: SessionDep, current: CsrfDep) -> R
 
 @router.post("/admin/users/{name}/password")
 async def reset_password(
-    name: str, request: Request, session: SessionDep, current: CsrfDep
+    name: str, request: Request, session: PageSession, current: CsrfDep
 ) -> Response:
     current.principal.require(store.Role.ADMIN)
     form = await form_data(request)
@@ -104,7 +104,7 @@ async def reset_password(
 
 
 @router.post("/admin/tokens")
-async def add_token(request: Request, session: SessionDep, current: CsrfDep) -> Response:
+async def add_token(request: Request, session: PageSession, current: CsrfDep) -> Response:
     current.principal.require(store.Role.ADMIN)
     form = await form_data(request)
     user = session.scalar(select(User).where(User.name == form.get("user", "")))
@@ -121,7 +121,7 @@ async def add_token(request: Request, session: SessionDep, current: CsrfDep) -> 
 
 @router.post("/admin/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int, request: Request, session: SessionDep, current: CsrfDep
+    token_id: int, request: Request, session: PageSession, current: CsrfDep
 ) -> Response:
     current.principal.require(store.Role.ADMIN)
     row = session.get(ApiToken, token_id)

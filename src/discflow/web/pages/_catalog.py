@@ -13,13 +13,12 @@ from starlette.responses import Response
 from discflow import store
 from discflow.domain import MEDIA_TYPES
 from discflow.store import Content
-from discflow.web.deps import SessionDep
-from discflow.web.pages._common import PageRoute, SignedInDep, render
+from discflow.web.pages._common import PageRoute, PageSession, SignedInDep, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
-def all_tags(session: SessionDep) -> list[str]:
+def all_tags(session: PageSession) -> list[str]:
     tags: set[str] = set()
     for row in session.scalars(select(Content.tags)):
         tags.update(str(t) for t in row)
@@ -29,7 +28,7 @@ def all_tags(session: SessionDep) -> list[str]:
 @router.get("/catalog")
 def catalog(
     request: Request,
-    session: SessionDep,
+    session: PageSession,
     current: SignedInDep,
     q: str = "",
     media: str = "",
@@ -64,7 +63,7 @@ def catalog(
 
 @router.get("/catalog/{content_id}")
 def content_detail(
-    content_id: str, request: Request, session: SessionDep, current: SignedInDep
+    content_id: str, request: Request, session: PageSession, current: SignedInDep
 ) -> Response:
     content = store.get_content(session, content_id)
     return render(

@@ -20,6 +20,7 @@ import jinja2
 from fastapi import Depends, HTTPException, Request
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from discflow import __version__
@@ -33,6 +34,7 @@ from discflow.errors import (
     PermissionDenied,
 )
 from discflow.store import Principal, Role
+from discflow.web.deps import get_session
 from discflow.web.pages._accounts import SignedIn, same_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -73,6 +75,10 @@ def _environment() -> jinja2.Environment:
 
 
 templates = Jinja2Templates(env=_environment())
+
+# "function" scope: the transaction commits before the response is sent, so the page a
+# redirect leads to (another request, maybe another connection) already sees the write
+PageSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def render(

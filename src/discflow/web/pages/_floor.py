@@ -28,11 +28,12 @@ from discflow.errors import DiscflowError, InvalidInput
 from discflow.settings import Settings
 from discflow.store import Content, Device
 from discflow.store import Request as DiscRequest
-from discflow.web.deps import SessionDep, SettingsDep
+from discflow.web.deps import SettingsDep
 from discflow.web.pages._common import (
     CsrfDep,
     OperatorPage,
     PageRoute,
+    PageSession,
     flash,
     form_data,
     render,
@@ -180,7 +181,7 @@ def charts_context(session: Session) -> dict[str, Any]:
 
 @router.get("/floor")
 def floor(
-    request: Request, session: SessionDep, settings: SettingsDep, current: OperatorPage
+    request: Request, session: PageSession, settings: SettingsDep, current: OperatorPage
 ) -> Response:
     return render(
         request,
@@ -191,20 +192,20 @@ def floor(
 
 @router.get("/floor/live")
 def floor_live(
-    request: Request, session: SessionDep, settings: SettingsDep, current: OperatorPage
+    request: Request, session: PageSession, settings: SettingsDep, current: OperatorPage
 ) -> Response:
     """Devices, notices and queue as out-of-band fragments for the polling dashboard."""
     return render(request, "_floor_live.html", {**floor_context(session, settings), "oob": True})
 
 
 @router.get("/floor/charts")
-def floor_charts(request: Request, session: SessionDep, current: OperatorPage) -> Response:
+def floor_charts(request: Request, session: PageSession, current: OperatorPage) -> Response:
     return render(request, "_floor_charts.html", charts_context(session))
 
 
 @router.post("/floor/notices/{notice_id}/acknowledge")
 def acknowledge(
-    notice_id: int, request: Request, session: SessionDep, current: CsrfDep
+    notice_id: int, request: Request, session: PageSession, current: CsrfDep
 ) -> Response:
     current.principal.require(store.Role.OPERATOR)
     notice = store.acknowledge_notice(session, notice_id, actor=current.principal.name)

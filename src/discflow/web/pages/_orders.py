@@ -23,8 +23,14 @@ from discflow.domain import REQUEST_FINAL, Address, RequestState
 from discflow.errors import InvalidInput, NotFound
 from discflow.store import Content, Event, Order, OrderLine
 from discflow.store._tables import SavedAddress
-from discflow.web.deps import SessionDep
-from discflow.web.pages._common import CsrfDep, PageRoute, SignedInDep, render, see_other
+from discflow.web.pages._common import (
+    CsrfDep,
+    PageRoute,
+    PageSession,
+    SignedInDep,
+    render,
+    see_other,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -93,7 +99,7 @@ def _form_page(
 
 
 @router.get("/orders")
-def order_list(request: Request, session: SessionDep, current: SignedInDep) -> Response:
+def order_list(request: Request, session: PageSession, current: SignedInDep) -> Response:
     orders = store.list_orders(session, current.principal, limit=200)
     return render(
         request,
@@ -109,7 +115,7 @@ def order_list(request: Request, session: SessionDep, current: SignedInDep) -> R
 
 @router.get("/orders/new")
 def order_form(
-    request: Request, session: SessionDep, current: SignedInDep, content: str = ""
+    request: Request, session: PageSession, current: SignedInDep, content: str = ""
 ) -> Response:
     values = {"content_id": content, "copies": "1", "media": "", "ship": ""}
     return _form_page(request, session, current, values=values)
@@ -117,7 +123,7 @@ def order_form(
 
 @router.get("/orders/new/media")
 def media_options(
-    request: Request, session: SessionDep, current: SignedInDep, content_id: str = ""
+    request: Request, session: PageSession, current: SignedInDep, content_id: str = ""
 ) -> Response:
     """The media select for one content (htmx swaps it in when the content changes)."""
     content = store.get_content(session, content_id)
@@ -129,7 +135,7 @@ def media_options(
 
 
 @router.post("/orders")
-async def place(request: Request, session: SessionDep, current: CsrfDep) -> Response:
+async def place(request: Request, session: PageSession, current: CsrfDep) -> Response:
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     principal = current.principal
     try:
@@ -182,7 +188,7 @@ def _detail_context(session: Session, order: Order) -> dict[str, Any]:
 
 @router.get("/orders/{order_id}")
 def order_detail(
-    order_id: str, request: Request, session: SessionDep, current: SignedInDep
+    order_id: str, request: Request, session: PageSession, current: SignedInDep
 ) -> Response:
     order = store.get_order(session, order_id, current.principal)
     return render(
@@ -194,7 +200,7 @@ def order_detail(
 
 @router.get("/orders/{order_id}/live")
 def order_live(
-    order_id: str, request: Request, session: SessionDep, current: SignedInDep
+    order_id: str, request: Request, session: PageSession, current: SignedInDep
 ) -> Response:
     """The live part of the order page, polled by htmx until every request is final."""
     order = store.get_order(session, order_id, current.principal)
@@ -202,6 +208,6 @@ def order_live(
 
 
 @router.post("/orders/{order_id}/cancel")
-def cancel(order_id: str, request: Request, session: SessionDep, current: CsrfDep) -> Response:
+def cancel(order_id: str, request: Request, session: PageSession, current: CsrfDep) -> Response:
     store.cancel_order(session, order_id, current.principal)
     return see_other(f"/orders/{order_id}")

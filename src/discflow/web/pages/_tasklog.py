@@ -24,11 +24,11 @@ from discflow import store
 from discflow.archive import BlobStore
 from discflow.errors import DiscflowError, InvalidInput
 from discflow.store import Database, Event
-from discflow.web.deps import SessionDep
 from discflow.web.pages._common import (
     CsrfDep,
     OperatorPage,
     PageRoute,
+    PageSession,
     flash,
     render,
     see_other,
@@ -41,7 +41,7 @@ PAGE = 100
 @router.get("/floor/log")
 def task_log(
     request: Request,
-    session: SessionDep,
+    session: PageSession,
     current: OperatorPage,
     type: str = "",
     device: str = "",
