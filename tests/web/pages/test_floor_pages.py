@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from discflow import store
+from discflow.archive import BlobStore
 from discflow.store import Database, DeviceStatusReport, Notice, Role
 from tests.utils.factories import address, make_content, make_token
 from tests.web.pages.conftest import make_user, sign_in
@@ -147,3 +149,31 @@ def test_task_log_filters(client: TestClient, database: Database) -> None:
     assert "content.added" not in rows(device="pub-1")
     fragment = client.get("/floor/log", headers={"HX-Request": "true"}).text
     assert fragment.lstrip().startswith('<tbody id="log-rows"')
+
+
+def test_upload_form_without_javascript_adds_the_image(
+    client: TestClient, database: Database, tmp_path: Path
+) -> None:
+    make_user(database, "otto", Role.OPERATOR)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "A.TXT").write_text("hello\n" * 1000)
+    scratch = BlobStore(tmp_path / "scratch")
+    iso = scratch.path_of(scratch.ingest_directory(tree, volume_name="HELLO").sha256)
+    csrf = sign_in(client, "otto")
+    with iso.open("rb") as image:
+        added = client.post(
+            "/floor/upload",
+            data={"csrf_token": csrf, "title": "Hello Disc", "tags": "a, b"},
+            files={"image": ("hello.iso", image, "application/octet-stream")},
+        )
+    assert added.status_code == 200 and "Added &#39;Hello Disc&#39; to the catalog" in added.text
+    assert "<h1>Hello Disc</h1>" in added.text and "HELLO" in added.text
+    junk = client.post(
+        "/floor/upload",
+        data={"csrf_token": csrf, "title": "Junk"},
+        files={"image": ("junk.iso", b"not an image" * 100, "application/octet-stream")},
+    )
+    assert "Not added:" in junk.text
+    with database.transaction() as session:
+        assert [c.title for c in store.search_contents(session)] == ["Hello Disc"]

@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from discflow import store
+from discflow.settings import Settings
 from discflow.store import Database, Role
 from discflow.store._tables import WebSession
+from discflow.web import create_app
 from discflow.web.pages import COOKIE, SignInLimiter
 from tests.utils.factories import address, make_content, make_token
 from tests.web.pages.conftest import PASSWORD, make_user, sign_in
@@ -121,6 +123,29 @@ def test_limiter_window_slides() -> None:
     assert limiter.retry_after("cara", "10.0.0.1", now=20) == 40
     assert limiter.retry_after("cara", "10.0.0.2", now=20) == 0
     assert limiter.retry_after("cara", "10.0.0.1", now=61) == 0
+
+
+def test_limiter_memory_is_bounded() -> None:
+    limiter = SignInLimiter(attempts=1, window_s=60, max_keys=100)
+    for index in range(1000):
+        limiter.failed(f"user{index}", "10.0.0.1", now=float(index) / 100)
+    assert len(limiter._failures) <= 100
+    assert limiter.retry_after("user999", "10.0.0.1", now=10.0) > 0  # the newest are kept
+
+
+def test_cookie_is_secure_behind_https(app_settings: Settings, database: Database) -> None:
+    make_user(database, "cara")
+    with TestClient(
+        create_app(app_settings, database=database), base_url="https://testserver"
+    ) as client:
+        token = _signin_token(client)
+        answer = client.post(
+            "/signin",
+            data={"name": "cara", "password": PASSWORD, "signin_token": token},
+            follow_redirects=False,
+        )
+    header = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(COOKIE))
+    assert "Secure" in header
 
 
 def test_sign_out_ends_the_session_for_good(client: TestClient, database: Database) -> None:

@@ -138,9 +138,12 @@ def same_token(given: str | None, expected: str) -> bool:
 class SignInLimiter:
     """At most ``attempts`` failed sign-ins per (user, client address) in ``window_s``."""
 
-    def __init__(self, *, attempts: int = 5, window_s: float = 900.0) -> None:
+    def __init__(
+        self, *, attempts: int = 5, window_s: float = 900.0, max_keys: int = 10_000
+    ) -> None:
         self.attempts = attempts
         self.window_s = window_s
+        self.max_keys = max_keys
         self._failures: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -163,6 +166,18 @@ class SignInLimiter:
         now = time.monotonic() if now is None else now
         with self._lock:
             self._recent((name.strip().lower(), client), now).append(now)
+            if len(self._failures) > self.max_keys:
+                self._forget_old(now)
+
+    def _forget_old(self, now: float) -> None:
+        # a spray of made-up names must not grow memory without end: drop what has
+        # aged out, then (still too many) the keys whose last failure is oldest
+        for key in [k for k, v in self._failures.items() if not v or v[-1] <= now - self.window_s]:
+            del self._failures[key]
+        if len(self._failures) > self.max_keys:
+            by_age = sorted(self._failures, key=lambda k: self._failures[k][-1])
+            for key in by_age[: len(by_age) - self.max_keys // 2]:
+                del self._failures[key]
 
     def succeeded(self, name: str, client: str) -> None:
         with self._lock:
