@@ -47,6 +47,7 @@ def _register() -> None:
     import discflow.cli._scheduler  # noqa: F401
     import discflow.cli._serve  # noqa: F401
     import discflow.cli._token  # noqa: F401
+    import discflow.cli._users  # noqa: F401
     import discflow.cli._version  # noqa: F401
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 import typer
 import uvicorn
@@ -13,6 +14,7 @@ from discflow.demo import DEMO_DEVICES, Fleet, ensure_sample_catalog
 from discflow.settings import Settings
 from discflow.store import Role
 from discflow.web import create_app
+from discflow.web.pages import set_password
 
 
 @app.command()
@@ -32,13 +34,14 @@ def demo(
     for spec in DEMO_DEVICES:
         fleet.add(spec)
         fleet.start(spec.name)
+    passwords = {"operator": secrets.token_urlsafe(9), "customer": secrets.token_urlsafe(9)}
     with database.transaction() as session:
-        operator = store.create_token(
-            session, store.ensure_user(session, "operator", role=Role.OPERATOR), label="demo"
-        )
-        customer = store.create_token(
-            session, store.ensure_user(session, "customer", role=Role.CUSTOMER), label="demo"
-        )
+        staff = store.ensure_user(session, "operator", role=Role.OPERATOR)
+        buyer = store.ensure_user(session, "customer", role=Role.CUSTOMER)
+        set_password(session, staff, passwords["operator"])
+        set_password(session, buyer, passwords["customer"])
+        operator = store.create_token(session, staff, label="demo")
+        customer = store.create_token(session, buyer, label="demo")
     try:
         fleet.wait_ready()
         console.print(
@@ -47,6 +50,11 @@ def demo(
         )
         console.print(f"catalog: {', '.join(ids)}")
         console.print(f"finished discs land in {fleet.root}/<device>/discs")
+        console.print(
+            f"sign in at {url}/ as customer / {passwords['customer']}"
+            f"  or  operator / {passwords['operator']}",
+            highlight=False,
+        )
         console.print(f"customer token: {customer}")
         console.print(f"operator token: {operator}")
         console.print("Ctrl-C stops everything.\n")

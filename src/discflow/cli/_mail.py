@@ -10,14 +10,13 @@ from sqlalchemy import select
 from discflow import store
 from discflow.cli import app
 from discflow.cli._common import console, open_database
+from discflow.cli._users import user_app
 from discflow.errors import ConfigError, InvalidInput, NotFound
 from discflow.mail import mail_settings, probe_message, rotate_mail_token, send_message
 from discflow.settings import Settings
 
 mail_app = typer.Typer(help="E-mail: commands in, notifications out (docs/mail.md).")
 app.add_typer(mail_app, name="mail")
-user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
 
 
 @mail_app.command("test")

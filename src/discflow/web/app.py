@@ -27,6 +27,7 @@ from discflow.mail import mail_services
 from discflow.settings import Settings
 from discflow.store import Database
 from discflow.web._limits import BodySizeLimit
+from discflow.web.pages import install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
 _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
@@ -88,11 +89,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.blobs = BlobStore(settings.archive_dir)
 
     def limit_for(method: str, path: str) -> int:
-        if method == "POST" and path.rstrip("/") == "/api/v1/contents":
+        if method == "POST" and path.rstrip("/") in ("/api/v1/contents", "/floor/upload"):
             return settings.max_upload_bytes
         return settings.max_json_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    install_pages(app, database=database)
 
     @app.exception_handler(DiscflowError)
     async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:

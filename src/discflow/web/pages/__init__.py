@@ -1,0 +1,57 @@
+"""Server-rendered pages (Jinja2 + htmx) for customers, operators and admins.
+
+``install_pages(app, database=...)`` mounts every page router, the static
+files and the session middleware that lets pages and the API share one
+permission model (a session cookie becomes ``request.state.principal``).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from discflow.store import Database
+from discflow.web.pages import _admin, _auth, _catalog, _floor, _orders, _tasklog
+from discflow.web.pages._accounts import (
+    SESSION_TTL,
+    SignedIn,
+    SignInLimiter,
+    authenticate,
+    create_user,
+    end_session,
+    hash_password,
+    resume_session,
+    set_password,
+    start_session,
+)
+from discflow.web.pages._common import STATIC_DIR
+from discflow.web.pages._sessions import COOKIE, SessionMiddleware
+
+router = APIRouter(include_in_schema=False)
+for _module in (_auth, _catalog, _orders, _floor, _tasklog, _admin):
+    router.include_router(_module.router)
+
+
+def install_pages(app: FastAPI, *, database: Database) -> None:
+    """Add the pages, ``/static`` and the session middleware to ``app``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SessionMiddleware, database=database)
+
+
+__all__ = [
+    "COOKIE",
+    "SESSION_TTL",
+    "SessionMiddleware",
+    "SignInLimiter",
+    "SignedIn",
+    "authenticate",
+    "create_user",
+    "end_session",
+    "hash_password",
+    "install_pages",
+    "resume_session",
+    "router",
+    "set_password",
+    "start_session",
+]
