@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     label_printer: str = ""  # folder:PATH, cups:QUEUE or a queue name; empty: <data_dir>/labels
     label_sheet: str = "4x6"  # avery-5160 | avery-l7160 | 4x6
     label_format: str = "pdf"  # pdf | zpl (4x6 on a raw Zebra queue)
+    label_mode: str = "request"  # request: one document per request; batch: one sheet a round
     run_dispatcher: bool = True  # `discflow serve` runs the dispatcher in-process
     # mail (docs/mail.md): inbound commands on smtp_port, outbound through the relay
     smtp_port: int = 0  # 0: no inbound SMTP server

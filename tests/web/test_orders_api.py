@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from discflow.store import Database, Role
+from discflow.store import Database, PrintJob, Role
 from tests.utils.factories import address, make_content, make_token
 from tests.web.conftest import bearer
 
@@ -145,3 +145,17 @@ def test_oversized_body_is_refused_before_parsing(client: TestClient, database: 
     )
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
+
+
+def test_operator_requeues_an_orders_labels(client: TestClient, database: Database) -> None:
+    alice = make_token(database, "alice")
+    operator = make_token(database, "olga", Role.OPERATOR)
+    a = make_content(database, "Alpha", CD)
+    order = _order(client, alice, [{"content_id": a, "media": "CD-R", "copies": 1}] * 2).json()
+    url = f"/api/v1/orders/{order['id']}/labels"
+    assert client.post(url, headers=bearer(alice)).status_code == 403
+    queued = client.post(url, headers=bearer(operator))
+    assert queued.status_code == 202 and queued.json()["queued"] == 2
+    with database.transaction() as session:
+        rows = session.query(PrintJob).filter_by(order_id=order["id"], state="pending").all()
+        assert sorted(r.request_id for r in rows) == sorted(r["id"] for r in order["requests"])

@@ -143,7 +143,10 @@ class Dispatcher:
             self.floor.watch()
             self._plan_and_assign()
             await print_pending(
-                self.database, self.printer, fmt=label_format(self.settings.label_format)
+                self.database,
+                self.printer,
+                fmt=label_format(self.settings.label_format),
+                batch=self.settings.label_mode == "batch",
             )
             await self.floor.flush_webhooks()
         self.pusher.kick()

@@ -116,18 +116,33 @@ def reprint_order(
         return len(order.requests)
 
 
-async def print_pending(database: Database, printer: Printer, *, fmt: LabelFormat = "pdf") -> int:
-    """Print every pending label once; returns how many were printed."""
+async def print_pending(
+    database: Database, printer: Printer, *, fmt: LabelFormat = "pdf", batch: bool = False
+) -> int:
+    """Print every pending label once (one document each, or one sheet per label stock
+    with ``batch``); returns how many labels were printed."""
     with database.transaction() as session:
-        pending = [
-            p.id
-            for p in session.scalars(
+        rows = list(
+            session.scalars(
                 select(PrintJob).where(PrintJob.state == "pending").order_by(PrintJob.id)
             )
-        ]
+        )
+        groups: dict[str, list[int]] = {}
+        for row in rows:
+            groups.setdefault(row.sheet if batch else str(row.id), []).append(row.id)
     printed = 0
-    for job_id in pending:
-        with database.transaction() as session:
+    for ids in groups.values():
+        printed += await _print_group(database, printer, ids, fmt=fmt)
+    return printed
+
+
+async def _print_group(
+    database: Database, printer: Printer, ids: list[int], *, fmt: LabelFormat
+) -> int:
+    items: list[LabelItem] = []
+    live: list[int] = []
+    with database.transaction() as session:
+        for job_id in ids:
             job = session.get(PrintJob, job_id)
             if job is None or job.state != "pending":
                 continue
@@ -136,22 +151,28 @@ async def print_pending(database: Database, printer: Printer, *, fmt: LabelForma
                 job.state = "failed"
                 job.error = "the request no longer exists"
                 continue
-            item = label_item(request.order, request)
+            items.append(label_item(request.order, request))
+            live.append(job_id)
             sheet = job.sheet
-        try:
-            document = render_sheet([item], sheet=sheet, fmt=fmt)
-            media = sheet_spec(sheet).cups_media
-            result = await asyncio.to_thread(
-                printer.submit,
-                document,
-                name=f"{item.order_id}-{item.request_id}-L{job_id}",
-                fmt=fmt,
-                media=media,
-            )
-        except DiscflowError as error:
+    if not live:
+        return 0
+    first = items[0]
+    name = (
+        f"{first.order_id}-{first.request_id}-L{live[0]}"
+        if len(live) == 1
+        else f"labels-L{live[0]}-L{live[-1]}"
+    )
+    try:
+        document = render_sheet(items, sheet=sheet, fmt=fmt)
+        result = await asyncio.to_thread(
+            printer.submit, document, name=name, fmt=fmt, media=sheet_spec(sheet).cups_media
+        )
+    except DiscflowError as error:
+        for job_id in live:
             _failed(database, job_id, str(error), printer.name)
-            continue
-        with database.transaction() as session:
+        return 0
+    with database.transaction() as session:
+        for job_id in live:
             job = session.get(PrintJob, job_id)
             assert job is not None
             job.state = "printed"
@@ -166,9 +187,8 @@ async def print_pending(database: Database, printer: Printer, *, fmt: LabelForma
                 request_id=job.request_id,
                 data={"printer": printer.name, "job": result.job_id},
             )
-            store.clear_notices(session, kinds=("print-failed",), why="labels print again")
-        printed += 1
-    return printed
+        store.clear_notices(session, kinds=("print-failed",), why="labels print again")
+    return len(live)
 
 
 def _failed(database: Database, job_id: int, error: str, printer: str) -> None:

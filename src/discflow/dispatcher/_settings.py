@@ -21,6 +21,7 @@ class DispatcherSettings:
     label_printer: str = ""
     label_sheet: str = "4x6"
     label_format: str = "pdf"
+    label_mode: str = "request"
     data_dir: Path = Path("./discflow-data")
 
 
@@ -35,5 +36,6 @@ def dispatcher_settings(settings: Settings) -> DispatcherSettings:
         label_printer=settings.label_printer,
         label_sheet=settings.label_sheet,
         label_format=settings.label_format,
+        label_mode=settings.label_mode,
         data_dir=settings.data_dir,
     )

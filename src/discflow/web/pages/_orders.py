@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from discflow import store
+from discflow.dispatcher._printing import printer_from_setting, reprint_order
 from discflow.domain import REQUEST_FINAL, Address, RequestState
 from discflow.errors import InvalidInput, NotFound
-from discflow.store import Content, Event, Order, OrderLine
+from discflow.settings import Settings
+from discflow.store import Content, Event, Order, OrderLine, Role
 from discflow.store._tables import SavedAddress
 from discflow.web.pages._common import (
     CsrfDep,
@@ -210,4 +212,20 @@ def order_live(
 @router.post("/orders/{order_id}/cancel")
 def cancel(order_id: str, request: Request, session: PageSession, current: CsrfDep) -> Response:
     store.cancel_order(session, order_id, current.principal)
+    return see_other(f"/orders/{order_id}")
+
+
+@router.post("/orders/{order_id}/labels")
+def reprint(order_id: str, request: Request, current: CsrfDep) -> Response:
+    """Operators: queue this order's mailing labels again (after a printer jam, say)."""
+    current.principal.require(Role.OPERATOR)
+    settings: Settings = request.app.state.settings
+    printer = printer_from_setting(settings.label_printer, data_dir=settings.data_dir)
+    reprint_order(
+        request.app.state.database,
+        order_id,
+        printer=printer.name,
+        sheet=settings.label_sheet,
+        actor=current.principal.name,
+    )
     return see_other(f"/orders/{order_id}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import BaseModel
 
 from discflow import store
+from discflow.dispatcher._printing import printer_from_setting, reprint_order
 from discflow.store import OrderLine
-from discflow.web.deps import SessionDep, UserDep
+from discflow.web.deps import OperatorDep, SessionDep, SettingsDep, UserDep, get_database
 from discflow.web.routes._convert import order_public
 from discflow.web.schemas import OrderCreate, OrderPublic
 
@@ -60,3 +62,25 @@ def get_order(order_id: str, session: SessionDep, principal: UserDep) -> OrderPu
 def cancel_order(order_id: str, session: SessionDep, principal: UserDep) -> OrderPublic:
     """Cancel every request of the order that has not finished."""
     return order_public(store.cancel_order(session, order_id, principal))
+
+
+class LabelsQueued(BaseModel):
+    order_id: str
+    queued: int
+    printer: str
+
+
+@router.post("/{order_id}/labels", response_model=LabelsQueued, status_code=202)
+def reprint_labels(
+    order_id: str, request: Request, principal: OperatorDep, settings: SettingsDep
+) -> LabelsQueued:
+    """Queue the order's mailing labels again (one per request); the dispatcher prints them."""
+    printer = printer_from_setting(settings.label_printer, data_dir=settings.data_dir)
+    queued = reprint_order(
+        get_database(request),
+        order_id,
+        printer=printer.name,
+        sheet=settings.label_sheet,
+        actor=principal.name,
+    )
+    return LabelsQueued(order_id=order_id, queued=queued, printer=printer.name)
