@@ -11,7 +11,12 @@ from tests.utils.processes import free_port, run_cli, started
 
 
 def test_order_survives_server_restart(tmp_path: Path, database_url: str) -> None:
-    env = {"DISCFLOW_DATA_DIR": str(tmp_path / "data"), "DISCFLOW_DATABASE_URL": database_url}
+    env = {
+        "DISCFLOW_DATA_DIR": str(tmp_path / "data"),
+        "DISCFLOW_DATABASE_URL": database_url,
+        # no devices here: without a dispatcher nothing but the restart changes the order
+        "DISCFLOW_RUN_DISPATCHER": "0",
+    }
     tree = tmp_path / "album"
     (tree / "tracks").mkdir(parents=True)
     (tree / "tracks" / "01.txt").write_text("side A\n")
