@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from discflow import __version__
@@ -26,6 +25,7 @@ from discflow.errors import (
 from discflow.settings import Settings
 from discflow.store import Database
 from discflow.web._limits import BodySizeLimit
+from discflow.web._metrics import MetricsMiddleware, render_metrics
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
 _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return settings.max_json_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    app.add_middleware(MetricsMiddleware)
 
     @app.exception_handler(DiscflowError)
     async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body, content_type = render_metrics(database)
+        return Response(body, media_type=content_type)
 
     return app
