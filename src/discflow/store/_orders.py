@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
@@ -34,6 +35,11 @@ from discflow.store._ids import new_id
 from discflow.store._tables import IdempotencyKey, Order, Request
 
 MAX_REQUESTS_PER_ORDER = 100
+
+
+class IdempotencyKeyInUse(InvalidInput):
+    """Another request with the same ``Idempotency-Key`` was placing its order at the
+    same moment and won; HTTP answers 409, and a retry replays the winner's order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +158,11 @@ def place_order(
                 f"{request_line.copies} x {request_line.media.name} of {request_line.content_id}"
             ),
         )
+    session.flush()
     if idempotency_key is not None:
+        # The unique (user, key) row is the arbiter between concurrent retries that
+        # all missed the lookup above (e.g. on different API workers): the loser's
+        # whole transaction, order included, is rolled back by the caller.
         session.add(
             IdempotencyKey(
                 user_id=principal.user_id,
@@ -161,7 +171,13 @@ def place_order(
                 order_id=order.id,
             )
         )
-    session.flush()
+        try:
+            session.flush()
+        except IntegrityError as error:
+            raise IdempotencyKeyInUse(
+                f"another request with Idempotency-Key {idempotency_key!r} placed its order "
+                "at the same moment; retry this request to get that order"
+            ) from error
     return PlacedOrder(order, replayed=False)
 
 

@@ -23,7 +23,7 @@ from discflow.errors import (
     PermissionDenied,
 )
 from discflow.settings import Settings
-from discflow.store import Database
+from discflow.store import Database, IdempotencyKeyInUse
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
 from discflow.web.routes import agents, contents, devices, events, notices, orders
@@ -34,6 +34,7 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (AgentRefused, 409),
     (PermissionDenied, 403),
     (IllegalTransition, 409),
+    (IdempotencyKeyInUse, 409),
     (InvalidInput, 422),
 )
 
