@@ -141,6 +141,7 @@ def place_order(
         request = Request(
             id=new_id("REQ"),
             order=order,
+            order_id=order.id,  # known now, so the event below needs no flush first
             position=position,
             content_id=request_line.content_id,
             media=request_line.media.name,
@@ -148,7 +149,6 @@ def place_order(
             state=RequestState.RECEIVED.value,
         )
         session.add(request)
-        session.flush()
         transition_request(
             session,
             request,
@@ -158,7 +158,6 @@ def place_order(
                 f"{request_line.copies} x {request_line.media.name} of {request_line.content_id}"
             ),
         )
-    session.flush()
     if idempotency_key is not None:
         # The unique (user, key) row is the arbiter between concurrent retries that
         # all missed the lookup above (e.g. on different API workers): the loser's
@@ -168,16 +167,19 @@ def place_order(
                 user_id=principal.user_id,
                 key=idempotency_key,
                 body_hash=body_hash,
-                order_id=order.id,
+                order=order,
             )
         )
-        try:
-            session.flush()
-        except IntegrityError as error:
-            raise IdempotencyKeyInUse(
-                f"another request with Idempotency-Key {idempotency_key!r} placed its order "
-                "at the same moment; retry this request to get that order"
-            ) from error
+    # one flush for the whole order: its rows go out in a few batched statements
+    try:
+        session.flush()
+    except IntegrityError as error:
+        if idempotency_key is None or "idempotency_keys" not in str(error.orig):
+            raise
+        raise IdempotencyKeyInUse(
+            f"another request with Idempotency-Key {idempotency_key!r} placed its order "
+            "at the same moment; retry this request to get that order"
+        ) from error
     return PlacedOrder(order, replayed=False)
 
 

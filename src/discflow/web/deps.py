@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: the session, the caller, the archive."""
+"""Dependencies shared by the routes: the session, the caller, the archive.
+
+The role checks do no I/O and are ``async def``: FastAPI runs a plain ``def``
+dependency in the thread pool, and each such hop costs more than the check itself.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +27,10 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """One transaction per HTTP request: committed if the handler returns, else rolled back."""
-    with database.transaction() as session:
+    # get_database called directly, not as a dependency: one thread-pool hop less
+    with get_database(request).transaction() as session:
         yield session
 
 
@@ -67,7 +72,7 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def current_user(principal: PrincipalDep) -> Principal:
+async def current_user(principal: PrincipalDep) -> Principal:
     if principal.role is None:
         raise HTTPException(status_code=403, detail="device agents cannot call this endpoint")
     return principal
@@ -76,7 +81,7 @@ def current_user(principal: PrincipalDep) -> Principal:
 UserDep = Annotated[Principal, Depends(current_user)]
 
 
-def operator(principal: UserDep) -> Principal:
+async def operator(principal: UserDep) -> Principal:
     principal.require(Role.OPERATOR)
     return principal
 
@@ -84,7 +89,7 @@ def operator(principal: UserDep) -> Principal:
 OperatorDep = Annotated[Principal, Depends(operator)]
 
 
-def admin(principal: UserDep) -> Principal:
+async def admin(principal: UserDep) -> Principal:
     principal.require(Role.ADMIN)
     return principal
 
