@@ -42,6 +42,7 @@ def _register() -> None:
     import discflow.cli._dispatch  # noqa: F401
     import discflow.cli._events  # noqa: F401
     import discflow.cli._labels  # noqa: F401
+    import discflow.cli._ops  # noqa: F401
     import discflow.cli._order  # noqa: F401
     import discflow.cli._serve  # noqa: F401
     import discflow.cli._token  # noqa: F401
