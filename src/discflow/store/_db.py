@@ -83,7 +83,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            # as many connections as the server has threads: reopening one costs pragmas
+            # as many connections as the server has threads: reopening one costs pragmas;
+            # 40 in all >= web._admission.MAX_DB_REQUESTS plus the in-process dispatcher
             pool_size=20,
             max_overflow=20,
         )
@@ -92,9 +93,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    # pool_size covers the API's peak concurrency: overflow connections are closed on
-    # return, and reconnecting (a new PostgreSQL backend) costs far more than a query
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
+    # pool_size covers the API's usual concurrency: overflow connections are closed on
+    # return, and reconnecting (a new PostgreSQL backend) costs far more than a query;
+    # 40 in all >= web._admission.MAX_DB_REQUESTS plus the in-process dispatcher
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 def alembic_config(url: str) -> Config:

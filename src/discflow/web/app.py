@@ -24,6 +24,7 @@ from discflow.errors import (
 )
 from discflow.settings import Settings
 from discflow.store import Database, IdempotencyKeyInUse
+from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
 from discflow.web.routes import agents, contents, devices, events, notices, orders
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return settings.max_upload_bytes
         return settings.max_json_body_bytes
 
+    install_admission(app)
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     app.add_middleware(MetricsMiddleware)
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from discflow.settings import Settings
 from discflow.store import Database, Device, Principal, Role, device_for_agent_token
 from discflow.store import principal_for_token as _principal_for_token
+from discflow.web._admission import admitted
 
 
 def get_database(request: Request) -> Database:
@@ -27,8 +28,10 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per HTTP request: committed if the handler returns, else rolled back."""
+def get_session(request: Request, _turn: Annotated[None, Depends(admitted)]) -> Iterator[Session]:
+    """One transaction per HTTP request: committed if the handler returns, else rolled back.
+
+    Opened only once the request is admitted (see ``web._admission``)."""
     # get_database called directly, not as a dependency: one thread-pool hop less
     with get_database(request).transaction() as session:
         yield session
