@@ -46,6 +46,8 @@ def serve(
     """Run the server (REST API and pages)."""
     settings = Settings()
     if workers == 1:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            _metrics_dir(settings)  # asked for (e.g. by a unit file): it must exist
         uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
         return
     open_database(settings).dispose()  # migrate once, before the workers start

@@ -32,7 +32,7 @@ from discflow.store._auth import Principal, Role
 from discflow.store._catalog import get_content
 from discflow.store._events import record
 from discflow.store._ids import new_id
-from discflow.store._tables import IdempotencyKey, Order, Request
+from discflow.store._tables import IdempotencyKey, Order, Request, User
 
 MAX_REQUESTS_PER_ORDER = 100
 
@@ -127,7 +127,13 @@ def place_order(
         parsed.append(request_line)
 
     order = Order(
-        id=new_id("ORD"), user_id=principal.user_id, ship_to=asdict(ship_to), source=source
+        id=new_id("ORD"),
+        user_id=principal.user_id,
+        # usually already in the session (the token lookup loaded it): saves the
+        # lazy load that showing the order's user would cost
+        user=session.get(User, principal.user_id),
+        ship_to=asdict(ship_to),
+        source=source,
     )
     session.add(order)
     record(
