@@ -273,6 +273,17 @@ def _run_load(target: Target, kind: str, clients: int, seconds: float) -> dict[s
     return result
 
 
+def _calibration() -> dict[str, float]:
+    """How fast this machine runs plain Python now, and how much of a core we get."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    # a 2020s desktop core does this loop in ~0.1 s of CPU
+    return {"loop_3m_cpu_s": round(cpu, 3), "cpu_share_of_one_core": round(cpu / wall, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -345,6 +356,7 @@ def main() -> None:
                     "cpus": os.cpu_count(),
                     "python": platform.python_version(),
                     "load_average": os.getloadavg(),
+                    **_calibration(),
                 },
                 "seconds_per_cell": args.seconds,
                 "cells": cells,
