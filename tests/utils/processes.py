@@ -54,7 +54,12 @@ def wait_http(
 
 @contextmanager
 def started(
-    args: list[str], env: Mapping[str, str], *, ready_url: str, log: Path
+    args: list[str],
+    env: Mapping[str, str],
+    *,
+    ready_url: str,
+    log: Path,
+    ready_timeout_s: float = 120.0,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A discflow process that is stopped (SIGTERM, then SIGKILL) when the block ends."""
     with log.open("ab") as sink:
@@ -66,7 +71,7 @@ def started(
             start_new_session=True,
         )
     try:
-        wait_http(ready_url, process=process)
+        wait_http(ready_url, process=process, timeout=ready_timeout_s)
         yield process
     finally:
         stop(process)

@@ -43,6 +43,7 @@ def _register() -> None:
     import discflow.cli._events  # noqa: F401
     import discflow.cli._labels  # noqa: F401
     import discflow.cli._mail  # noqa: F401
+    import discflow.cli._ops  # noqa: F401
     import discflow.cli._order  # noqa: F401
     import discflow.cli._scheduler  # noqa: F401
     import discflow.cli._serve  # noqa: F401

@@ -53,6 +53,7 @@ from discflow.store._notices import (
     raise_notice,
 )
 from discflow.store._orders import (
+    IdempotencyKeyInUse,
     OrderLine,
     PlacedOrder,
     cancel_order,
@@ -86,6 +87,7 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "IdempotencyKeyInUse",
     "JOB_ACTIVE",
     "JOB_FINAL",
     "CopyCounts",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from discflow.errors import InvalidInput, PermissionDenied
 from discflow.store._ids import new_token
@@ -80,9 +80,10 @@ def create_token(session: Session, user: User, *, label: str = "") -> str:
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
     row = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False)
-        )
+        select(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False))
+        # every API call comes here: one round trip for token and user, not two
+        .options(joinedload(ApiToken.user))
     )
     if row is None:
         return None

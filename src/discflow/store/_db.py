@@ -6,7 +6,9 @@ Invariant: the schema is only ever created by Alembic migrations (never
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +16,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -31,17 +34,69 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+class _WriterGate:
+    """One writing transaction at a time per engine, queued on a lock.
+
+    SQLite lets one connection write at a time; left to itself, every other
+    writer polls with growing sleeps (up to 100 ms) and the unlucky ones wait
+    seconds under load. Threads of one process queue here instead and go in
+    turn; other processes (API workers, the dispatcher) still meet SQLite's
+    busy timeout, but with one writer each rather than a crowd.
+    """
+
+    _HELD = "discflow_writer_gate"
+
+    def __init__(self, timeout_s: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout_s = timeout_s
+
+    def before_execute(self, conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get(self._HELD) or not _WRITES.match(statement):
+            return
+        # past the timeout go on regardless: SQLite's own busy timeout then decides
+        conn.info[self._HELD] = self._lock.acquire(timeout=self._timeout_s)
+
+    def release(self, conn: Connection) -> None:
+        if conn.info.pop(self._HELD, False):
+            self._lock.release()
+
+    def release_record(self, _dbapi: Any, record: ConnectionPoolEntry, *_args: Any) -> None:
+        # a connection handed back to the pool without commit or rollback
+        if record.info.pop(self._HELD, False):
+            self._lock.release()
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self.before_execute)
+        event.listen(engine, "commit", self.release)
+        event.listen(engine, "rollback", self.release)
+        event.listen(engine.pool, "checkin", self.release_record)
+
+
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP)\b", re.IGNORECASE)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            # as many connections as the server has threads: reopening one costs pragmas;
+            # 40 in all >= web._admission.MAX_DB_REQUESTS plus the in-process dispatcher
+            pool_size=20,
+            max_overflow=20,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
+        _WriterGate(timeout_s=30).install(engine)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # pool_size covers the API's usual concurrency: overflow connections are closed on
+    # return, and reconnecting (a new PostgreSQL backend) costs far more than a query;
+    # 40 in all >= web._admission.MAX_DB_REQUESTS plus the in-process dispatcher
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 def alembic_config(url: str) -> Config:

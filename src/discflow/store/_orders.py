@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
@@ -31,9 +32,14 @@ from discflow.store._auth import Principal, Role
 from discflow.store._catalog import get_content
 from discflow.store._events import record
 from discflow.store._ids import new_id
-from discflow.store._tables import IdempotencyKey, Order, Request
+from discflow.store._tables import IdempotencyKey, Order, Request, User
 
 MAX_REQUESTS_PER_ORDER = 100
+
+
+class IdempotencyKeyInUse(InvalidInput):
+    """Another request with the same ``Idempotency-Key`` was placing its order at the
+    same moment and won; HTTP answers 409, and a retry replays the winner's order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +127,13 @@ def place_order(
         parsed.append(request_line)
 
     order = Order(
-        id=new_id("ORD"), user_id=principal.user_id, ship_to=asdict(ship_to), source=source
+        id=new_id("ORD"),
+        user_id=principal.user_id,
+        # usually already in the session (the token lookup loaded it): saves the
+        # lazy load that showing the order's user would cost
+        user=session.get(User, principal.user_id),
+        ship_to=asdict(ship_to),
+        source=source,
     )
     session.add(order)
     record(
@@ -135,6 +147,7 @@ def place_order(
         request = Request(
             id=new_id("REQ"),
             order=order,
+            order_id=order.id,  # known now, so the event below needs no flush first
             position=position,
             content_id=request_line.content_id,
             media=request_line.media.name,
@@ -142,7 +155,6 @@ def place_order(
             state=RequestState.RECEIVED.value,
         )
         session.add(request)
-        session.flush()
         transition_request(
             session,
             request,
@@ -153,15 +165,27 @@ def place_order(
             ),
         )
     if idempotency_key is not None:
+        # The unique (user, key) row is the arbiter between concurrent retries that
+        # all missed the lookup above (e.g. on different API workers): the loser's
+        # whole transaction, order included, is rolled back by the caller.
         session.add(
             IdempotencyKey(
                 user_id=principal.user_id,
                 key=idempotency_key,
                 body_hash=body_hash,
-                order_id=order.id,
+                order=order,
             )
         )
-    session.flush()
+    # one flush for the whole order: its rows go out in a few batched statements
+    try:
+        session.flush()
+    except IntegrityError as error:
+        if idempotency_key is None or "idempotency_keys" not in str(error.orig):
+            raise
+        raise IdempotencyKeyInUse(
+            f"another request with Idempotency-Key {idempotency_key!r} placed its order "
+            "at the same moment; retry this request to get that order"
+        ) from error
     return PlacedOrder(order, replayed=False)
 
 

@@ -121,6 +121,9 @@ class IdempotencyKey(Base):
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # no schema of its own: tells a flush to insert the order before its key
+    order: Mapped[Order] = relationship()
+
 
 class Device(Base):
     """The claim-6 resource record, refreshed from the agent's heartbeats."""

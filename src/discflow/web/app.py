@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from discflow import __version__
@@ -25,8 +24,10 @@ from discflow.errors import (
 )
 from discflow.mail import mail_services
 from discflow.settings import Settings
-from discflow.store import Database
+from discflow.store import Database, IdempotencyKeyInUse
+from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
+from discflow.web._metrics import MetricsMiddleware, render_metrics
 from discflow.web.pages import install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
@@ -36,6 +37,7 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (AgentRefused, 409),
     (PermissionDenied, 403),
     (IllegalTransition, 409),
+    (IdempotencyKeyInUse, 409),
     (InvalidInput, 422),
 )
 
@@ -93,8 +95,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return settings.max_upload_bytes
         return settings.max_json_body_bytes
 
+    install_admission(app)
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     install_pages(app, database=database)
+    app.add_middleware(MetricsMiddleware)
 
     @app.exception_handler(DiscflowError)
     async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:
@@ -120,6 +124,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        body, content_type = render_metrics(database)
+        return Response(body, media_type=content_type)
 
     return app

@@ -1,4 +1,8 @@
-"""Dependencies shared by the routes: the session, the caller, the archive."""
+"""Dependencies shared by the routes: the session, the caller, the archive.
+
+The role checks do no I/O and are ``async def``: FastAPI runs a plain ``def``
+dependency in the thread pool, and each such hop costs more than the check itself.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy.orm import Session
 from discflow.settings import Settings
 from discflow.store import Database, Device, Principal, Role, device_for_agent_token
 from discflow.store import principal_for_token as _principal_for_token
+from discflow.web._admission import admitted
 
 
 def get_database(request: Request) -> Database:
@@ -23,9 +28,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    """One transaction per HTTP request: committed if the handler returns, else rolled back."""
-    with database.transaction() as session:
+def get_session(request: Request, _turn: Annotated[None, Depends(admitted)]) -> Iterator[Session]:
+    """One transaction per HTTP request: committed if the handler returns, else rolled back.
+
+    Opened only once the request is admitted (see ``web._admission``)."""
+    # get_database called directly, not as a dependency: one thread-pool hop less
+    with get_database(request).transaction() as session:
         yield session
 
 
@@ -69,7 +77,7 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def current_user(principal: PrincipalDep) -> Principal:
+async def current_user(principal: PrincipalDep) -> Principal:
     if principal.role is None:
         raise HTTPException(status_code=403, detail="device agents cannot call this endpoint")
     return principal
@@ -78,7 +86,7 @@ def current_user(principal: PrincipalDep) -> Principal:
 UserDep = Annotated[Principal, Depends(current_user)]
 
 
-def operator(principal: UserDep) -> Principal:
+async def operator(principal: UserDep) -> Principal:
     principal.require(Role.OPERATOR)
     return principal
 
@@ -86,7 +94,7 @@ def operator(principal: UserDep) -> Principal:
 OperatorDep = Annotated[Principal, Depends(operator)]
 
 
-def admin(principal: UserDep) -> Principal:
+async def admin(principal: UserDep) -> Principal:
     principal.require(Role.ADMIN)
     return principal
 
