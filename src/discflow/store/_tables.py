@@ -300,7 +300,7 @@ class PrintJob(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), index=True)
     request_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    printer: Mapped[str] = mapped_column(String(64))
+    printer: Mapped[str] = mapped_column(Text)
     sheet: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))  # pending | printed | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
