@@ -37,6 +37,13 @@ def test_demo_runs_an_order_to_done_and_stops_cleanly(tmp_path: Path) -> None:
         customer = re.search(r"customer token: (\S+)", text)
         assert customer is not None, text
         headers = {"Authorization": f"Bearer {customer.group(1)}"}
+        # order once every device has reported in, as an operator watching the floor would
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            devices = httpx.get(f"{base}/api/v1/devices", headers=headers).json()
+            if len(devices) == 3 and all(d["availability"] == "online" for d in devices):
+                break
+            time.sleep(0.5)
         found = httpx.get(
             f"{base}/api/v1/contents", params={"q": "dawn chorus"}, headers=headers
         ).json()

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from discflow import store
@@ -180,6 +181,8 @@ class Dispatcher:
                     self._apply_answer(session, job_id, answer)
             except DiscflowError as error:  # one bad job must not stall the others
                 log.warning("job %s: %s", job_id, error)
+            except SQLAlchemyError:  # nor can a database refusal on one job (logged in full)
+                log.exception("job %s could not be recorded", job_id)
 
     def _apply_answer(
         self, session: Session, job_id: str, answer: dict[str, Any] | None | str
