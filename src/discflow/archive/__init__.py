@@ -32,6 +32,7 @@ Public API:
 """
 
 from discflow.archive._build import UDF_FILE_THRESHOLD, plan_filesystems
+from discflow.archive._catalog import catalog_image
 from discflow.archive._store import BlobStore
 from discflow.archive._types import (
     BlobNotFound,
@@ -49,5 +50,6 @@ __all__ = [
     "ProgressCallback",
     "RangeNotSatisfiable",
     "StoredImage",
+    "catalog_image",
     "plan_filesystems",
 ]

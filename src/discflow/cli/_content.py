@@ -14,7 +14,7 @@ from rich.progress import (
 from rich.table import Table
 
 from discflow import store
-from discflow.archive import BlobStore, StoredImage
+from discflow.archive import BlobStore, StoredImage, catalog_image
 from discflow.cli import app
 from discflow.cli._common import console, open_database
 from discflow.domain import check_fits, describe_size, media_type
@@ -68,16 +68,8 @@ def add(
     for m in wanted:
         check_fits(content_id=title, size_bytes=stored.size_bytes, media=m)
     with open_database(settings).transaction() as session:
-        content = store.add_content(
-            session,
-            title=title,
-            description=description,
-            tags=[t for t in tags.split(",") if t.strip()],
-            sha256=stored.sha256,
-            size_bytes=stored.size_bytes,
-            volume_id=stored.volume_id,
-            filesystems=list(stored.filesystems),
-            actor="cli",
+        content = catalog_image(
+            session, stored, title=title, description=description, tags=tags, actor="cli"
         )
         fits = ", ".join(m.name for m in store.fitting_media(content))
         console.print(

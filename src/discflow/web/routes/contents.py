@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from discflow import store
-from discflow.archive import BlobStore
+from discflow.archive import BlobStore, catalog_image
 from discflow.errors import InvalidInput, PermissionDenied
 from discflow.store import Database
 from discflow.web.deps import PrincipalDep, SessionDep, UserDep, get_database
@@ -89,15 +89,12 @@ async def upload_content(
         tmp.unlink(missing_ok=True)
     database: Database = get_database(request)
     with database.transaction() as session:
-        content = store.add_content(
+        content = catalog_image(
             session,
+            stored,
             title=title,
             description=description,
-            tags=[t for t in tags.split(",") if t.strip()],
-            sha256=stored.sha256,
-            size_bytes=stored.size_bytes,
-            volume_id=stored.volume_id,
-            filesystems=list(stored.filesystems),
+            tags=tags,
             actor=principal.name,
         )
         return content_public(content)
