@@ -158,3 +158,17 @@ def test_order_page_polls_until_final_and_cancel_works(
     live = client.get(f"{url}/live").text
     assert "hx-trigger" not in live  # final: polling stops
     assert 'id="order-state">cancelled<' in live
+
+
+def test_content_page_previews_the_disc_face(client: TestClient, database: Database) -> None:
+    make_user(database, "cara")
+    content_id = make_content(database, "Dawn Chorus", 5_000_000)
+    sign_in(client, "cara")
+    page = client.get(f"/catalog/{content_id}").text
+    assert f'src="/catalog/{content_id}/disc-label.png"' in page
+    image = client.get(f"/catalog/{content_id}/disc-label.png")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG") and len(image.content) > 2_000
+    # a 120 mm disc at 72 dpi is about 340 pixels square
+    width, height = int.from_bytes(image.content[16:20]), int.from_bytes(image.content[20:24])
+    assert 320 <= width <= 360 and width == height

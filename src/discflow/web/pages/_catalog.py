@@ -6,12 +6,16 @@ narrows nothing silently; the page says it was ignored.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
 from discflow import store
 from discflow.domain import MEDIA_TYPES
+from discflow.labels import DiscLabelFields, layout_disc, render_disc_png
 from discflow.store import Content
 from discflow.web.pages._common import PageRoute, PageSession, SignedInDep, render
 
@@ -76,3 +80,21 @@ def content_detail(
             "media_too_small": [m for m in MEDIA_TYPES.values() if not m.fits(content.size_bytes)],
         },
     )
+
+
+@router.get("/catalog/{content_id}/disc-label.png")
+async def disc_label_preview(
+    content_id: str, session: PageSession, current: SignedInDep
+) -> Response:
+    """What the disc face will look like: the content's title with sample merge fields."""
+    content = store.get_content(session, content_id)
+    fields = DiscLabelFields(
+        title=content.title[:120],
+        order_id="ORD-PREVIEW",
+        customer=current.principal.name,
+        copy_number=1,
+        copy_total=1,
+        date=datetime.now(UTC).date().isoformat(),
+    )
+    png = await asyncio.to_thread(render_disc_png, layout_disc(fields), dpi=72)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
