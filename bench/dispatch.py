@@ -237,7 +237,7 @@ def _states(database: Database) -> Counter[str]:
         rows = session.execute(
             select(store.Request.state, func.count()).group_by(store.Request.state)
         )
-        return Counter({state: count for state, count in rows})
+        return Counter({row[0]: row[1] for row in rows})
 
 
 def _first_assigned(base: str, token: str) -> dict[str, datetime]:
@@ -264,7 +264,9 @@ def _first_assigned(base: str, token: str) -> dict[str, datetime]:
 def _audit(database: Database, placed: dict[str, int]) -> dict[str, int]:
     """Lost and doubled requests, from the requests and jobs tables."""
     with database.transaction() as session:
-        states = dict(session.execute(select(store.Request.id, store.Request.state)).tuples())
+        states = {
+            r[0]: r[1] for r in session.execute(select(store.Request.id, store.Request.state))
+        }
         good: Counter[str] = Counter()
         for job in session.scalars(store.select_jobs()):
             good[job.request_id] += job.good_copies
