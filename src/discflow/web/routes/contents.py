@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 
 from discflow import store
 from discflow.archive import BlobStore
-from discflow.errors import InvalidInput, PermissionDenied
+from discflow.errors import InvalidInput, NotFound, PermissionDenied
 from discflow.store import Database
 from discflow.web.deps import PrincipalDep, SessionDep, UserDep, get_database
 from discflow.web.routes._convert import content_public
@@ -58,7 +58,13 @@ def get_image(
     if principal.device is None:
         principal.require(store.Role.OPERATOR)
     content = store.get_content(session, content_id)
-    path = blob_store(request).path_of(content.sha256)
+    blobs = blob_store(request)
+    if not blobs.exists(content.sha256):  # a catalog row whose bytes are gone: say so, no 500
+        raise NotFound(
+            f"the image of {content.id} is not in the archive; add it again with "
+            "'discflow content add' or POST /api/v1/contents"
+        )
+    path = blobs.path_of(content.sha256)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{content.id}.iso")
 
 
