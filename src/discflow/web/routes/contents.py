@@ -14,7 +14,7 @@ from discflow import store
 from discflow.archive import BlobStore
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
 from discflow.store import Database
-from discflow.web.deps import PrincipalDep, SessionDep, UserDep, get_database
+from discflow.web.deps import Count, PrincipalDep, SessionDep, UserDep, get_database
 from discflow.web.routes._convert import content_public
 from discflow.web.schemas import ContentPublic
 
@@ -33,8 +33,8 @@ def list_contents(
     q: str = "",
     media: str | None = None,
     tag: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    limit: Count = 50,
+    offset: Count = 0,
 ) -> list[ContentPublic]:
     """The catalog; ``q`` searches titles, descriptions and tags (every word, prefixes)."""
     if len(q) > 200:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Response
 
 from discflow import store
 from discflow.store import OrderLine
-from discflow.web.deps import SessionDep, UserDep
+from discflow.web.deps import Count, SessionDep, UserDep
 from discflow.web.routes._convert import order_public
 from discflow.web.schemas import OrderCreate, OrderPublic
 
@@ -41,7 +41,7 @@ def create_order(
 
 @router.get("", response_model=list[OrderPublic])
 def list_orders(
-    session: SessionDep, principal: UserDep, limit: int = 50, offset: int = 0
+    session: SessionDep, principal: UserDep, limit: Count = 50, offset: Count = 0
 ) -> list[OrderPublic]:
     """Your orders (all orders for operators), newest first."""
     limit = max(1, min(limit, 500))
