@@ -546,6 +546,6 @@ class JobRunner:
 
 def _order_id(job_id: str, n: int) -> str:
     """A file-name-safe id of at most 32 characters (PTBurn's JobID limit)."""
-    digest = hashlib.sha1(job_id.encode("utf-8")).hexdigest()[:6]
+    digest = hashlib.sha1(job_id.encode("utf-8"), usedforsecurity=False).hexdigest()[:6]
     prefix = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in job_id)[:19]
     return f"{prefix}-{digest}-{n % 100000}"
