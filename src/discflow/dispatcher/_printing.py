@@ -59,11 +59,18 @@ def label_format(value: str) -> LabelFormat:
     raise InvalidInput(f"label format {value!r}: use pdf or zpl")
 
 
+def _fit_printer(name: str) -> str:
+    """The printer column holds 64 characters (PostgreSQL enforces it); a ``folder:``
+    printer's name is a path of any length: keep its end, the part that tells folders apart."""
+    limit = int(getattr(PrintJob.__table__.c.printer.type, "length", None) or 64)
+    return name if len(name) <= limit else "..." + name[-(limit - 3) :]
+
+
 def queue_label(session: Session, request: Request, *, printer: str, sheet: str) -> PrintJob:
     job = PrintJob(
         order_id=request.order_id,
         request_id=request.id,
-        printer=printer,
+        printer=_fit_printer(printer),
         sheet=sheet,
         state="pending",
     )
