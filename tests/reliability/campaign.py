@@ -377,6 +377,8 @@ class Campaign:
             f"| lost | {verdict.lost} |",
             f"| doubled | {verdict.doubled} |",
             f"| surplus discs (device back after its jobs moved) | {verdict.surplus} |",
+            "| good discs counted spoilt (agent killed right after read-back) | "
+            f"{verdict.good_counted_failed} |",
             f"| media reconciled | {verdict.devices_reconciled} of {verdict.devices_checked} "
             "devices |",
             f"| client retries (5xx / connection refused) | {self.tally.client_retries} |",

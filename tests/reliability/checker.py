@@ -13,7 +13,9 @@ Invariants checked (each violation is one line in ``Verdict.problems``):
 - per device, the agent's ledger reconciles
   (``loaded_total - used_good - used_failed - in_drive == loaded``) and its
   good discs equal those the server recorded for that device;
-- each ``image`` disc file holds the archive's bytes, one file per good copy;
+- each ``image`` disc file holds the archive's bytes, one file per good copy
+  (a file for a copy the agent calls ``interrupted`` is a disc read back good
+  just before a SIGKILL: counted, with its blank on the spoilt side);
 - each request's ``request.*`` events are a legal walk of the request
   lifecycle from ``queued`` that ends in its current state;
 - no leftovers: archive ``tmp/`` and ``incoming/`` and the agents'
@@ -48,6 +50,7 @@ class Verdict:
     lost: int = 0
     doubled: int = 0
     surplus: int = 0  # discs a device made for jobs moved while it was declared offline
+    good_counted_failed: int = 0  # verified discs an agent killed at that instant calls spoilt
     good_discs: int = 0
     failed_discs: int = 0
     devices_reconciled: int = 0
@@ -127,7 +130,7 @@ def check(
         problems += _lifecycle_problems(rid, events.get(rid, []), state)
 
     _check_devices(verdict, fleet, database, good_by_device)
-    _check_images(problems, fleet, placed, job_request, jobs)
+    _check_images(verdict, fleet, database, placed, jobs)
     _check_leftovers(problems, fleet, archive)
     if labels is not None:
         done = {rid for rid, s in snapshot.items() if s[0] == "done"}
@@ -189,33 +192,56 @@ def _check_devices(
 
 
 def _check_images(
-    problems: list[str],
+    verdict: Verdict,
     fleet: Fleet,
+    database: Database,
     placed: dict[str, tuple[str, int]],
-    job_request: dict[str, str],
     jobs: list[Job],
 ) -> None:
+    problems = verdict.problems
+    by_id = {j.id: j for j in jobs}
     image_devices = {n for n, a in fleet.agents.items() if a.spec.driver == "image"}
-    files: Counter[str] = Counter()
+    files: Counter[str] = Counter()  # per job
     for name in image_devices:
         for image in (fleet.root / name / "discs").rglob("*.iso"):
             job_id = "-".join(image.name.split("-")[:2])
-            request_id = job_request.get(job_id)
-            if request_id is None:
+            job = by_id.get(job_id)
+            if job is None:
                 problems.append(f"{image} belongs to no job the server knows")
                 continue
-            if hashlib.sha256(image.read_bytes()).hexdigest() != placed[request_id][0]:
+            if hashlib.sha256(image.read_bytes()).hexdigest() != placed[job.request_id][0]:
                 problems.append(f"{image} differs from the archive's image")
-            files[request_id] += 1
-    expected: Counter[str] = Counter()
+            files[job_id] += 1
     for job in jobs:
-        if job.device in image_devices:
-            expected[job.request_id] += job.good_copies
-    for rid in set(files) | set(expected):
-        if files[rid] != expected[rid]:
+        if job.device not in image_devices or files[job.id] == job.good_copies:
+            continue
+        extra = files[job.id] - job.good_copies
+        # an agent killed between a disc's read-back and writing its state file restarts
+        # with that copy "interrupted" (its blank counted spoilt): a good disc on the
+        # "failed" side of the books, never the reverse
+        interrupted = _agent_copies(fleet, database, job).count("interrupted")
+        if 0 < extra <= interrupted:
+            verdict.good_counted_failed += extra
+        else:
             problems.append(
-                f"request {rid}: {files[rid]} disc images on disk, {expected[rid]} recorded good"
+                f"request {job.request_id} job {job.id}: {files[job.id]} disc images on disk, "
+                f"{job.good_copies} recorded good"
             )
+
+
+def _agent_copies(fleet: Fleet, database: Database, job: Job) -> list[str]:
+    agent = fleet.agents[job.device]
+    try:
+        answer = httpx.get(
+            f"{agent.url}/v1/jobs/{job.id}",
+            headers={"Authorization": f"Bearer {agent_token(database, job.device)}"},
+            timeout=10,
+        )
+    except httpx.HTTPError:
+        return []
+    if answer.status_code != 200:
+        return []
+    return [str(c["state"]) for c in answer.json()["copies"]]
 
 
 def _check_leftovers(problems: list[str], fleet: Fleet, archive: Path) -> None:
