@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-postgres lint unit system-packages venv clean bench
+.PHONY: demo test test-postgres lint unit system-packages venv clean bench reliability
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,8 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy --strict src
+	$(BIN)/bandit -q -c pyproject.toml -r src
+	$(BIN)/python scripts/audit_dependencies.py
 
 unit: venv
 	$(BIN)/pytest -q
@@ -38,6 +40,10 @@ test: system-packages lint
 test-postgres: venv
 	@bash scripts/ensure-postgres.sh
 	DISCFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
+
+# the full fault campaign (2,000 requests, about 15-25 minutes); `make test` runs a 200-request one
+reliability: venv
+	$(BIN)/python -m tests.reliability.campaign --requests $${REQUESTS:-2000} --seed $${SEED:-1}
 
 bench: venv
 	$(BIN)/python bench/scheduler.py

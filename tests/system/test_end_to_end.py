@@ -29,6 +29,7 @@ from discflow.demo import DeviceSpec, Fleet, MediaSpec
 from discflow.store import Database, Role
 from tests.utils.factories import address
 from tests.utils.processes import DISCFLOW, free_port, started, stop
+from tests.utils.system import agent_token, ingest_contents, server_env
 
 pytestmark = pytest.mark.slow
 
@@ -70,23 +71,9 @@ class World:
 
 
 def _contents(world: World) -> list[tuple[str, str]]:
-    rng = random.Random(5)
-    made = []
-    for index in range(8):
-        tree = world.tmp / f"content-{index}"
-        (tree / "docs").mkdir(parents=True)
-        (tree / "docs" / "notes.txt").write_text(f"content {index}\n" * 50)
-        (tree / f"data-{index}.bin").write_bytes(rng.randbytes(200_000 + index * 150_000))
-        stored = world.blobs.ingest_directory(tree, volume_name=f"CONTENT_{index}")
-        with world.database.transaction() as session:
-            content = store.add_content(
-                session,
-                title=f"Content {index}",
-                sha256=stored.sha256,
-                size_bytes=stored.size_bytes,
-            )
-            made.append((content.id, stored.sha256))
-    return made
+    sizes = [200_000 + index * 150_000 for index in range(8)]
+    made = ingest_contents(world.database, world.blobs, world.tmp, sizes=sizes, seed=5)
+    return [(c.id, c.sha256) for c in made]
 
 
 @pytest.fixture
@@ -94,15 +81,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     data = tmp_path / "data"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        "DISCFLOW_DATA_DIR": str(data),
-        "DISCFLOW_DATABASE_URL": database_url,
-        "DISCFLOW_RUN_DISPATCHER": "0",
-        "DISCFLOW_HEARTBEAT_OFFLINE_S": "3",
-        "DISCFLOW_OFFLINE_GRACE_S": "4",
-        "DISCFLOW_LEASE_S": "5",
-        "DISCFLOW_LABEL_PRINTER": f"folder:{tmp_path / 'labels'}",
-    }
+    env = server_env(data=data, database_url=database_url, labels=tmp_path / "labels")
     database = Database(database_url)
     database.migrate()
     fleet = Fleet(database, tmp_path / "agents", server_url=base)
@@ -242,7 +221,7 @@ def _check(world: World, placed: dict[str, tuple[str, int]], *, dead: set[str]) 
         agent = world.fleet.agents[spec.name]
         status = httpx.get(
             f"{agent.url}/v1/status",
-            headers={"Authorization": f"Bearer {_token(world, spec.name)}"},
+            headers={"Authorization": f"Bearer {agent_token(world.database, spec.name)}"},
         ).json()
         used_good = 0
         for media in status["media"]:
@@ -262,13 +241,6 @@ def _check(world: World, placed: dict[str, tuple[str, int]], *, dead: set[str]) 
         time.sleep(0.3)
     per_request = Counter(re.search(r"REQ-[0-9A-Z]+", name).group(0) for name in labels)  # type: ignore[union-attr]
     assert per_request == Counter(dict.fromkeys(placed, 1)), labels
-
-
-def _token(world: World, device: str) -> str:
-    with world.database.transaction() as session:
-        token = store.get_device(session, device).agent_token
-        assert token is not None
-        return token
 
 
 def _dispatcher(world: World, name: str = "d1") -> Any:

@@ -52,6 +52,18 @@ def wait_http(
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
+def spawn(args: list[str], env: Mapping[str, str], *, log: Path) -> subprocess.Popen[bytes]:
+    """``discflow ARGS`` in its own session, output appended to ``log``."""
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [*DISCFLOW, *args],
+            env={**os.environ, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 @contextmanager
 def started(
     args: list[str],
@@ -62,14 +74,7 @@ def started(
     ready_timeout_s: float = 120.0,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A discflow process that is stopped (SIGTERM, then SIGKILL) when the block ends."""
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [*DISCFLOW, *args],
-            env={**os.environ, **env},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn(args, env, log=log)
     try:
         wait_http(ready_url, process=process, timeout=ready_timeout_s)
         yield process
@@ -86,3 +91,33 @@ def stop(process: subprocess.Popen[bytes], *, kill: bool = False) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+class Service:
+    """A discflow process that a test may kill and start again (same args, same log)."""
+
+    def __init__(
+        self, args: list[str], env: Mapping[str, str], *, log: Path, ready_url: str | None = None
+    ) -> None:
+        self.args = args
+        self.env = dict(env)
+        self.log = log
+        self.ready_url = ready_url
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = spawn(self.args, self.env, log=self.log)
+        if self.ready_url is not None:
+            wait_http(self.ready_url, process=self.process)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            stop(self.process, kill=True)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None

@@ -24,9 +24,10 @@ import hmac
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
@@ -71,6 +72,27 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
 )
 
 
+_PLAIN_ERROR = {
+    "title": "Error",
+    "type": "object",
+    "properties": {"detail": {"type": "string", "title": "Detail"}},
+    "required": ["detail"],
+}
+
+
+def _document_plain_errors(app: FastAPI) -> None:
+    """The spec says what the handlers send: one ``detail`` sentence, 422 included."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
+            schemas["HTTPValidationError"] = _PLAIN_ERROR
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> FastAPI:
     """An ASGI app for one agent; many can live in one process (load tests)."""
     agent = Agent(config, driver=driver)
@@ -95,6 +117,17 @@ def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> Fa
     async def _discflow_error(_request: Request, exc: DiscflowError) -> JSONResponse:
         code = next((c for kind, c in _STATUS if isinstance(exc, kind)), 500)
         return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
+            f"{e.get('msg', 'invalid')}"
+            for e in exc.errors()[:5]
+        ]
+        return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
+
+    _document_plain_errors(app)
 
     def authorized(authorization: Annotated[str | None, Header()] = None) -> None:
         if agent.token is None:

@@ -278,6 +278,14 @@ class JobRunner:
             raise Conflict(f"job {job_id!r} is already {job.state.value}; nothing to cancel")
         for handle, order in list(self._orders.items()):
             if order.job_id == job_id:
+                # a disc the driver finished since the last poll is recorded first: a
+                # cancel must not call a good disc spoilt (it exists, verified, in the tray)
+                try:
+                    self._apply(handle, await self.driver.poll(handle))
+                except DiscflowError as exc:
+                    _log.warning("job %s: last poll before cancelling failed: %s", job_id, exc)
+                if handle not in self._orders:
+                    continue
                 await self.driver.cancel(handle)
                 self._drop_order(handle)
                 for index in order.entries:
@@ -546,6 +554,6 @@ class JobRunner:
 
 def _order_id(job_id: str, n: int) -> str:
     """A file-name-safe id of at most 32 characters (PTBurn's JobID limit)."""
-    digest = hashlib.sha1(job_id.encode("utf-8")).hexdigest()[:6]
+    digest = hashlib.sha1(job_id.encode("utf-8"), usedforsecurity=False).hexdigest()[:6]
     prefix = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in job_id)[:19]
     return f"{prefix}-{digest}-{n % 100000}"

@@ -42,6 +42,8 @@ class AgentClient:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as error:
             raise DeviceUnavailable(f"{self.name} cannot be reached: {error!r}") from error
+        if response.status_code == 507:  # the cache is full: understood and refused
+            raise AgentRefused(507, _detail(response))
         if response.status_code >= 500:
             raise DeviceUnavailable(f"{self.name} failed: {response.status_code} {response.text}")
         if response.status_code >= 400 and response.status_code != 404:

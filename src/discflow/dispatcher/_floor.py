@@ -26,6 +26,9 @@ log = logging.getLogger("discflow.dispatcher")
 
 Settle = Callable[[Session, str], None]
 
+# the lost-job error names this, so the loop can recheck those jobs when the device is back
+LOST_OFFLINE = "offline for over"
+
 
 class Floor:
     def __init__(self, database: Database, settings: DispatcherSettings, settle: Settle) -> None:
@@ -66,7 +69,7 @@ class Floor:
                 job,
                 state="lost",
                 counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
-                error=f"{device.name} offline for over {self.settings.offline_grace_s:.0f} s",
+                error=f"{device.name} {LOST_OFFLINE} {self.settings.offline_grace_s:.0f} s",
             )
             self.settle(session, job.request_id)
 

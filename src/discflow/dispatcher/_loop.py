@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from discflow import store
 from discflow.archive import BlobStore
-from discflow.dispatcher._floor import Floor
+from discflow.dispatcher._client import AgentRefused
+from discflow.dispatcher._floor import LOST_OFFLINE, Floor
 from discflow.dispatcher._printing import (
     label_format,
     print_pending,
@@ -46,6 +47,7 @@ from discflow.store import CopyCounts, Database, Event, Job, Notice, Request
 log = logging.getLogger("discflow.dispatcher")
 
 PLANNER_LEASE = "planner"
+_AGENT_FINAL = ("done", "failed", "cancelled", "interrupted")
 _OPEN_REQUEST_STATES = (
     RequestState.QUEUED.value,
     RequestState.ASSIGNED.value,
@@ -142,6 +144,7 @@ class Dispatcher:
         await self._cancel_withdrawn()
         if self.leader:
             self.floor.watch()
+            await self._recheck_lost()
             self._plan_and_assign()
             await print_pending(
                 self.database,
@@ -241,6 +244,62 @@ class Dispatcher:
             queue_label(
                 session, request, printer=self.printer.name, sheet=self.settings.label_sheet
             )
+
+    # -- jobs given up while their device was silent --------------------------
+
+    async def _recheck_lost(self) -> None:
+        """A device declared offline may have burned discs before it went silent (or,
+        cut off from us, while silent). When it reports again, stop what is left of
+        each job it lost and count the discs it did make, so no disc goes unrecorded
+        and a request still waiting does not burn them again."""
+        with self.database.transaction() as session:
+            lost = [
+                (job.id, job.device)
+                for job in session.scalars(
+                    select(Job)
+                    .join(store.Device, Job.device == store.Device.name)
+                    .where(
+                        Job.state == "lost",
+                        Job.error.contains(LOST_OFFLINE),
+                        store.Device.availability != "offline",
+                    )
+                )
+            ]
+        for job_id, device in lost:
+            link = self.pusher.links.get(device)
+            if link is None:
+                continue
+            try:
+                answer = await link.client.job(job_id)
+                if answer is not None and answer.get("state") not in _AGENT_FINAL:
+                    with contextlib.suppress(AgentRefused):
+                        await link.client.cancel(job_id)
+                    answer = await link.client.job(job_id)
+            except DiscflowError as error:
+                log.info("lost job %s on %s: not rechecked yet: %s", job_id, device, error)
+                continue
+            with self.database.transaction() as session:
+                job = session.get(Job, job_id)
+                if job is None or job.state != "lost":
+                    continue
+                if answer is None:
+                    job.error = f"{device} came back without this job; nothing was burned"
+                    continue
+                copies = answer.get("copies") or []
+                states = [str(c.get("state", "")) for c in copies]
+                store.update_job(
+                    session,
+                    job,
+                    state=str(answer.get("state", "interrupted")),
+                    counts=CopyCounts(
+                        good=states.count("good"),
+                        failed=sum(1 for s in states if s.startswith("failed")),
+                        writing=False,
+                        verifying=False,
+                    ),
+                    error=f"{device} came back after its jobs were moved; its discs are counted",
+                )
+                self._settle(session, job.request_id)
 
     # -- cancellations -------------------------------------------------------
 

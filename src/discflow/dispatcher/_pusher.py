@@ -31,6 +31,7 @@ Mirror = Callable[[Session, Job, dict[str, Any]], None]
 Settle = Callable[[Session, str], None]
 
 _ASSUMED_LINK_BPS = 50_000_000  # until the record says otherwise, for upload estimates
+_UPLOAD_TRIES = 3  # per content and command: room made, or bytes resent after a bad hash
 
 
 @dataclass
@@ -99,6 +100,29 @@ class Pusher:
             await link.client.close()
         self.links.clear()
 
+    async def _make_room(self, link: DeviceLink, *, keep: str, need: int) -> None:
+        """Evict least recently used contents that no active job here needs."""
+        with self.database.transaction() as session:
+            wanted = {keep} | {
+                request.content.sha256
+                for job in store.active_jobs(session, device=link.client.name)
+                if (request := session.get(Request, job.request_id)) is not None
+            }
+        status = await link.client.status()
+        free = int(status.get("cache_free_bytes", 0))
+        idle = sorted(
+            (e for e in status.get("cache", []) if e["sha256"] not in wanted),
+            key=lambda e: float(e.get("last_used", 0.0)),
+        )
+        for entry in idle:
+            if free >= need:
+                return
+            try:
+                await link.client.evict(entry["sha256"])
+            except AgentRefused:
+                continue  # in use after all
+            free += int(entry["size_bytes"])
+
     async def _worker(self, name: str) -> None:
         link = self.links[name]
         backoff = 0.5
@@ -124,7 +148,13 @@ class Pusher:
             link.evictions.pop(0)
         while (work := self._next_command(name)) is not None:
             command, size = work
-            await self._ensure_cached(link, str(command["content_sha256"]), size)
+            try:
+                await self._ensure_cached(link, str(command["content_sha256"]), size)
+            except AgentRefused as error:
+                # no room even after evicting, or the bytes keep arriving damaged: give the
+                # copies back to the planner rather than retry this device forever
+                self._refused(str(command["job_id"]), f"{name} cannot take the content: {error}")
+                continue
             try:
                 answer = await link.client.submit(command)
             except AgentRefused as error:
@@ -184,9 +214,24 @@ class Pusher:
         eta = self.clock() + (size - have) / _ASSUMED_LINK_BPS
         link.uploads[sha] = Upload(sha256=sha, size_bytes=size, ready_s=eta)
         try:
-            await link.client.upload(
-                sha, total=size, offset=have, chunks=self.blobs.open_range(sha, have)
-            )
+            for attempt in range(_UPLOAD_TRIES):
+                try:
+                    await link.client.upload(
+                        sha, total=size, offset=have, chunks=self.blobs.open_range(sha, have)
+                    )
+                    break
+                except AgentRefused as error:
+                    last = attempt == _UPLOAD_TRIES - 1
+                    if error.status == 507 and not last:
+                        await self._make_room(link, keep=sha, need=size - have)
+                    elif error.status == 409:  # an upload cut short is still closing
+                        raise DeviceUnavailable(f"{link.client.name}: {error}") from error
+                    elif error.status == 422 and not last:
+                        # the agent dropped bytes that did not hash right: send all again
+                        log.warning("%s: upload of %s refused: %s", link.client.name, sha, error)
+                        have = 0
+                    else:
+                        raise
         finally:
             link.uploads.pop(sha, None)
         with self.database.transaction() as session:

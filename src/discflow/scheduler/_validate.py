@@ -38,7 +38,8 @@ def validate_plan(w: Workload, plan: dict[str, Any]) -> list[str]:
 
     # Rule 7 and rule 1 (completeness): each request is burned fully or refused.
     for rid in unplaceable:
-        r = requests.get(rid)
+        # bandit B113 is a false alarm here: a dict named 'requests', not the HTTP library
+        r = requests.get(rid)  # nosec B113
         if r is None:
             out.append(f"rule 7: unplaceable names unknown request {rid!r}")
         elif _servable(w, r.content, r.media):
@@ -115,7 +116,8 @@ def validate_plan(w: Workload, plan: dict[str, Any]) -> list[str]:
     blank_events: dict[tuple[str, str], list[tuple[float, int, int]]] = defaultdict(list)
     burns_of: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for b in plan["burns"]:
-        r = requests.get(b["request"])
+        # bandit B113 is a false alarm here: a dict, not the HTTP library
+        r = requests.get(b["request"])  # nosec B113
         dev = devices.get(b["device"])
         if r is None or dev is None:
             out.append(f"rule 1: burn names unknown request or device: {b}")

@@ -77,16 +77,16 @@ _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP)\b", r
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[-1] if "///" in url else ""
+        in_memory = not path or path == ":memory:"
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # as many connections as the server has threads: reopening one costs pragmas;
+        # 40 in all >= web._admission.MAX_DB_REQUESTS plus the in-process dispatcher.
+        # (An in-memory database lives in one connection: SQLAlchemy pools it alone.)
+        pool: dict[str, int] = {} if in_memory else {"pool_size": 20, "max_overflow": 20}
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            # as many connections as the server has threads: reopening one costs pragmas;
-            # 40 in all >= web._admission.MAX_DB_REQUESTS plus the in-process dispatcher
-            pool_size=20,
-            max_overflow=20,
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         _WriterGate(timeout_s=30).install(engine)

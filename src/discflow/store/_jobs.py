@@ -136,16 +136,24 @@ def settle_request(
     writing: bool = False,
     verifying: bool = False,
 ) -> None:
-    """Recompute a request's counts and state from all of its jobs."""
-    if RequestState(request.state) in REQUEST_FINAL:
-        return
+    """Recompute a request's counts and state from all of its jobs.
+
+    A final request keeps its state, but its counts still follow its jobs: a
+    device that comes back after its job was moved may report discs it made."""
     jobs = list(session.scalars(select(Job).where(Job.request_id == request.id)))
     request.good_copies = sum(j.good_copies for j in jobs)
     request.failed_copies = sum(j.failed_copies for j in jobs)
+    if RequestState(request.state) in REQUEST_FINAL:
+        return
     state = RequestState(request.state)
     active = [j for j in jobs if j.state in JOB_ACTIVE]
     if request.good_copies >= request.copies:
         # the log shows every phase, even when one poll saw the whole job finish
+        if state == RequestState.QUEUED:  # a device came back with discs of a moved job
+            transition_request(
+                session, request, RequestState.ASSIGNED, message="a device reported its discs"
+            )
+            state = RequestState.ASSIGNED
         if state == RequestState.ASSIGNED:
             transition_request(session, request, RequestState.BURNING)
             state = RequestState.BURNING

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -52,6 +53,29 @@ def _describe_validation(error: RequestValidationError) -> str:
         where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
         parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid')}")
     return "; ".join(parts) + " (see /docs for the expected shape)"
+
+
+# every 4xx is {"detail": "<what was wrong and how to fix it>"}, validation errors included
+PLAIN_ERROR = {
+    "title": "Error",
+    "type": "object",
+    "properties": {"detail": {"type": "string", "title": "Detail"}},
+    "required": ["detail"],
+}
+
+
+def _document_plain_errors(app: FastAPI) -> None:
+    """Make the spec say what the handlers send: FastAPI documents 422 as a list of
+    problems, but ``validation_error`` answers with one sentence like every 4xx."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
+            schemas["HTTPValidationError"] = PLAIN_ERROR
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -117,6 +141,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         notices.router,
     ):
         app.include_router(router, prefix="/api/v1")
+
+    _document_plain_errors(app)
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

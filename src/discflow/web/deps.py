@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from discflow.settings import Settings
@@ -111,3 +111,9 @@ def current_agent(request: Request, session: SessionDep) -> Device:
 
 
 AgentDep = Annotated[Device, Depends(current_agent)]
+
+
+# numbers from the URL end up in SQL as 64-bit integers; larger ones are refused (422), not a 500
+_DB_INT = 2**62
+Count = Annotated[int, Query(ge=-_DB_INT, le=_DB_INT)]
+RowId = Annotated[int, Path(ge=-_DB_INT, le=_DB_INT)]

@@ -3,7 +3,8 @@
 Invariants: a good copy is ``<output_dir>/drive-<n>/<order_id>.iso`` whose
 bytes were read back from disk and hashed to the content's sha256; a copy
 that failed to write leaves no ``.iso``; one that failed verification is
-renamed ``.iso.bad`` so nobody ships it.
+renamed ``.iso.bad`` so nobody ships it; a disc being written or read back is
+``.iso.part``, so an agent killed halfway leaves no ``.iso`` behind.
 """
 
 from __future__ import annotations
@@ -54,26 +55,30 @@ class ImageDriver(TaskDriver):
         assert order.drive is not None
         folder = self.drive_dir(order.drive)
         target = folder / f"{order.order_id}.iso"
+        # written and read back under another name: an agent killed halfway must not
+        # leave a file that looks like a good disc
+        burning = folder / f"{order.order_id}.iso.part"
         disc.phase = "copying"
         share = 0.5 if order.verify else 1.0
         try:
             await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-            await self._copy(order.image, target, disc, share=share)
+            await self._copy(order.image, burning, disc, share=share)
         except OSError as exc:
             with contextlib.suppress(OSError):
-                target.unlink(missing_ok=True)
+                burning.unlink(missing_ok=True)
             raise BurnFailed(
                 f"drive {order.drive}: cannot write {target}: {exc.strerror or exc}"
             ) from exc
         if order.verify:
             disc.phase = "reading-back"
-            digest = await self._hash(target, disc, start=share)
+            digest = await self._hash(burning, disc, start=share)
             if digest != order.sha256:
-                target.rename(target.with_suffix(".iso.bad"))
+                burning.rename(target.with_suffix(".iso.bad"))
                 raise BurnFailed(
                     f"drive {order.drive}: {target.name} reads back as sha256 {digest}, "
                     f"expected {order.sha256}"
                 )
+        await asyncio.to_thread(os.replace, burning, target)
         disc.output = str(target)
         disc.progress = 1.0
         disc.phase = "ok"

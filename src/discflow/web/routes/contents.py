@@ -12,9 +12,9 @@ from fastapi.responses import FileResponse
 
 from discflow import store
 from discflow.archive import BlobStore, catalog_image
-from discflow.errors import InvalidInput, PermissionDenied
+from discflow.errors import InvalidInput, NotFound, PermissionDenied
 from discflow.store import Database
-from discflow.web.deps import PrincipalDep, SessionDep, UserDep, get_database
+from discflow.web.deps import Count, PrincipalDep, SessionDep, UserDep, get_database
 from discflow.web.routes._convert import content_public
 from discflow.web.schemas import ContentPublic
 
@@ -33,8 +33,8 @@ def list_contents(
     q: str = "",
     media: str | None = None,
     tag: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    limit: Count = 50,
+    offset: Count = 0,
 ) -> list[ContentPublic]:
     """The catalog; ``q`` searches titles, descriptions and tags (every word, prefixes)."""
     if len(q) > 200:
@@ -58,7 +58,13 @@ def get_image(
     if principal.device is None:
         principal.require(store.Role.OPERATOR)
     content = store.get_content(session, content_id)
-    path = blob_store(request).path_of(content.sha256)
+    blobs = blob_store(request)
+    if not blobs.exists(content.sha256):  # a catalog row whose bytes are gone: say so, no 500
+        raise NotFound(
+            f"the image of {content.id} is not in the archive; add it again with "
+            "'discflow content add' or POST /api/v1/contents"
+        )
+    path = blobs.path_of(content.sha256)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{content.id}.iso")
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from discflow import store
 from discflow.errors import InvalidInput
 from discflow.store import EventFilter, Role
-from discflow.web.deps import SessionDep, UserDep
+from discflow.web.deps import Count, SessionDep, UserDep
 from discflow.web.routes._convert import event_public
 from discflow.web.schemas import EventPublic
 
@@ -22,8 +22,8 @@ def list_events(
     request_id: str | None = None,
     device: str | None = None,
     type: str | None = None,
-    after_id: int = 0,
-    limit: int = 100,
+    after_id: Count = 0,
+    limit: Count = 100,
 ) -> list[EventPublic]:
     """Customers see the events of their own orders (give ``order_id``);
     operators see everything."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from discflow import store
 from discflow.store import Notice
-from discflow.web.deps import OperatorDep, SessionDep
+from discflow.web.deps import OperatorDep, RowId, SessionDep
 
 router = APIRouter(prefix="/notices", tags=["notices"])
 
@@ -52,5 +52,5 @@ def list_notices(
 
 
 @router.post("/{notice_id}/acknowledge", response_model=NoticePublic)
-def acknowledge(notice_id: int, session: SessionDep, principal: OperatorDep) -> NoticePublic:
+def acknowledge(notice_id: RowId, session: SessionDep, principal: OperatorDep) -> NoticePublic:
     return notice_public(store.acknowledge_notice(session, notice_id, actor=principal.name))

@@ -10,7 +10,14 @@ from pydantic import BaseModel
 from discflow import store
 from discflow.dispatcher._printing import printer_from_setting, reprint_order
 from discflow.store import OrderLine
-from discflow.web.deps import OperatorDep, SessionDep, SettingsDep, UserDep, get_database
+from discflow.web.deps import (
+    Count,
+    OperatorDep,
+    SessionDep,
+    SettingsDep,
+    UserDep,
+    get_database,
+)
 from discflow.web.routes._convert import order_public
 from discflow.web.schemas import OrderCreate, OrderPublic
 
@@ -43,7 +50,7 @@ def create_order(
 
 @router.get("", response_model=list[OrderPublic])
 def list_orders(
-    session: SessionDep, principal: UserDep, limit: int = 50, offset: int = 0
+    session: SessionDep, principal: UserDep, limit: Count = 50, offset: Count = 0
 ) -> list[OrderPublic]:
     """Your orders (all orders for operators), newest first."""
     limit = max(1, min(limit, 500))
