@@ -41,7 +41,7 @@ test-postgres: venv
 	@bash scripts/ensure-postgres.sh
 	DISCFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
 
-# the full fault campaign (2,000 requests, about 15-25 minutes); `make test` runs a 200-request one
+# the full fault campaign (2,000 requests, about 11 minutes here); `make test` runs a 200-request one
 reliability: venv
 	$(BIN)/python -m tests.reliability.campaign --requests $${REQUESTS:-2000} --seed $${SEED:-1}
 

@@ -362,8 +362,8 @@ class Campaign:
                 f"{self.tally.worst_recovery_s.get(kind, 0.0):.1f} |"
             )
         rows.append(
-            f"| drive write/verify failure (sim failure_rate 0.15) | {failed_sim} discs | "
-            f"{failed_sim} redone | - |"
+            f"| failed discs (sim-c's 15 % failing drives, discs in a drive at a kill) | "
+            f"{failed_sim} discs | {failed_sim} redone | - |"
         )
         rows.append("| agent cache too small (img-b holds ~2 contents) | always on | - | - |")
         states = ", ".join(f"{k} {v}" for k, v in sorted(verdict.states.items()))
