@@ -91,7 +91,9 @@ def _dispatcher_child(*, enabled: bool) -> Iterator[None]:
 
     def keep_running() -> None:
         while not stopping.is_set():
-            child = subprocess.Popen([sys.executable, "-m", "discflow", "dispatch"])
+            # fixed argv: this interpreter running our own module
+            command = [sys.executable, "-m", "discflow", "dispatch"]
+            child = subprocess.Popen(command)  # nosec B603
             current[:] = [child]
             while child.poll() is None and not stopping.wait(0.5):
                 pass

@@ -105,7 +105,7 @@ def _reply_body(user: User, sections: Sequence[tuple[str, str]]) -> str:
 
 
 _BAD_TOKEN = (
-    "We received a mail from your address, but it did not carry your current mail token,\n"
+    "We received a mail from your address, but it did not carry your current mail token,\n"  # nosec B105
     "so nothing was done.\n\n"
     "If you sent it: add a line 'TOKEN <your mail token>' to the body (or send to\n"
     "<name>+<token>@{domain}). Your token is on your account page; an operator can\n"

@@ -38,7 +38,7 @@ USAGE: dict[str, str] = {
     "PAUSE": "PAUSE <device>",
     "RESUME": "RESUME <device>",
     "HELP": "HELP",
-    "TOKEN": "TOKEN <your mail token>",
+    "TOKEN": "TOKEN <your mail token>",  # nosec B105
 }
 
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|fwd?|wg)\s*:", re.IGNORECASE)

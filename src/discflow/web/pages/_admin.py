@@ -51,7 +51,7 @@ def _context(session: Session, **extra: Any) -> dict[str, Any]:
         "token_counts": counts,
         "tokens": tokens,
         "roles": [r.value for r in store.Role],
-        "new_token": "",
+        "new_token": "",  # nosec B105
         "error": "",
         "values": {},
         **extra,
