@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 from pathlib import Path, PureWindowsPath
 
 import pycdlib
@@ -61,6 +62,9 @@ STATUS_LOOKUP = {
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _NO_DISCS = ("no disc", "out of disc", "stacker empty", "no media", "disc empty")
+
+
+_ERROR_DETAIL_WAIT_S = 12.0  # two of TD Bridge's status rewrites
 
 
 class TDBridgeOptions(BaseModel):
@@ -129,6 +133,7 @@ class TDBridgeDriver(HotFolderDriver):
     def __init__(self, settings: DriverSettings) -> None:
         self.options = TDBridgeOptions.model_validate(dict(settings.options))
         super().__init__(settings, self.options.jobs_dir)
+        self._error_seen: dict[str, float] = {}
 
     @property
     def status_file(self) -> Path:
@@ -180,6 +185,11 @@ class TDBridgeDriver(HotFolderDriver):
         if state is JobState.FAILED:
             if job.cancelled:
                 return WriteReport(JobState.CANCELLED, tuple(job.discs), done, "cancelled")
+            # TD Bridge renames the job to .ERR before its next TDBStatus.txt rewrite (about
+            # every 5 s) says why: wait for the reason rather than report "no detail"
+            first_seen = self._error_seen.setdefault(job.stem, time.monotonic())
+            if not detail and time.monotonic() - first_seen < _ERROR_DETAIL_WAIT_S:
+                return WriteReport(JobState.RUNNING, tuple(job.discs), done)
             error = f"TD Bridge error {section.get('ERROR', '?')}: {detail or 'no detail'}"
             return WriteReport(state, tuple(job.discs), done, error)
         if state is JobState.PAUSED:
