@@ -136,6 +136,17 @@ class HotFolderDriver:
         except KeyError:
             raise NotFound(f"no job with handle {handle!r} on this driver") from None
 
+    async def drop_cancel(self, handle: str, *, suffix: str, text: str) -> None:
+        """Ask the device to stop a job by dropping a command file named after it."""
+        job = self._job(handle)
+        if job.final is not None:
+            return
+        job.cancelled = True
+        try:
+            await asyncio.to_thread(drop_file, self.jobs_dir, f"{job.stem}{suffix}", text)
+        except OSError as exc:
+            raise DeviceUnavailable(f"cannot write the cancel to {self.jobs_dir}: {exc}") from exc
+
     def record(self, job: HotJob, *, good: int, bad: int, failed: CopyState) -> None:
         """Append discs for counter increases (counters never go back)."""
         for _ in range(max(0, good - job.good)):

@@ -152,15 +152,8 @@ class PTBurnDriver(HotFolderDriver):
         return WriteReport(state, tuple(job.discs), done, system if out else None, out_of_media=out)
 
     async def cancel(self, handle: str) -> None:
-        job = self._job(handle)
-        if job.final is not None:
-            return
-        job.cancelled = True
-        text = f"Message=ABORT\nClientID={CLIENT_ID}\n"
-        try:
-            await asyncio.to_thread(drop_file, self.jobs_dir, f"{job.stem}.PTM", text)
-        except OSError as exc:
-            raise DeviceUnavailable(f"cannot write the abort to {self.jobs_dir}: {exc}") from exc
+        # ABORT is honoured only when ClientID matches the job's
+        await self.drop_cancel(handle, suffix=".PTM", text=f"Message=ABORT\nClientID={CLIENT_ID}\n")
 
     async def device_status(self) -> DeviceReport:
         self._check_folder()

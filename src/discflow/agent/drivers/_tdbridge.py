@@ -198,15 +198,7 @@ class TDBridgeDriver(HotFolderDriver):
         return WriteReport(state, tuple(job.discs), done)
 
     async def cancel(self, handle: str) -> None:
-        job = self._job(handle)
-        if job.final is not None:
-            return
-        job.cancelled = True
-        text = f"[CANCEL]\nJOB_ID={job.stem}\n"
-        try:
-            await asyncio.to_thread(drop_file, self.jobs_dir, f"{job.stem}.JCF", text)
-        except OSError as exc:
-            raise DeviceUnavailable(f"cannot write the cancel to {self.jobs_dir}: {exc}") from exc
+        await self.drop_cancel(handle, suffix=".JCF", text=f"[CANCEL]\nJOB_ID={handle}\n")
 
     async def device_status(self) -> DeviceReport:
         self._check_folder()
