@@ -16,6 +16,17 @@ from sqlalchemy.orm import Session
 from discflow.store._tables import Event
 
 
+def _printable(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: show it as U+FFFD so the log keeps the entry."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
 def record(
     session: Session,
     type: str,
@@ -29,6 +40,8 @@ def record(
     actor: str = "system",
     data: dict[str, Any] | None = None,
 ) -> Event:
+    message = _printable(message)
+    data = _printable(data or {})
     event = Event(
         type=type,
         message=message,
@@ -37,7 +50,7 @@ def record(
         device=device,
         content_id=content_id,
         job_id=job_id,
-        actor=actor,
+        actor=_printable(actor),
         data=data or {},
     )
     session.add(event)

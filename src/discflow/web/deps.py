@@ -114,6 +114,6 @@ AgentDep = Annotated[Device, Depends(current_agent)]
 
 
 # numbers from the URL end up in SQL as 64-bit integers; larger ones are refused (422), not a 500
-_DB_INT = 2**62
+_DB_INT = 2**31 - 1  # the INTEGER columns ids live in (PostgreSQL enforces it)
 Count = Annotated[int, Query(ge=-_DB_INT, le=_DB_INT)]
 RowId = Annotated[int, Path(ge=-_DB_INT, le=_DB_INT)]
