@@ -178,6 +178,10 @@ class MailDesk:
 
     async def receive(self, *, mail_from: str, recipients: Sequence[str], data: bytes) -> Verdict:
         """Judge one mail and carry out its commands; the verdict says what to answer."""
+        # NUL has no place in mail text (RFC 5322) and no database text column takes it
+        mail_from = mail_from.replace("\x00", "")
+        recipients = [r.replace("\x00", "") for r in recipients]
+        data = data.replace(b"\x00", b"")
         judged = await asyncio.to_thread(self._judge, mail_from, list(recipients), data)
         if isinstance(judged, _Admitted):
             user = judged.user

@@ -96,7 +96,27 @@ def make_engine(url: str) -> Engine:
     # pool_size covers the API's usual concurrency: overflow connections are closed on
     # return, and reconnecting (a new PostgreSQL backend) costs far more than a query;
     # 40 in all >= web._admission.MAX_DB_REQUESTS plus the in-process dispatcher
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+    event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    return engine
+
+
+def _no_nul(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+def _without_nul(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> tuple[str, Any]:
+    # PostgreSQL text cannot hold NUL, which SQLite stores; text from outside (a mail, a
+    # form) may carry one: store U+FFFD instead of failing the whole transaction
+    if isinstance(parameters, dict):
+        return statement, {k: _no_nul(v) for k, v in parameters.items()}
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, [
+            {k: _no_nul(v) for k, v in p.items()} if isinstance(p, dict) else p for p in parameters
+        ]
+    return statement, parameters
 
 
 def alembic_config(url: str) -> Config:
