@@ -7,6 +7,14 @@ from discflow.domain._media import (
     media_fitting,
     media_type,
 )
+from discflow.domain._reasons import (
+    BLOCKING_REASONS,
+    DeviceReason,
+    DeviceStateReason,
+    Priority,
+    ReasonSeverity,
+    can_burn,
+)
 from discflow.domain._states import (
     COPY_LIFECYCLE,
     JOB_LIFECYCLE,
@@ -34,6 +42,12 @@ from discflow.domain._values import (
 )
 
 __all__ = [
+    "BLOCKING_REASONS",
+    "DeviceReason",
+    "DeviceStateReason",
+    "Priority",
+    "ReasonSeverity",
+    "can_burn",
     "COPY_LIFECYCLE",
     "JOB_LIFECYCLE",
     "MAX_COPIES",
