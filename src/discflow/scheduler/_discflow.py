@@ -1,414 +1,581 @@
-# The product's policy (claims 8 and 9).
+# The product's policy (claims 8 and 9): late binding over a standing plan.
 #
-# Invariants: requests are grouped by (content, media) so a content is fetched
-# once per device and burned back to back. A round has two phases:
-#   1. allocation, on a fluid model of each device (queued work / drives):
-#      least flexible groups first (fewest capable drives, then most work),
-#      each copy to the capable device that finishes it soonest, except that a
-#      device already holding the content keeps the work while it stays within
-#      the round's horizon (the balanced makespan found by a first pass) or
-#      beats the alternative by less than the alternative's download. This is
-#      McNaughton's wrap-around in spirit: few (content, device) pairs, so few
-#      downloads, and balanced devices, so a short makespan.
-#   2. sequencing: each device runs its share in Smith's order (least work per
-#      request first, fewer copies first), which minimises mean completion;
-#      the shared Ledger commits downloads, evictions and burns.
-# Cost: O(groups x devices + copies x log devices) per pass; lazy heaps work
-# because finish times only grow as work is added.
-"""The ``discflow`` policy: cache-aware, media-aware earliest-finish routing."""
+# Invariants:
+# - Only work a drive starts within its device's horizon (about one content's
+#   fetch time) is bound to that device; everything else stays in the
+#   server's queue (``Pool``/``Piece``), so a short or rush request arriving
+#   later still goes before long work that has not started.
+# - At each drive's free moment the device takes, in this order: a pooled
+#   request that has waited longer than AGING_S (oldest first: the wait
+#   bound); else the best of its own planned piece, the pool's best for its
+#   media and the pool's best whose content it already holds, compared by
+#   priority, then Smith's rule (setup + remaining work on this device);
+#   else it steals planned work from the device that would finish last, if it
+#   finishes that work sooner (a faster, idle or newly stocked device).
+# - An arrival costs O(log n) pushes plus waking at most the parked devices
+#   whose drives cover its copies; a full re-plan (LP allocation of the
+#   whole queue) runs only when the pool outgrows what the drives can bind
+#   (a batch), at most every REPLAN_MIN_INTERVAL_S.
+# - Reload notices go out when a device's blanks of a media would run out
+#   within the reload delay plus a margin at its planned or recent pace.
+# - Deterministic: every iteration order is insertion or sort order.
+"""The ``discflow`` policy: a standing, incrementally updated, late-bound plan."""
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import repeat
 
+from discflow.scheduler._allocate import Group, allocate
 from discflow.scheduler._cache import CachePolicy
-from discflow.scheduler._ledger import Ledger, static_refusal
-from discflow.scheduler._model import DeviceView, Plan, QueuedRequest, Snapshot
+from discflow.scheduler._ledger import static_refusal
+from discflow.scheduler._model import (
+    OperatorNotice,
+    Plan,
+    QueuedRequest,
+    Reloaded,
+    Snapshot,
+    Unplaceable,
+    Waiting,
+)
+from discflow.scheduler._pool import Piece, Pool, Waiter, live
+from discflow.scheduler._state import Decisions, DeviceState
 
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
-# A device holding the content keeps a copy unless another would finish it
-# sooner by more than this many times that other device's download time.
-DOWNLOAD_WEIGHT = 2.0
-# In big rounds (the fluid model) each group considers only this many of the
-# least-loaded capable devices (more for groups of many copies), plus the
-# devices that hold its content.
-SHORTLIST = 24
-# Rounds of at most this many copies per drive use the exact per-drive model.
-DISCRETE_FACTOR = 1
+# A pooled request waiting longer than this goes before everything else.
+AGING_S = 3600.0
+# Re-plan the whole queue when more copies are pooled than this many per drive.
+REPLAN_COPIES_PER_DRIVE = 4
+REPLAN_MIN_INTERVAL_S = 600.0
+# In Smith's rule a content not held costs at least this many fetch times.
+DOWNLOAD_WEIGHT = 1.0
+# Steal planned work only when it finishes at least this much sooner.
+STEAL_GAIN_S = 60.0
+# Ask for blanks this much earlier than the reload delay (and at least 2 min).
+RELOAD_MARGIN = 0.25
+MIN_RELOAD_MARGIN_S = 120.0
 
 
 @dataclass(slots=True)
-class _Group:
-    content: str
-    media: str
-    size: int
-    reqs: list[QueuedRequest]
-    smith: tuple[float, int]
-    cands: list[DeviceView] = field(default_factory=list)  # every capable online device
-    arrays: _Arrays | None = None  # cached for both passes in the discrete model
+class _Choice:
+    waiter: Waiter
+    piece: Piece | None  # None: the copies come from the pool
 
 
 @dataclass(slots=True)
-class _Arrays:
-    """Per candidate device of a group, values read from the snapshot."""
+class DiscflowPlanner:
+    """The standing plan; ``step`` is one planning round (pure: time is an argument)."""
 
-    cands: list[DeviceView]
-    per: list[float]  # drive seconds per copy (divided by drives in the fluid model)
-    dls: list[float]  # download seconds
-    ready: list[float | None]  # when the content is ready there; None: must download
-    blanks: list[int]
-    avail: list[float]
-    dl_free: list[float]
+    snapshot: Snapshot
+    cache_policy: CachePolicy = DEFAULT_CACHE_POLICY
+    devices: dict[str, DeviceState] = field(default_factory=dict)
+    holders: dict[str, dict[str, None]] = field(default_factory=dict)
+    waiters: dict[str, Waiter] = field(default_factory=dict)
+    quota: dict[str, deque[Piece]] = field(default_factory=dict)
+    quota_work: dict[str, float] = field(default_factory=dict)
+    quota_copies: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, media)
+    wakes: list[tuple[float, str]] = field(default_factory=list)
+    wake_at: dict[str, float] = field(default_factory=dict)
+    parked: dict[str, None] = field(default_factory=dict)
+    victims: list[tuple[float, str]] = field(default_factory=list)
+    refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    last_replan: float = -math.inf
+    pool: Pool = field(init=False)
+    writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
+    typical: dict[str, float] = field(default_factory=dict)  # media -> typical size
+    writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
+    online_drives: int = 0
 
-
-def _arrays(
-    g: _Group,
-    cands: list[DeviceView],
-    now: float,
-    base: dict[str, tuple[float, float]],
-    *,
-    discrete: bool,
-) -> _Arrays:
-    # Read before any decision is committed, so the snapshot's values are the ledger's.
-    size, media, content = g.size, g.media, g.content
-    out = _Arrays(cands, [], [], [], [], [], [])
-    for d in cands:
-        stock = d.media[media]
-        burn = stock.overhead_s + size / stock.write_Bps
-        out.per.append(burn if discrete else burn / len(d.drives_free_s))
-        out.dls.append(size / d.link_Bps)
-        e = d.cached.get(content)
-        out.ready.append(None if e is None else (e.ready_s if e.ready_s > now else now))
-        out.blanks.append(stock.blanks)
-        avail, dl_free = base[d.name]
-        out.avail.append(avail)
-        out.dl_free.append(dl_free)
-    return out
-
-
-@dataclass(slots=True)
-class _Pass:
-    """One allocation pass: fluid states of touched devices, and in the fluid
-    model a heap per media of devices by availability, for the shortlist."""
-
-    now: float
-    base: dict[str, tuple[float, float]]
-    discrete: bool
-    online: list[DeviceView]
-    holding: dict[str, list[DeviceView]]
-    fluid: dict[str, _Fluid] = field(default_factory=dict)
-    pools: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
-
-    def avail(self, d: DeviceView) -> float:
-        f = self.fluid.get(d.name)
-        return f.avail if f is not None else self.base[d.name][0]
-
-    def shortlist(self, ledger: Ledger, g: _Group) -> list[DeviceView]:
-        """The least-loaded capable devices with blanks, plus holders."""
-        pool = self.pools.get(g.media)
-        if pool is None:
-            pool = [(self.avail(d), j) for j, d in enumerate(self.online) if g.media in d.media]
-            heapq.heapify(pool)
-            self.pools[g.media] = pool
-        picked: list[DeviceView] = []
-        back: list[tuple[float, int]] = []
-        # A popular group may need many devices to finish in time.
-        want = max(SHORTLIST, sum(r.copies for r in g.reqs) // 4)
-        while pool and len(picked) < want:
-            key, j = heapq.heappop(pool)
-            d = self.online[j]
-            cur = self.avail(d)
-            if cur > key:
-                heapq.heappush(pool, (cur, j))
+    def __post_init__(self) -> None:
+        snap = self.snapshot
+        sizes = sorted(snap.contents.values()) or [1]
+        median = float(sizes[len(sizes) // 2])
+        fastest: dict[str, tuple[float, float]] = {}
+        for view in snap.devices:
+            st = DeviceState.from_view(view, now=snap.now, typical_bytes=median)
+            self.devices[st.name] = st
+            for c in st.cache:
+                self.holders.setdefault(c, {})[st.name] = None
+            if not st.online:
                 continue
-            f = self.fluid.get(d.name)
-            left = f.blanks.get(g.media) if f is not None else None
-            if (left if left is not None else ledger.blanks(d, g.media)) <= 0:
-                continue  # blanks only fall within a pass: drop it for good
-            back.append((key, j))
-            if g.size <= d.cache_bytes:
-                picked.append(d)
-        for item in back:
-            heapq.heappush(pool, item)
-        seen = {d.name for d in picked}
-        for d in self.holding.get(g.content, ()):
-            if d.name not in seen and g.media in d.media and g.size <= d.cache_bytes:
-                picked.append(d)
-        return picked
+            self.parked[st.name] = None
+            self.online_drives += st.drive_count
+            for m, s in st.stock.items():
+                self.writers.setdefault(m, []).append(st.name)
+                self.writer_drives[m] = self.writer_drives.get(m, 0) + st.drive_count
+                overhead, write = fastest.get(m, (math.inf, 0.0))
+                fastest[m] = (min(overhead, s.overhead_s), max(write, s.write_Bps))
+        self.pool = Pool(fastest)
+        for m in fastest:
+            cap = snap.media_capacity.get(m, 0)
+            fit = [s for s in sizes if s <= cap] or [cap]
+            self.typical[m] = float(fit[len(fit) // 2])
 
+    # ---- one round ----------------------------------------------------------
 
-@dataclass(slots=True)
-class _Fluid:
-    """A device in the allocation phase: mean drive free time, downloads, blanks."""
+    def step(
+        self,
+        now: float,
+        arrivals: Iterable[QueuedRequest] = (),
+        reloads: Iterable[Reloaded] = (),
+        *,
+        list_waiting: bool = False,
+    ) -> Plan:
+        """Take in what happened since the last round and bind what starts soon."""
+        out = Decisions()
+        for r in reloads:
+            st = self.devices.get(r.device)
+            if st is not None:
+                st.reloaded(r.media, r.count)
+                self._wake(st, now)
+        for q in arrivals:
+            self._arrive(q, now, out)
+        pooled = sum(self.pool.copies.values())
+        if (
+            pooled > REPLAN_COPIES_PER_DRIVE * self.online_drives
+            and now - self.last_replan >= REPLAN_MIN_INTERVAL_S
+        ):
+            self.replan(now)
+        while self.wakes and self.wakes[0][0] <= now:
+            t, name = heapq.heappop(self.wakes)
+            if self.wake_at.get(name) == t:
+                del self.wake_at[name]
+                self._visit(self.devices[name], now, out)
+        if not self.wakes and self.waiters:
+            self._stalled(now, out)
+        if list_waiting:
+            self._list_waiting(out)
+        return Plan(
+            assignments=tuple(out.assignments),
+            downloads=tuple(out.downloads),
+            evictions=tuple(out.evictions),
+            notices=tuple(out.notices),
+            waiting=tuple(out.waiting),
+            unplaceable=tuple(out.unplaceable),
+            wake_s=self.wakes[0][0] if self.wakes else None,
+        )
 
-    avail: float
-    dl_free: float
-    drives: int
-    cache_bytes: int
-    blanks: dict[str, int]
-    in_use: int = 0  # bytes of the content this round last gave the device
-    heap: list[float] | None = None  # per-drive free times, in the discrete model
+    def _arrive(self, q: QueuedRequest, now: float, out: Decisions) -> None:
+        key = (q.content, q.media)
+        if key not in self.refusals:
+            self.refusals[key] = static_refusal(self.snapshot, q.content, q.media)
+        reason = self.refusals[key]
+        if reason is None and not self.writers.get(q.media):
+            reason = f"no online device writes {q.media}"
+        if reason is not None:
+            out.unplaceable.append(Unplaceable(q.id, reason))
+            return
+        w = Waiter(q, self.snapshot.contents[q.content], q.copies, q.copies)
+        self.waiters[q.id] = w
+        self.pool.add(w, self.holders)
+        self._wake_for(w, now)
 
-    def drain(self) -> float:
-        return max(self.heap) if self.heap is not None else self.avail
+    def _wake_for(self, w: Waiter, now: float) -> None:
+        """Wake parked devices for a new request: holders first, then quickest finish."""
+        if not self.parked:
+            return
+        q, size = w.request, w.size
+        covered = 0
+        for name in list(self.holders.get(q.content, {})):
+            st = self.devices[name]
+            if name in self.parked and st.blanks.get(q.media, 0) > 0:
+                self._wake(st, now)
+                covered += st.drive_count
+        if covered >= w.pooled:
+            return
+        # A handful of parked writers, quickest to finish one copy first.
+        seen: list[tuple[float, str]] = []
+        for name in self.writers.get(q.media, ()):
+            st = self.devices[name]
+            if (
+                name in self.parked
+                and st.blanks.get(q.media, 0) > 0
+                and st.can_write(q.media, size)
+            ):
+                finish = size / st.link_Bps + st.burn_s(q.media, size)
+                seen.append((finish, name))
+                if len(seen) >= 4 * max(1, w.pooled):
+                    break
+        for _, name in sorted(seen):
+            if covered >= w.pooled:
+                break
+            st = self.devices[name]
+            self._wake(st, now)
+            covered += st.drive_count
+
+    def _wake(self, st: DeviceState, at: float) -> None:
+        if not st.online:
+            return
+        self.parked.pop(st.name, None)
+        old = self.wake_at.get(st.name)
+        if old is not None and old <= at:
+            return
+        self.wake_at[st.name] = at
+        heapq.heappush(self.wakes, (at, st.name))
+
+    def _visit(self, st: DeviceState, now: float, out: Decisions) -> None:
+        """A device's drive frees within its horizon: bind its next work."""
+        # The slack keeps a wake at (free - horizon) from missing its drive to rounding.
+        limit = now + st.horizon_s + 1e-6
+        skip: set[int] = set()
+        while st.drives[0][0] <= limit:
+            choice = self._choose(st, now, skip)
+            if choice is None:
+                break
+            self._bind(st, choice, now, limit, out, skip)
+        for m in st.stock:
+            self._check_reload(st, m, now, out)
+        if st.drives[0][0] > limit:
+            self._wake(st, st.drives[0][0] - st.horizon_s)
+        else:
+            self.parked[st.name] = None
+
+    def _bind(
+        self,
+        st: DeviceState,
+        choice: _Choice,
+        now: float,
+        limit: float,
+        out: Decisions,
+        skip: set[int],
+    ) -> None:
+        w, piece = choice.waiter, choice.piece
+        q = w.request
+        available = piece.copies if piece is not None else w.pooled
+        n = min(st.drives_free_by(limit), available, st.blanks.get(q.media, 0))
+        had = q.content in st.cache
+        if n <= 0 or (
+            st.ensure_cached(
+                q.content,
+                w.size,
+                now=now,
+                policy=self.cache_policy,
+                out=out,
+                holders=self.holders,
+            )
+            is None
+        ):
+            skip.add(id(w))
+            return
+        if not had:
+            self.pool.downloaded(st.name, q.content)
+        st.assign(q, n, w.size, now=now, out=out)
+        w.left -= n
+        if piece is not None:
+            piece.copies -= n
+            self.quota_work[st.name] -= n * st.burn_s(q.media, w.size)
+            self.quota_copies[(st.name, q.media)] -= n
+        else:
+            w.pooled -= n
+            self.pool.changed(w, w.pooled + n, self.holders)
+        if w.left == 0:
+            del self.waiters[q.id]
+
+    # ---- choosing ------------------------------------------------------------
+
+    def _choose(self, st: DeviceState, now: float, skip: set[int]) -> _Choice | None:
+        usable = [m for m in st.stock if st.blanks.get(m, 0) > 0]
+        if not usable:
+            return None
+        oldest: Waiter | None = None
+        for m in usable:
+            w = self.pool.oldest(m)
+            if (
+                w is not None
+                and now - w.request.arrival_s >= AGING_S
+                and id(w) not in skip
+                and st.can_write(m, w.size)
+                and (oldest is None or w.request.seq < oldest.request.seq)
+            ):
+                oldest = w
+        if oldest is not None:
+            return _Choice(oldest, None)
+        best: tuple[tuple[int, float, int], _Choice] | None = None
+        piece = self._own_piece(st, usable, skip)
+        if piece is not None:
+            if now - piece.waiter.request.arrival_s >= AGING_S:
+                return _Choice(piece.waiter, piece)  # planned work ages too
+            best = (self._rank(st, piece.waiter, piece.copies, now), _Choice(piece.waiter, piece))
+        for w in self._pool_candidates(st, usable, skip):
+            rank = self._rank(st, w, w.pooled, now)
+            if best is None or rank < best[0]:
+                best = (rank, _Choice(w, None))
+        if best is not None:
+            return best[1]
+        stolen = self._steal(st, now, usable, skip)
+        return _Choice(stolen.waiter, stolen) if stolen is not None else None
+
+    def _rank(self, st: DeviceState, w: Waiter, copies: int, now: float) -> tuple[int, float, int]:
+        """Priority first, then Smith's rule: setup plus this request's span here."""
+        q = w.request
+        free = st.next_free(now)
+        setup = max(0.0, st.ready_estimate(q.content, w.size, now) - free)
+        if q.content not in st.cache:
+            # A fetch costs the link even when it overlaps a burn: prefer held contents.
+            setup = max(setup, DOWNLOAD_WEIGHT * w.size / st.link_Bps)
+        span = math.ceil(copies / st.drive_count) * st.burn_s(q.media, w.size)
+        return (w.order, setup + span, q.seq)
+
+    def _own_piece(self, st: DeviceState, usable: list[str], skip: set[int]) -> Piece | None:
+        queue = self.quota.get(st.name)
+        if not queue:
+            return None
+        while queue and queue[0].copies <= 0:
+            queue.popleft()
+        for piece in queue:
+            if piece.copies > 0 and piece.waiter.request.media in usable:
+                if id(piece.waiter) not in skip:
+                    return piece
+        return None
+
+    def _pool_candidates(self, st: DeviceState, usable: list[str], skip: set[int]) -> list[Waiter]:
+        found: list[Waiter] = []
+        local = self.pool.local.get(st.name)
+        if local:
+            put_back = []
+            while len(put_back) < 8 and (entry := live(local)) is not None:
+                w = entry[4]
+                if w.request.content not in st.cache:
+                    heapq.heappop(local)  # evicted since; a new download pushes it again
+                elif w.request.media not in usable or id(w) in skip:
+                    put_back.append(heapq.heappop(local))
+                else:
+                    found.append(w)
+                    break
+            for entry in put_back:
+                heapq.heappush(local, entry)
+        for m in usable:
+            heap = self.pool.heaps.get(m)
+            if not heap:
+                continue
+            put_back = []
+            for _ in range(8):  # a few that do not fit this device are passed over
+                entry = live(heap)
+                if entry is None:
+                    break
+                w = entry[4]
+                if id(w) not in skip and st.can_write(m, w.size):
+                    found.append(w)
+                    break
+                put_back.append(heapq.heappop(heap))
+            for entry in put_back:
+                heapq.heappush(heap, entry)
+        return found
+
+    # ---- planned work: re-plan and stealing ----------------------------------
+
+    def replan(self, now: float) -> None:
+        """Allocate every copy not yet bound over the online devices (LP + rounding)."""
+        self.last_replan = now
+        for name, queue in self.quota.items():
+            for piece in queue:
+                if piece.copies > 0:
+                    before = piece.waiter.pooled
+                    piece.waiter.pooled += piece.copies
+                    self.pool.changed(piece.waiter, before, self.holders)
+        self.quota.clear()
+        self.quota_work.clear()
+        self.quota_copies.clear()
+        by_key: dict[tuple[str, str], Group] = {}
+        before: dict[int, int] = {}
+        for w in self.waiters.values():
+            if w.pooled <= 0:
+                continue
+            q = w.request
+            g = by_key.setdefault((q.content, q.media), Group(q.content, q.media, w.size, []))
+            g.waiters.append(w)
+            g.copies += w.pooled
+            before[id(w)] = w.pooled
+        online = [st for st in self.devices.values() if st.online]
+        shares = allocate(
+            list(by_key.values()), online, now=now, holders=self.holders, aged_s=AGING_S
+        )
+        for g in by_key.values():
+            for w in g.waiters:
+                if w.pooled != before[id(w)]:
+                    self.pool.changed(w, before[id(w)], self.holders)
+        self.victims = []
+        for st in online:
+            pieces = shares.get(st.name, [])
+            if not pieces:
+                continue
+            self.quota[st.name] = deque(pieces)
+            self.quota_work[st.name] = sum(
+                p.copies * st.burn_s(p.waiter.request.media, p.waiter.size) for p in pieces
+            )
+            for p in pieces:
+                key = (st.name, p.waiter.request.media)
+                self.quota_copies[key] = self.quota_copies.get(key, 0) + p.copies
+            self.victims.append((-self._backlog_end(st, now), st.name))
+            self._wake(st, max(now, st.drives[0][0] - st.horizon_s))
+        heapq.heapify(self.victims)
+
+    def _backlog_end(self, st: DeviceState, now: float) -> float:
+        queued = sum(max(free, now) for free, _ in st.drives) / st.drive_count
+        return queued + self.quota_work.get(st.name, 0.0) / st.drive_count
+
+    def _steal(
+        self, st: DeviceState, now: float, usable: list[str], skip: set[int]
+    ) -> Piece | None:
+        """Take planned work from the device that would finish last, if sooner here."""
+        seen: list[tuple[float, str]] = []
+        taken: Piece | None = None
+        while self.victims and len(seen) < 6 and taken is None:
+            stored, name = heapq.heappop(self.victims)
+            victim = self.devices[name]
+            if not self.quota.get(name):
+                continue
+            end = self._backlog_end(victim, now)
+            if abs(end + stored) > 1.0:
+                heapq.heappush(self.victims, (-end, name))
+                seen.append((0.0, ""))  # counts towards the bound on lookups
+                continue
+            seen.append((-end, name))
+            if name != st.name:
+                taken = self._take_from(st, victim, end, now, usable, skip)
+        for item in seen:
+            if item[1]:
+                heapq.heappush(
+                    self.victims, (-self._backlog_end(self.devices[item[1]], now), item[1])
+                )
+        return taken
+
+    def _take_from(
+        self,
+        st: DeviceState,
+        victim: DeviceState,
+        end: float,
+        now: float,
+        usable: list[str],
+        skip: set[int],
+    ) -> Piece | None:
+        queue = self.quota[victim.name]
+        for piece in reversed(queue):
+            q = piece.waiter.request
+            if (
+                piece.copies <= 0
+                or q.media not in usable
+                or id(piece.waiter) in skip
+                or not st.can_write(q.media, piece.waiter.size)
+            ):
+                continue
+            size = piece.waiter.size
+            start = max(st.next_free(now), st.ready_estimate(q.content, size, now))
+            mine = st.burn_s(q.media, size)
+            theirs = victim.burn_s(q.media, size)
+            victim_end = end
+            if victim.blanks.get(q.media, 0) < piece.copies:
+                victim_end = max(end, victim.reload_lands.get(q.media, end))
+            if start + mine + STEAL_GAIN_S >= victim_end:
+                return None  # its last piece is not worth moving; nor are earlier ones
+            per_pair = mine / st.drive_count + theirs / victim.drive_count
+            n = max(1, min(piece.copies, int((victim_end - start) / per_pair)))
+            piece.copies -= n
+            self.quota_work[victim.name] -= n * theirs
+            self.quota_copies[(victim.name, q.media)] -= n
+            moved = Piece(piece.waiter, n, piece.key)
+            self.quota.setdefault(st.name, deque()).append(moved)
+            self.quota_work[st.name] = self.quota_work.get(st.name, 0.0) + n * mine
+            mine_key = (st.name, q.media)
+            self.quota_copies[mine_key] = self.quota_copies.get(mine_key, 0) + n
+            return moved
+        return None
+
+    # ---- blanks --------------------------------------------------------------
+
+    def _check_reload(self, st: DeviceState, media: str, now: float, out: Decisions) -> None:
+        """Ask for blanks when they would run out before a reload could land."""
+        if media in st.reload_lands:
+            return
+        stock = st.stock[media]
+        left = st.blanks.get(media, 0)
+        delay = self.snapshot.operator.reload_delay_s
+        window = delay + max(MIN_RELOAD_MARGIN_S, RELOAD_MARGIN * delay)
+        burn = st.burn_s(media, int(self.typical.get(media, 0.0)))
+        planned = float(self.quota_copies.get((st.name, media), 0))
+        capable = self.writer_drives.get(media, 0)
+        planned += self.pool.copies.get(media, 0) * st.drive_count / max(1, capable)
+        pace = min(planned, st.drive_count * window / max(burn, 1.0))
+        demand = max(pace, st.recent_use(media, now, window))
+        blocked = left == 0 and planned > 0
+        if left >= stock.low_threshold and (left > demand or demand <= 0) and not blocked:
+            return
+        self._notice(
+            st, media, now, out, waiting=self._blocked_requests(st, media) if left == 0 else 0
+        )
+
+    def _blocked_requests(self, st: DeviceState, media: str) -> int:
+        mine = {
+            p.waiter.request.id
+            for p in self.quota.get(st.name, ())
+            if p.copies > 0 and p.waiter.request.media == media
+        }
+        return len(mine) or sum(1 for w in self.pool.by_arrival.get(media, ()) if w.pooled > 0)
+
+    def _notice(
+        self, st: DeviceState, media: str, now: float, out: Decisions, *, waiting: int
+    ) -> None:
+        count = self.snapshot.operator.reload_count
+        left = st.blanks.get(media, 0)
+        noun = "request" if waiting == 1 else "requests"
+        out.notices.append(
+            OperatorNotice(
+                st.name,
+                media,
+                count,
+                waiting,
+                f"Load {count} {media} into {st.name}: {waiting} {noun} waiting"
+                f" ({left} blank{'' if left == 1 else 's'} left)",
+            )
+        )
+        st.reload_lands[media] = now + self.snapshot.operator.reload_delay_s
+
+    def _stalled(self, now: float, out: Decisions) -> None:
+        """Nothing will wake: ask for blanks on every empty device that could serve a waiter."""
+        asked: set[tuple[str, str]] = set()
+        for w in self.waiters.values():
+            q = w.request
+            for name in self.writers.get(q.media, ()):
+                st = self.devices[name]
+                if (
+                    (name, q.media) not in asked
+                    and st.blanks.get(q.media, 0) <= 0
+                    and q.media not in st.reload_lands
+                    and st.can_write(q.media, w.size)
+                ):
+                    asked.add((name, q.media))
+                    self._notice(st, q.media, now, out, waiting=self._blocked_requests(st, q.media))
+
+    def _list_waiting(self, out: Decisions) -> None:
+        for w in self.waiters.values():
+            media = w.request.media
+            empty = all(
+                self.devices[n].blanks.get(media, 0) <= 0 for n in self.writers.get(media, ())
+            )
+            reason = (
+                f"waiting for blank {media}: every online device that writes it is empty"
+                if empty
+                else "queued in the server: bound to a drive when one frees (late binding)"
+            )
+            out.waiting.append(Waiting(w.request.id, w.left, reason))
 
 
 def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CACHE_POLICY) -> Plan:
-    """Plan every queued request of ``snapshot`` (see the package docstring)."""
-    ledger = Ledger(snapshot, cache_policy)
-    online = [d for d in snapshot.devices if d.online]
-    by_key: dict[tuple[str, str], list[QueuedRequest]] = {}
-    for r in snapshot.requests:
-        by_key.setdefault((r.content, r.media), []).append(r)
-    fastest = _fastest_burn(online) if len(by_key) > 1 else {}
-    groups: list[_Group] = []
-    for (content, media), reqs in by_key.items():
-        reason = static_refusal(snapshot, content, media)
-        if reason is not None:
-            for r in reqs:
-                ledger.refuse(r, reason)
-            continue
-        size = snapshot.contents[content]
-        overhead, write = fastest.get(media, (0.0, math.inf))
-        work = sum(r.copies for r in reqs) * (overhead + size / write)
-        g = _Group(content, media, size, reqs, (work / len(reqs), min(r.seq for r in reqs)))
-        g.cands = [d for d in online if media in d.media and size <= d.cache_bytes]
-        g.reqs.sort(key=lambda q: (q.copies, q.seq))
-        groups.append(g)
-    if len(groups) > 1:
-        # Least flexible first, then longest first: balances a heterogeneous fleet.
-        groups.sort(
-            key=lambda g: (sum(len(d.drives_free_s) for d in g.cands), -g.smith[0] * len(g.reqs))
-        )
-    copies = sum(r.copies for g in groups for r in g.reqs)
-    discrete = copies <= DISCRETE_FACTOR * sum(len(d.drives_free_s) for d in online)
-    now = snapshot.now
-    base = {
-        d.name: (
-            max(min(d.drives_free_s), now) if discrete else _mean_free(d, now),
-            max(d.download_free_s, now),
-        )
-        for d in online
-    }
-    holding: dict[str, list[DeviceView]] = {}
-    if not discrete:
-        for d in online:
-            for c in d.cached:
-                holding.setdefault(c, []).append(d)
+    """One round of the policy from a full snapshot (the live dispatcher's call).
 
-    def new_pass() -> _Pass:
-        return _Pass(now, base, discrete, online, holding)
-
-    # First the earliest-finish allocation, whose latest end is the best this
-    # round can do; then again, letting devices that hold a content keep its
-    # copies up to that end, so the same finish costs fewer downloads.
-    _, horizon = _allocate(ledger, groups, new_pass(), horizon=-math.inf)
-    alloc, _ = _allocate(ledger, groups, new_pass(), horizon=horizon)
-    _commit(ledger, groups, alloc)
-    return ledger.plan()
+    Binds only what drives start within their horizon; every other copy comes
+    back in ``waiting`` and ``wake_s`` says when to ask again."""
+    planner = DiscflowPlanner(snapshot, cache_policy)
+    return planner.step(
+        snapshot.now, sorted(snapshot.requests, key=lambda q: q.seq), list_waiting=True
+    )
 
 
-def _fastest_burn(devices: list[DeviceView]) -> dict[str, tuple[float, float]]:
-    """Per media, the least overhead and the highest write speed in the fleet."""
-    out: dict[str, tuple[float, float]] = {}
-    for d in devices:
-        for m, s in d.media.items():
-            o, w = out.get(m, (math.inf, 0.0))
-            out[m] = (min(o, s.overhead_s), max(w, s.write_Bps))
-    return out
-
-
-_Alloc = dict[int, dict[str, list[tuple[QueuedRequest, int]]]]
-
-
-def _mean_free(d: DeviceView, now: float) -> float:
-    """When the device's drives would be free if its queued work were fluid."""
-    return sum(map(max, d.drives_free_s, repeat(now))) / len(d.drives_free_s)
-
-
-def _fluid_state(
-    ledger: Ledger, fluid: dict[str, _Fluid], d: DeviceView, *, discrete: bool
-) -> _Fluid:
-    f = fluid.get(d.name)
-    if f is None:
-        now = ledger.now
-        f = _Fluid(
-            _mean_free(d, now),
-            max(d.download_free_s, now),
-            len(d.drives_free_s),
-            d.cache_bytes,
-            {},
-        )
-        if discrete:
-            f.heap = sorted(map(max, d.drives_free_s, repeat(now)))
-            f.avail = f.heap[0]
-        fluid[d.name] = f
-    return f
-
-
-def _allocate(
-    ledger: Ledger, groups: list[_Group], pas: _Pass, *, horizon: float
-) -> tuple[_Alloc, float]:
-    """Phase 1: copies per (group, device), and the latest estimated end."""
-    alloc: _Alloc = {}
-    latest = ledger.now
-    for gi, g in enumerate(groups):
-        if pas.discrete:
-            if g.arrays is None:
-                g.arrays = _arrays(g, g.cands, pas.now, pas.base, discrete=True)
-            arr = g.arrays
-        else:
-            arr = _arrays(g, pas.shortlist(ledger, g), pas.now, pas.base, discrete=False)
-        alloc[gi], end = _allocate_group(ledger, pas, g, arr, horizon)
-        latest = max(latest, end)
-    return alloc, latest
-
-
-def _allocate_group(
-    ledger: Ledger, pas: _Pass, g: _Group, arr: _Arrays, horizon: float
-) -> tuple[dict[str, list[tuple[QueuedRequest, int]]], float]:
-    # In the fluid model a device's queued work is spread evenly over its
-    # drives (right for big rounds); in the discrete one each copy takes the
-    # earliest free drive (right when a round has fewer copies than drives).
-    # Devices untouched in this pass are read from the arrays; a _Fluid
-    # state is made only for devices that receive copies.
-    now = ledger.now
-    fluid, discrete = pas.fluid, pas.discrete
-    media, size, cands, per, dls = g.media, g.size, arr.cands, arr.per, arr.dls
-    ready = list(arr.ready)
-    fl: list[_Fluid | None] = [fluid.get(d.name) for d in cands]
-    blanks = [
-        b if f is None else f.blanks.get(media, b) for f, b in zip(fl, arr.blanks, strict=True)
-    ]
-
-    def download_start(f: _Fluid) -> float:
-        # A cache too small for this content beside the one in use must wait
-        # for the device to drain before it can evict and fetch.
-        return f.dl_free if size + f.in_use <= f.cache_bytes else max(f.dl_free, f.drain())
-
-    def finish(i: int) -> float:
-        r = ready[i]
-        f = fl[i]
-        if f is None:
-            return max(arr.avail[i], arr.dl_free[i] + dls[i] if r is None else r) + per[i]
-        return max(f.avail, download_start(f) + dls[i] if r is None else r) + per[i]
-
-    def top(heap: list[tuple[float, int]]) -> tuple[float, int]:
-        while heap:
-            f0, i = heap[0]
-            if blanks[i] <= 0:
-                heapq.heappop(heap)
-                continue
-            cur = finish(i)
-            if cur > f0:
-                heapq.heapreplace(heap, (cur, i))
-                continue
-            return f0, i
-        return math.inf, -1
-
-    every = [(finish(i), i) for i in range(len(cands)) if blanks[i] > 0]
-    heapq.heapify(every)
-    held = [(finish(i), i) for i in range(len(cands)) if blanks[i] > 0 and ready[i] is not None]
-    heapq.heapify(held)
-    shares: dict[str, list[tuple[QueuedRequest, int]]] = {}
-    latest = now
-    for r in g.reqs:
-        left = r.copies
-        while left > 0:
-            fh, bh = top(held)
-            if bh >= 0 and fh <= horizon:
-                pick, limit = bh, horizon
-            else:
-                fa, ia = top(every)
-                if ia < 0 and bh < 0:
-                    break
-                # Another device beats the holder only by more than the
-                # download it would need (none if it holds the content too).
-                slack = 0.0 if ia < 0 or ready[ia] is not None else DOWNLOAD_WEIGHT * dls[ia]
-                if ia < 0 or (bh >= 0 and fh <= fa + slack):
-                    pick, limit = bh, (max(horizon, fa + slack) if ia >= 0 else math.inf)
-                else:
-                    pick, limit = ia, -math.inf
-            f = fl[pick]
-            if f is None:
-                f = fl[pick] = _fluid_state(ledger, fluid, cands[pick], discrete=discrete)
-            if ready[pick] is None:
-                f.dl_free = download_start(f) + dls[pick]
-                ready[pick] = f.dl_free
-                heapq.heappush(held, (finish(pick), pick))
-            f.in_use = size
-            # As many copies as keep this device within the limit that chose it.
-            cap = min(left, blanks[pick])
-            rdy = ready[pick] or now
-            if f.heap is None:
-                start = max(f.avail, rdy)
-                n = 1 if limit == -math.inf else max(1, int((limit - start) / per[pick]))
-                n = min(n, cap)
-                f.avail = start + n * per[pick]
-                latest = max(latest, f.avail)
-            else:
-                n = 0
-                while n < cap:
-                    end = max(f.heap[0], rdy) + per[pick]
-                    if n and end > limit:
-                        break
-                    heapq.heapreplace(f.heap, end)
-                    latest = max(latest, end)
-                    n += 1
-                f.avail = f.heap[0]
-            blanks[pick] -= n
-            left -= n
-            share = shares.setdefault(cands[pick].name, [])
-            if share and share[-1][0] is r:
-                share[-1] = (r, share[-1][1] + n)
-            else:
-                share.append((r, n))
-    for f, b in zip(fl, blanks, strict=True):
-        if f is not None:
-            f.blanks[media] = b
-    return shares, latest
-
-
-def _commit(ledger: Ledger, groups: list[_Group], alloc: _Alloc) -> None:
-    """Phase 2: each device's share in Smith's order, through the Ledger."""
-    views = {d.name: d for d in ledger.snapshot.devices}
-    per_device: dict[str, list[tuple[tuple[float, int], int, QueuedRequest, int]]] = {}
-    placed: dict[str, int] = {}
-    for gi, shares in alloc.items():
-        g = groups[gi]
-        for name, items in shares.items():
-            # Smith's rule on this device, setup included: (burn work of the
-            # share + its download if the content is not there) per request.
-            view = views[name]
-            work = sum(n for _, n in items) * view.media[g.media].burn_s(g.size)
-            setup = 0.0 if g.content in view.cached else g.size / view.link_Bps
-            key = ((work / len(view.drives_free_s) + setup) / len(items), g.smith[1])
-            for k, (r, n) in enumerate(items):
-                per_device.setdefault(name, []).append((key, k, r, n))
-    for name, queue in per_device.items():
-        view = views[name]
-        queue.sort(key=lambda x: (x[0], x[1]))
-        for _, _, r, n in queue:
-            size = ledger.snapshot.contents[r.content]
-            if ledger.ensure_cached(view, r.content, size) is None:
-                continue  # pins leave no room: these copies wait (below)
-            ledger.assign(view, r, n, size)
-            placed[r.id] = placed.get(r.id, 0) + n
-    for g in groups:
-        short = [(r, r.copies - placed.get(r.id, 0)) for r in g.reqs]
-        short = [(r, left) for r, left in short if left > 0]
-        if not short:
-            continue
-        empty = [d.name for d in g.cands if ledger.blanks(d, g.media) <= 0]
-        if empty:
-            reason = f"waiting for blank {g.media}: every online device that writes it is empty"
-        else:
-            reason = (
-                f"no online device can take {g.media} {g.content!r} now"
-                " (offline, or caches pinned full); re-plan when that changes"
-            )
-        for r, left in short:
-            ledger.wait(r, left, reason, empty=empty)
+def start_discflow(
+    snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CACHE_POLICY
+) -> DiscflowPlanner:
+    """A standing planner for the simulator: feed it arrivals and reloads with ``step``."""
+    return DiscflowPlanner(snapshot, cache_policy)
