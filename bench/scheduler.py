@@ -145,7 +145,7 @@ def run_case(
             "case": name,
             "kind": kind,
             "seed": seed,
-            **summarize(w, result, bounds=bounds),
+            **summarize(w, result, bounds=bounds, extended=True),
             "planning_rounds": result.planning_rounds,
             "wall_s": round(time.perf_counter() - started, 1),
         }
@@ -263,8 +263,9 @@ def markdown(doc: dict[str, Any]) -> str:
     lines += ["", "| case | target | worst seed | per seed | met |", "|---|---|---:|---|---|"]
     for t in doc["targets"]:
         seeds = ", ".join(str(v) for v in t["per_seed"])
+        met = "yes" if t["met"] else "no"
         lines.append(
-            f"| {t['case']} | {t['target']} | {t['worst_seed']} | {seeds} | {'yes' if t['met'] else 'no'} ({t['margin']}) |"
+            f"| {t['case']} | {t['target']} | {t['worst_seed']} | {seeds} | {met} ({t['margin']}) |"
         )
     return "\n".join(lines)
 

@@ -52,7 +52,6 @@ reload lands. The policy is deterministic: equal snapshots, equal plans.
 from discflow.scheduler._baselines import plan_first_available, plan_round_robin
 from discflow.scheduler._cache import CACHE_POLICIES, CachePolicy, choose_victims
 from discflow.scheduler._discflow import (
-    AGING_S,
     DEFAULT_CACHE_POLICY,
     DiscflowPlanner,
     plan_discflow,
@@ -76,6 +75,7 @@ from discflow.scheduler._model import (
     Unplaceable,
     Waiting,
 )
+from discflow.scheduler._pool import AGING_RATE, WEIGHTS
 from discflow.scheduler._simulate import Planner, Policy, SimResult, StandingPolicy, simulate
 from discflow.scheduler._summary import (
     download_lower_bound,
@@ -103,7 +103,7 @@ POLICIES: dict[str, Policy | StandingPolicy] = {
 }
 
 __all__ = [
-    "AGING_S",
+    "AGING_RATE",
     "CACHE_POLICIES",
     "DEFAULT_CACHE_POLICY",
     "MODELS",
@@ -132,6 +132,7 @@ __all__ = [
     "Snapshot",
     "StandingPolicy",
     "Unplaceable",
+    "WEIGHTS",
     "Waiting",
     "Workload",
     "WorkloadError",

@@ -59,7 +59,6 @@ def allocate(
     *,
     now: float,
     holders: dict[str, dict[str, None]],
-    aged_s: float = math.inf,
 ) -> dict[str, list[Piece]]:
     """Pieces per device name, each list in the order the device should burn them."""
     classes: dict[ClassKey, _Class] = {}
@@ -78,16 +77,7 @@ def allocate(
     for c in classes.values():
         _spread(c, now, holders, out)
     for pieces in out.values():
-        # Requests already waiting longer than ``aged_s`` keep their turn (aging).
-        pieces.sort(
-            key=lambda p: (
-                now - p.waiter.request.arrival_s < aged_s,
-                p.waiter.order,
-                p.key,
-                p.copies,
-                p.waiter.request.seq,
-            )
-        )
+        pieces.sort(key=lambda p: (p.key, p.copies, p.waiter.request.seq))
     return out
 
 
@@ -265,7 +255,7 @@ def _pieces(d: DeviceState, items: list[tuple[Group, int]], out: list[Piece]) ->
     for g, n in items:
         setup = 0.0 if g.content in d.cache else g.size / d.link_Bps
         work = n * d.burn_s(g.media, g.size) / d.drive_count
-        takers = sorted(g.waiters, key=lambda w: (w.order, w.pooled, w.request.seq))
+        takers = sorted(g.waiters, key=lambda w: (-w.weight, w.pooled, w.request.seq))
         pieces: list[Piece] = []
         for w in takers:
             if n <= 0:
@@ -275,7 +265,7 @@ def _pieces(d: DeviceState, items: list[tuple[Group, int]], out: list[Piece]) ->
                 pieces.append(Piece(w, take, 0.0))
                 w.pooled -= take  # the caller re-indexes the pool afterwards
                 n -= take
-        key = (work + setup) / max(1, len(pieces))
+        per_request = (work + setup) / max(1, len(pieces))
         for p in pieces:
-            p.key = key
+            p.key = p.waiter.urgency(per_request)
         out.extend(pieces)

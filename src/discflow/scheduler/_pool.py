@@ -5,18 +5,25 @@
 # planned share). Heaps are lazy: an entry is live only while its version
 # equals the Waiter's and copies are pooled, so an update is one push
 # (amortised O(log n)) and a stale entry costs one pop later. Orders are
-# total and deterministic: (priority, key, arrival seq, version).
+# total and deterministic: (urgency, arrival seq, version).
 """Waiters, planned pieces and the pool's priority/Smith/aging indexes."""
 
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from dataclasses import dataclass, field
 
 from discflow.scheduler._model import QueuedRequest
 
-Entry = tuple[int, float, int, int, "Waiter"]
+Entry = tuple[float, int, int, "Waiter"]
+# Priority weights in Smith's rule (work / weight): rush goes first unless it is
+# many times longer; low yields to everything of similar size.
+WEIGHTS = {0: 0.25, 1: 1.0, 2: 8.0}
+# Linear aging: a request's key drops by this many seconds per second it waits.
+# As key + rate x (now - arrival) orders like key + rate x arrival, the heaps
+# stay valid as time passes; a request is overtaken only by requests that
+# arrived less than (its key / rate) after it, which bounds its wait.
+AGING_RATE = 0.1
 
 
 @dataclass(slots=True, eq=False)
@@ -30,9 +37,12 @@ class Waiter:
     version: int = 0
 
     @property
-    def order(self) -> int:
-        """Sorts first for the highest priority."""
-        return -self.request.priority.rank
+    def weight(self) -> float:
+        return WEIGHTS[self.request.priority.rank]
+
+    def urgency(self, work_s: float) -> float:
+        """Smith's rule with priority weight and linear aging: lower goes first."""
+        return work_s / self.weight + AGING_RATE * self.request.arrival_s
 
 
 @dataclass(slots=True, eq=False)
@@ -41,28 +51,26 @@ class Piece:
 
     waiter: Waiter
     copies: int
-    key: float  # Smith key on its device: seconds of work per request of its group
+    key: float  # urgency on its device (see Waiter.urgency)
 
 
 @dataclass(slots=True)
 class Pool:
-    """Unallocated copies, indexed per media by (priority, Smith key) and by arrival."""
+    """Unallocated copies, indexed per media and per holding device by urgency."""
 
     ref_burn: dict[str, tuple[float, float]]  # media -> (least overhead, best write speed)
     heaps: dict[str, list[Entry]] = field(default_factory=dict)
     local: dict[str, list[Entry]] = field(default_factory=dict)  # device -> cached contents
-    by_arrival: dict[str, deque[Waiter]] = field(default_factory=dict)
     by_content: dict[str, dict[str, Waiter]] = field(default_factory=dict)
     copies: dict[str, int] = field(default_factory=dict)  # media -> pooled copies
 
     def key(self, w: Waiter) -> float:
         """Remaining work of the pooled copies on the fleet's fastest writer (SRPT)."""
         overhead, write = self.ref_burn.get(w.request.media, (0.0, 1.0))
-        return w.pooled * (overhead + w.size / write)
+        return w.urgency(w.pooled * (overhead + w.size / write))
 
     def add(self, w: Waiter, holders: dict[str, dict[str, None]]) -> None:
         media = w.request.media
-        self.by_arrival.setdefault(media, deque()).append(w)
         self.copies[media] = self.copies.get(media, 0) + w.pooled
         self._push(w, holders)
 
@@ -84,7 +92,7 @@ class Pool:
             heapq.heappush(self.local.setdefault(device, []), self._entry(w))
 
     def _entry(self, w: Waiter) -> Entry:
-        return (w.order, self.key(w), w.request.seq, w.version, w)
+        return (self.key(w), w.request.seq, w.version, w)
 
     def _push(self, w: Waiter, holders: dict[str, dict[str, None]]) -> None:
         entry = self._entry(w)
@@ -93,20 +101,13 @@ class Pool:
             heapq.heappush(self.local.setdefault(device, []), entry)
         self.by_content.setdefault(w.request.content, {})[w.request.id] = w
 
-    def oldest(self, media: str) -> Waiter | None:
-        """The earliest arrival of ``media`` with pooled copies."""
-        queue = self.by_arrival.get(media)
-        while queue and queue[0].pooled == 0:
-            queue.popleft()
-        return queue[0] if queue else None
-
 
 def live(heap: list[Entry]) -> Entry | None:
     """The heap's best live entry (stale ones are dropped on the way)."""
     while heap:
         entry = heap[0]
-        w = entry[4]
-        if entry[3] == w.version and w.pooled > 0:
+        w = entry[3]
+        if entry[2] == w.version and w.pooled > 0:
             return entry
         heapq.heappop(heap)
     return None
