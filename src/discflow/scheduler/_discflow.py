@@ -52,7 +52,7 @@ DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
 # Re-plan the whole queue when more copies than this many per drive arrive at
 # once, and while planned work is left, every REPLAN_INTERVAL_S (rebalancing).
 REPLAN_COPIES_PER_DRIVE = 4
-REPLAN_INTERVAL_S = 3600.0
+REPLAN_INTERVAL_S = 86400.0
 # In Smith's rule a content not held costs at least this many fetch times.
 DOWNLOAD_WEIGHT = 1.0
 
