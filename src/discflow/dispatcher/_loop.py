@@ -20,7 +20,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,15 +38,16 @@ from discflow.dispatcher._printing import (
 from discflow.dispatcher._pusher import Pusher
 from discflow.dispatcher._settings import DispatcherSettings
 from discflow.dispatcher._snapshot import device_view, snapshot
-from discflow.domain import RequestState
+from discflow.domain import JOB_LIFECYCLE, CopyState, RequestState
 from discflow.errors import DiscflowError
+from discflow.protocol import JobOut
 from discflow.scheduler import OperatorSettings, Plan, plan_discflow
 from discflow.store import CopyCounts, Database, Event, Job, Notice, Request
 
 log = logging.getLogger("discflow.dispatcher")
 
 PLANNER_LEASE = "planner"
-_AGENT_FINAL = ("done", "failed", "cancelled", "interrupted")
+_FAILED_COPY = frozenset({CopyState.FAILED_WRITE, CopyState.FAILED_VERIFY})
 _OPEN_REQUEST_STATES = (
     RequestState.QUEUED.value,
     RequestState.ASSIGNED.value,
@@ -166,7 +166,7 @@ class Dispatcher:
             ]
 
     async def _follow_jobs(self) -> None:
-        async def fetch(job_id: str, device: str) -> tuple[str, dict[str, Any] | None | str]:
+        async def fetch(job_id: str, device: str) -> tuple[str, JobOut | None | str]:
             link = self.pusher.links.get(device)
             if link is None:
                 return job_id, "unreachable"
@@ -187,9 +187,7 @@ class Dispatcher:
             except SQLAlchemyError:  # nor can a database refusal on one job (logged in full)
                 log.exception("job %s could not be recorded", job_id)
 
-    def _apply_answer(
-        self, session: Session, job_id: str, answer: dict[str, Any] | None | str
-    ) -> None:
+    def _apply_answer(self, session: Session, job_id: str, answer: JobOut | None | str) -> None:
         job = session.get(Job, job_id)
         if job is None or job.state not in store.JOB_ACTIVE:
             return
@@ -205,19 +203,16 @@ class Dispatcher:
             return
         self._mirror(session, job, answer)
 
-    def _mirror(self, session: Session, job: Job, answer: dict[str, Any]) -> None:
-        copies = answer.get("copies") or []
-        states = [str(c.get("state", "")) for c in copies]
+    def _mirror(self, session: Session, job: Job, answer: JobOut) -> None:
+        states = answer.copy_states()
         counts = CopyCounts(
-            good=states.count("good"),
-            failed=sum(1 for s in states if s.startswith("failed")),
-            writing="writing" in states,
-            verifying="verifying" in states,
+            good=states.count(CopyState.GOOD),
+            failed=sum(1 for s in states if s in _FAILED_COPY),
+            writing=CopyState.WRITING in states,
+            verifying=CopyState.VERIFYING in states,
         )
-        state = str(answer.get("state", job.state))
-        errors = [str(c.get("error")) for c in copies if c.get("error")]
-        error = str(answer.get("error") or (errors[-1] if errors else ""))
-        store.update_job(session, job, state=state, counts=counts, error=error)
+        state = answer.state.value
+        store.update_job(session, job, state=state, counts=counts, error=answer.last_error())
         self._settle(
             session,
             job.request_id,
@@ -271,7 +266,7 @@ class Dispatcher:
                 continue
             try:
                 answer = await link.client.job(job_id)
-                if answer is not None and answer.get("state") not in _AGENT_FINAL:
+                if answer is not None and not JOB_LIFECYCLE.is_terminal(answer.state):
                     with contextlib.suppress(AgentRefused):
                         await link.client.cancel(job_id)
                     answer = await link.client.job(job_id)
@@ -285,15 +280,14 @@ class Dispatcher:
                 if answer is None:
                     job.error = f"{device} came back without this job; nothing was burned"
                     continue
-                copies = answer.get("copies") or []
-                states = [str(c.get("state", "")) for c in copies]
+                states = answer.copy_states()
                 store.update_job(
                     session,
                     job,
-                    state=str(answer.get("state", "interrupted")),
+                    state=answer.state.value,
                     counts=CopyCounts(
-                        good=states.count("good"),
-                        failed=sum(1 for s in states if s.startswith("failed")),
+                        good=states.count(CopyState.GOOD),
+                        failed=sum(1 for s in states if s in _FAILED_COPY),
                         writing=False,
                         verifying=False,
                     ),

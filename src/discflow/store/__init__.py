@@ -23,9 +23,9 @@ from discflow.store._catalog import (
 from discflow.store._db import Database, make_engine, migrate
 from discflow.store._devices import (
     DRIVERS,
-    DeviceStatusReport,
     apply_heartbeat,
     device_for_agent_token,
+    device_reasons,
     device_record,
     enrol_agent,
     get_device,
@@ -105,7 +105,6 @@ __all__ = [
     "Device",
     "DeviceCacheEntry",
     "DeviceMedia",
-    "DeviceStatusReport",
     "Event",
     "EventFilter",
     "Job",
@@ -133,6 +132,7 @@ __all__ = [
     "clear_notices",
     "create_token",
     "device_for_agent_token",
+    "device_reasons",
     "device_record",
     "enrol_agent",
     "ensure_user",
