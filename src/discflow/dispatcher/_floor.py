@@ -20,14 +20,12 @@ from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher._settings import DispatcherSettings
+from discflow.domain import Availability, DispatchReason, DispatchState, RequestState
 from discflow.store import CopyCounts, Database, Device, Request
 
 log = logging.getLogger("discflow.dispatcher")
 
 Settle = Callable[[Session, str], None]
-
-# the lost-job error names this, so the loop can recheck those jobs when the device is back
-LOST_OFFLINE = "offline for over"
 
 
 class Floor:
@@ -51,7 +49,7 @@ class Floor:
                 )
             grace = now - timedelta(seconds=self.settings.offline_grace_s)
             for device in store.list_devices(session):
-                if device.availability != "offline":
+                if device.availability != Availability.OFFLINE:
                     store.clear_notices(
                         session,
                         kinds=("device-offline",),
@@ -67,9 +65,10 @@ class Floor:
             store.update_job(
                 session,
                 job,
-                state="lost",
+                state=DispatchState.LOST,
                 counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
-                error=f"{device.name} {LOST_OFFLINE} {self.settings.offline_grace_s:.0f} s",
+                error=f"{device.name} offline for over {self.settings.offline_grace_s:.0f} s",
+                reason=DispatchReason.SERVICE_OFF_LINE,
             )
             self.settle(session, job.request_id)
 
@@ -77,7 +76,7 @@ class Floor:
         waiting = dict(
             session.execute(
                 select(Request.media, func.count())
-                .where(Request.state == "queued")
+                .where(Request.state == RequestState.QUEUED)
                 .group_by(Request.media)
             )
             .tuples()

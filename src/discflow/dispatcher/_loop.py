@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from discflow import store
 from discflow.archive import BlobStore
 from discflow.dispatcher._client import AgentRefused
-from discflow.dispatcher._floor import LOST_OFFLINE, Floor
+from discflow.dispatcher._floor import Floor
 from discflow.dispatcher._printing import (
     label_format,
     print_pending,
@@ -38,7 +38,15 @@ from discflow.dispatcher._printing import (
 from discflow.dispatcher._pusher import Pusher
 from discflow.dispatcher._settings import DispatcherSettings
 from discflow.dispatcher._snapshot import device_view, snapshot
-from discflow.domain import JOB_LIFECYCLE, CopyState, RequestState
+from discflow.domain import (
+    DISPATCH_ACTIVE,
+    JOB_LIFECYCLE,
+    Availability,
+    CopyState,
+    DispatchReason,
+    DispatchState,
+    RequestState,
+)
 from discflow.errors import DiscflowError
 from discflow.protocol import JobOut
 from discflow.scheduler import OperatorSettings, Plan, plan_discflow
@@ -162,7 +170,7 @@ class Dispatcher:
             return [
                 (j.id, j.device)
                 for j in store.active_jobs(session)
-                if j.state != "pending" and j.lease_owner == self.owner
+                if store.job_state(j) is not DispatchState.PENDING and j.lease_owner == self.owner
             ]
 
     async def _follow_jobs(self) -> None:
@@ -189,15 +197,16 @@ class Dispatcher:
 
     def _apply_answer(self, session: Session, job_id: str, answer: JobOut | None | str) -> None:
         job = session.get(Job, job_id)
-        if job is None or job.state not in store.JOB_ACTIVE:
+        if job is None or store.job_state(job) not in DISPATCH_ACTIVE:
             return
         if answer is None or isinstance(answer, str):
             store.update_job(
                 session,
                 job,
-                state="lost",
+                state=DispatchState.LOST,
                 counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
                 error=f"{job.device} no longer knows this job",
+                reason=DispatchReason.JOB_UNKNOWN_AT_DEVICE,
             )
             self._settle(session, job.request_id)
             return
@@ -211,12 +220,12 @@ class Dispatcher:
             writing=CopyState.WRITING in states,
             verifying=CopyState.VERIFYING in states,
         )
-        state = answer.state.value
+        state = DispatchState.mirroring(answer.state)
         store.update_job(session, job, state=state, counts=counts, error=answer.last_error())
         self._settle(
             session,
             job.request_id,
-            writing=counts.writing or state == "running",
+            writing=counts.writing or state is DispatchState.RUNNING,
             verifying=counts.verifying,
         )
 
@@ -254,9 +263,9 @@ class Dispatcher:
                     select(Job)
                     .join(store.Device, Job.device == store.Device.name)
                     .where(
-                        Job.state == "lost",
-                        Job.error.contains(LOST_OFFLINE),
-                        store.Device.availability != "offline",
+                        Job.state == DispatchState.LOST,
+                        Job.reason == DispatchReason.SERVICE_OFF_LINE,
+                        store.Device.availability != Availability.OFFLINE,
                     )
                 )
             ]
@@ -275,16 +284,22 @@ class Dispatcher:
                 continue
             with self.database.transaction() as session:
                 job = session.get(Job, job_id)
-                if job is None or job.state != "lost":
+                if job is None or store.job_state(job) is not DispatchState.LOST:
                     continue
                 if answer is None:
-                    job.error = f"{device} came back without this job; nothing was burned"
+                    store.set_job_reason(
+                        job,
+                        DispatchReason.JOB_UNKNOWN_AT_DEVICE,
+                        f"{device} came back without this job; nothing was burned",
+                    )
                     continue
+                if not JOB_LIFECYCLE.is_terminal(answer.state):
+                    continue  # still stopping: counted on a later round
                 states = answer.copy_states()
                 store.update_job(
                     session,
                     job,
-                    state=answer.state.value,
+                    state=DispatchState.mirroring(answer.state),
                     counts=CopyCounts(
                         good=states.count(CopyState.GOOD),
                         failed=sum(1 for s in states if s in _FAILED_COPY),
@@ -292,6 +307,7 @@ class Dispatcher:
                         verifying=False,
                     ),
                     error=f"{device} came back after its jobs were moved; its discs are counted",
+                    reason=DispatchReason.DEVICE_RETURNED,
                 )
                 self._settle(session, job.request_id)
 
@@ -306,7 +322,7 @@ class Dispatcher:
                     .join(Request, Job.request_id == Request.id)
                     .where(
                         Job.state.in_(store.JOB_ACTIVE),
-                        Request.state == "cancelled",
+                        Request.state == RequestState.CANCELLED,
                         Job.lease_owner == self.owner,
                     )
                 ).tuples()
@@ -321,13 +337,14 @@ class Dispatcher:
                 continue
             with self.database.transaction() as session:
                 job = session.get(Job, job_id)
-                if job is not None and job.state in store.JOB_ACTIVE:
+                if job is not None and store.job_state(job) in DISPATCH_ACTIVE:
                     store.update_job(
                         session,
                         job,
-                        state="cancelled",
+                        state=DispatchState.CANCELLED,
                         counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
                         error="the request was cancelled",
+                        reason=DispatchReason.JOB_CANCELED_BY_USER,
                     )
 
     # -- planning (the leader only) ------------------------------------------

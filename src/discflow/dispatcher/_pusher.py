@@ -20,6 +20,7 @@ from discflow import store
 from discflow.archive import BlobStore
 from discflow.dispatcher._client import AgentClient, AgentRefused
 from discflow.dispatcher._snapshot import Upload
+from discflow.domain import DispatchReason, DispatchState
 from discflow.errors import DeviceUnavailable
 from discflow.protocol import DiscLabel, JobCreate, JobOut
 from discflow.store import CopyCounts, Database, Job, Request
@@ -152,19 +153,24 @@ class Pusher:
             except AgentRefused as error:
                 # no room even after evicting, or the bytes keep arriving damaged: give the
                 # copies back to the planner rather than retry this device forever
-                self._refused(command.job_id, f"{name} cannot take the content: {error}")
+                self._refused(
+                    command.job_id,
+                    f"{name} cannot take the content: {error}",
+                    DispatchReason.DOCUMENT_ACCESS_ERROR,
+                )
                 continue
             try:
                 answer = await link.client.submit(command)
             except AgentRefused as error:
-                self._refused(command.job_id, f"{name} refused the job: {error}")
+                self._refused(
+                    command.job_id, f"{name} refused the job: {error}", DispatchReason.JOB_REFUSED
+                )
                 continue
             with self.database.transaction() as session:
                 row = session.get(Job, command.job_id)
-                if row is not None and row.state == "pending":
+                if row is not None and store.job_state(row) is DispatchState.PENDING:
                     self.mirror(session, row, answer)
-                    if row.state == "pending":
-                        row.state = "queued"
+                    store.accept_job(row)
 
     def _next_command(self, device: str) -> tuple[JobCreate, int] | None:
         with self.database.transaction() as session:
@@ -172,7 +178,7 @@ class Pusher:
                 (
                     j
                     for j in store.active_jobs(session, device=device)
-                    if j.state == "pending" and j.lease_owner == self.owner
+                    if store.job_state(j) is DispatchState.PENDING and j.lease_owner == self.owner
                 ),
                 None,
             )
@@ -197,12 +203,17 @@ class Pusher:
             )
             return command, request.content.size_bytes
 
-    def _refused(self, job_id: str, error: str) -> None:
+    def _refused(self, job_id: str, error: str, reason: DispatchReason) -> None:
         with self.database.transaction() as session:
             row = session.get(Job, job_id)
             assert row is not None
             store.update_job(
-                session, row, state="failed", counts=CopyCounts(0, 0, False, False), error=error
+                session,
+                row,
+                state=DispatchState.FAILED,
+                counts=CopyCounts(0, 0, False, False),
+                error=error,
+                reason=reason,
             )
             self.settle(session, row.request_id)
 
