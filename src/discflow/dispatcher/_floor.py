@@ -10,29 +10,27 @@ flickers while the count hovers near its threshold.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.domain import Availability, DispatchReason, DispatchState, RequestState
-from discflow.store import CopyCounts, Database, Device, Request
+from discflow.domain import Availability, DispatchReason
+from discflow.store import Database, Device, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
 
-Settle = Callable[[Session, str], None]
-
 
 class Floor:
-    def __init__(self, database: Database, settings: DispatcherSettings, settle: Settle) -> None:
+    def __init__(
+        self, database: Database, settings: DispatcherSettings, policy: SettlePolicy
+    ) -> None:
         self.database = database
         self.settings = settings
-        self.settle = settle
+        self.policy = policy
         self.outbox: list[dict[str, Any]] = []
 
     def watch(self) -> None:
@@ -62,26 +60,16 @@ class Floor:
 
     def _lose_jobs(self, session: Session, device: Device) -> None:
         for job in store.active_jobs(session, device=device.name):
-            store.update_job(
+            store.lose_job(
                 session,
                 job,
-                state=DispatchState.LOST,
-                counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
+                self.policy,
                 error=f"{device.name} offline for over {self.settings.offline_grace_s:.0f} s",
                 reason=DispatchReason.SERVICE_OFF_LINE,
             )
-            self.settle(session, job.request_id)
 
     def _media_notices(self, session: Session, device: Device) -> None:
-        waiting = dict(
-            session.execute(
-                select(Request.media, func.count())
-                .where(Request.state == RequestState.QUEUED)
-                .group_by(Request.media)
-            )
-            .tuples()
-            .all()
-        )
+        waiting = store.queued_by_media(session)
         for row in device.media:
             if row.loaded > row.low_threshold:
                 self._clear_after_reload(session, device, row.media, row.loaded, row.loaded_total)

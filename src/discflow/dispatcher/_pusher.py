@@ -14,22 +14,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
-
 from discflow import store
 from discflow.archive import BlobStore
 from discflow.dispatcher._client import AgentClient, AgentRefused
 from discflow.dispatcher._snapshot import Upload
 from discflow.domain import DispatchReason, DispatchState
 from discflow.errors import DeviceUnavailable
-from discflow.protocol import DiscLabel, JobCreate, JobOut
-from discflow.store import CopyCounts, Database, Job, Request
+from discflow.protocol import DiscLabel, JobCreate
+from discflow.store import Database, Job, Request, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
-
-# (session, job, the agent's answer) -> None: the dispatcher's mirror of a job
-Mirror = Callable[[Session, Job, JobOut], None]
-Settle = Callable[[Session, str], None]
 
 _ASSUMED_LINK_BPS = 50_000_000  # until the record says otherwise, for upload estimates
 _UPLOAD_TRIES = 3  # per content and command: room made, or bytes resent after a bad hash
@@ -54,15 +48,13 @@ class Pusher:
         *,
         owner: str,
         clock: Callable[[], float],
-        mirror: Mirror,
-        settle: Settle,
+        policy: SettlePolicy,
     ) -> None:
         self.database = database
         self.blobs = blobs
         self.owner = owner
         self.clock = clock
-        self.mirror = mirror
-        self.settle = settle
+        self.policy = policy
         self.links: dict[str, DeviceLink] = {}
         self._stopping = False
 
@@ -169,7 +161,7 @@ class Pusher:
             with self.database.transaction() as session:
                 row = session.get(Job, command.job_id)
                 if row is not None and store.job_state(row) is DispatchState.PENDING:
-                    self.mirror(session, row, answer)
+                    store.apply_agent_report(session, row.id, answer, self.policy)
                     store.accept_job(row)
 
     def _next_command(self, device: str) -> tuple[JobCreate, int] | None:
@@ -205,17 +197,7 @@ class Pusher:
 
     def _refused(self, job_id: str, error: str, reason: DispatchReason) -> None:
         with self.database.transaction() as session:
-            row = session.get(Job, job_id)
-            assert row is not None
-            store.update_job(
-                session,
-                row,
-                state=DispatchState.FAILED,
-                counts=CopyCounts(0, 0, False, False),
-                error=error,
-                reason=reason,
-            )
-            self.settle(session, row.request_id)
+            store.refuse_job(session, job_id, self.policy, error=error, reason=reason)
 
     async def _ensure_cached(self, link: DeviceLink, sha: str, size: int) -> None:
         complete, have = await link.client.cached_bytes(sha)

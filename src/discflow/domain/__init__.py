@@ -21,6 +21,7 @@ from discflow.domain._states import (
     DISPATCH_FINAL,
     DISPATCH_LIFECYCLE,
     JOB_LIFECYCLE,
+    PRINT_LIFECYCLE,
     REQUEST_ACTIVE,
     REQUEST_FINAL,
     REQUEST_LIFECYCLE,
@@ -31,6 +32,7 @@ from discflow.domain._states import (
     DriveState,
     JobState,
     Lifecycle,
+    PrintState,
     RequestState,
 )
 from discflow.domain._values import (
@@ -58,6 +60,7 @@ __all__ = [
     "DISPATCH_FINAL",
     "DISPATCH_LIFECYCLE",
     "JOB_LIFECYCLE",
+    "PRINT_LIFECYCLE",
     "MAX_COPIES",
     "MEDIA_TYPES",
     "REQUEST_ACTIVE",
@@ -73,6 +76,7 @@ __all__ = [
     "DriveState",
     "DriveStatus",
     "JobState",
+    "PrintState",
     "Lifecycle",
     "MediaBin",
     "MediaType",

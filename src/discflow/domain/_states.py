@@ -78,6 +78,14 @@ class DispatchReason(StrEnum):
     JOB_REFUSED = "job-refused"  # the agent refused the command
 
 
+class PrintState(StrEnum):
+    """A mailing label in the print queue (table ``print_jobs``)."""
+
+    PENDING = "pending"
+    PRINTED = "printed"
+    FAILED = "failed"  # gave up after its attempts, or its request is gone
+
+
 class CopyState(StrEnum):
     """One disc of a job."""
 
@@ -214,6 +222,18 @@ DISPATCH_LIFECYCLE: Lifecycle[DispatchState] = Lifecycle(
 )
 DISPATCH_ACTIVE = frozenset({_D.PENDING, _D.QUEUED, _D.RUNNING, _D.PAUSED})
 DISPATCH_FINAL = frozenset(set(_D) - DISPATCH_ACTIVE)
+
+PRINT_LIFECYCLE: Lifecycle[PrintState] = Lifecycle(
+    "label",
+    PrintState.PENDING,
+    _table(
+        {
+            PrintState.PENDING: {PrintState.PRINTED, PrintState.FAILED},
+            PrintState.PRINTED: set(),
+            PrintState.FAILED: set(),
+        }
+    ),
+)
 
 _C = CopyState
 COPY_LIFECYCLE: Lifecycle[CopyState] = Lifecycle(
