@@ -88,3 +88,16 @@ def test_lost_reason_is_a_column_not_error_text(database: Database, tmp_path: Pa
             store.update_job(
                 session, lost[0], state=DispatchState.RUNNING, counts=CopyCounts(0, 0, True, False)
             )
+
+
+def test_command_numbers_each_disc_within_its_request(database: Database, tmp_path: Path) -> None:
+    job_id = _job(database, tmp_path)
+    with database.transaction() as session:
+        work = store.next_command(session, device="img", owner="d1")
+        assert work is not None
+        command, size = work
+        assert command.job_id == job_id and size > 0
+        assert command.label is not None
+        assert [m["COPY"] for m in command.label.merge] == ["1 of 2", "2 of 2"]
+        assert command.label.merge[0]["CUSTOMER"] == "Ada"
+        assert store.next_command(session, device="img", owner="someone-else") is None

@@ -36,11 +36,16 @@ def test_job_command_defaults_keep_the_old_wire_format() -> None:
 
 
 def test_label_carries_one_merge_set_per_copy() -> None:
-    label = DiscLabel(design="plain", merge=[{"copy": f"{n} of 2"} for n in (1, 2)])
+    label = DiscLabel(design="plain", merge=[{"COPY": f"{n} of 2"} for n in (1, 2)])
     assert label.as_mapping() == {
         "design": "plain",
-        "merge": [{"copy": "1 of 2"}, {"copy": "2 of 2"}],
+        "merge": [{"COPY": "1 of 2"}, {"COPY": "2 of 2"}],
     }
+    # the first label shape (flat keys) still reads, as one merge set
+    old = DiscLabel.model_validate({"title": "Dawn", "order_id": "ORD-1"})
+    assert old.merge == [{"TITLE": "Dawn", "ORDER": "ORD-1"}]
+    with pytest.raises(ValidationError, match="control characters"):
+        DiscLabel(design="face\r\nCopies=9999")
 
 
 async def test_client_gets_typed_answers_from_the_agent_app(tmp_path: Path) -> None:
@@ -59,7 +64,7 @@ async def test_client_gets_typed_answers_from_the_agent_app(tmp_path: Path) -> N
                 content_sha256=sha,
                 media="CD-R",
                 copies=1,
-                label=DiscLabel(title="T", merge=[{"copy": "1 of 1"}]),
+                label=DiscLabel(merge=[{"TITLE": "T", "COPY": "1 of 1"}]),
                 priority=Priority.RUSH,
             )
         )

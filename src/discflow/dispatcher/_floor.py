@@ -14,12 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.domain import Availability, DispatchReason
-from discflow.store import Database, Device, SettlePolicy
+from discflow.domain import DispatchReason
+from discflow.store import Database, Device, Request, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
 
@@ -47,7 +48,7 @@ class Floor:
                 )
             grace = now - timedelta(seconds=self.settings.offline_grace_s)
             for device in store.list_devices(session):
-                if device.availability != Availability.OFFLINE:
+                if device.availability != "offline":
                     store.clear_notices(
                         session,
                         kinds=("device-offline",),
@@ -69,7 +70,15 @@ class Floor:
             )
 
     def _media_notices(self, session: Session, device: Device) -> None:
-        waiting = store.queued_by_media(session)
+        waiting = dict(
+            session.execute(
+                select(Request.media, func.count())
+                .where(Request.state == "queued")
+                .group_by(Request.media)
+            )
+            .tuples()
+            .all()
+        )
         for row in device.media:
             if row.loaded > row.low_threshold:
                 self._clear_after_reload(session, device, row.media, row.loaded, row.loaded_total)

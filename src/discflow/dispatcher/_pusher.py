@@ -20,7 +20,7 @@ from discflow.dispatcher._client import AgentClient, AgentRefused
 from discflow.dispatcher._snapshot import Upload
 from discflow.domain import DispatchReason, DispatchState
 from discflow.errors import DeviceUnavailable
-from discflow.protocol import DiscLabel, JobCreate
+from discflow.protocol import JobCreate
 from discflow.store import Database, Job, Request, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
@@ -166,34 +166,7 @@ class Pusher:
 
     def _next_command(self, device: str) -> tuple[JobCreate, int] | None:
         with self.database.transaction() as session:
-            job = next(
-                (
-                    j
-                    for j in store.active_jobs(session, device=device)
-                    if store.job_state(j) is DispatchState.PENDING and j.lease_owner == self.owner
-                ),
-                None,
-            )
-            if job is None:
-                return None
-            request = session.get(Request, job.request_id)
-            assert request is not None
-            order = request.order
-            command = JobCreate(
-                job_id=job.id,
-                content_sha256=request.content.sha256,
-                media=job.media,
-                copies=job.copies,
-                volume_name=request.content.volume_id or "DISCFLOW",
-                verify=True,
-                label=DiscLabel(
-                    title=request.content.title,
-                    order_id=order.id,
-                    request_id=request.id,
-                    customer=str(order.ship_to.get("name", "")),
-                ),
-            )
-            return command, request.content.size_bytes
+            return store.next_command(session, device=device, owner=self.owner)
 
     def _refused(self, job_id: str, error: str, reason: DispatchReason) -> None:
         with self.database.transaction() as session:

@@ -16,11 +16,11 @@ from discflow.protocol._jobs import (
 from discflow.protocol._status import (
     AgentStatus,
     CacheEntryOut,
+    DeviceReasonOut,
     DriveOut,
     MediaAdd,
     MediaOut,
     PartialOut,
-    ReasonOut,
 )
 
 __all__ = [
@@ -35,6 +35,6 @@ __all__ = [
     "MediaAdd",
     "MediaOut",
     "PartialOut",
-    "ReasonOut",
+    "DeviceReasonOut",
     "check_media_name",
 ]

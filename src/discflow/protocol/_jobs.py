@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from discflow.domain import CopyState, JobState, Priority, media_type
 from discflow.errors import UnknownMediaType
@@ -25,26 +25,44 @@ def check_media_name(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+# the dispatcher's first label shape (before the DiscLabel contract): its keys
+# become merge fields of a single set
+_LEGACY_LABEL_KEYS = {"title": "TITLE", "order_id": "ORDER", "request_id": "REQUEST"}
+
+
 class DiscLabel(BaseModel):
-    """What goes on the disc face: a design and one merge set per copy.
+    """What to print on each disc's face: a design and one merge set per copy.
 
-    ``merge`` has one mapping per copy (title, order, request, customer, date,
-    copy "3 of 10"); the older flat fields describe the whole job. Drivers
-    may carry their own keys (a label file) until their contract is settled,
-    hence ``extra="allow"``."""
+    ``design`` names a label design known to the device (a PTBurn ``.STD``, a
+    TD Bridge ``.tdd``, or a built-in face for image/xorriso). ``merge`` holds
+    one set per copy, in copy order (TITLE, ORDER, REQUEST, CUSTOMER, DATE,
+    COPY "3 of 10"); fewer sets than copies repeat the last.
+    """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
-    design: str | None = Field(default=None, max_length=255)
+    design: str | None = Field(default=None, min_length=1, max_length=200)
     merge: list[dict[str, str]] = Field(default_factory=list, max_length=1000)
-    title: str | None = None
-    order_id: str | None = None
-    request_id: str | None = None
-    customer: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not {"design", "merge"} & set(data):
+            fields = {_LEGACY_LABEL_KEYS.get(k, k.upper()): str(v) for k, v in data.items()}
+            return {"design": None, "merge": [fields] if fields else []}
+        return data
+
+    @field_validator("design")
+    @classmethod
+    def _design(cls, value: str | None) -> str | None:
+        # a design is a file name or path; a line break or control character is not
+        if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("label.design: a design name cannot hold control characters")
+        return value
 
     def as_mapping(self) -> dict[str, Any]:
-        """The label as the runner and drivers read it (fields left unset are absent)."""
-        return self.model_dump(exclude_none=True, exclude_defaults=False)
+        """The label as the runner and drivers read it."""
+        return self.model_dump()
 
 
 class JobCreate(BaseModel):

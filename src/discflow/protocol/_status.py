@@ -25,7 +25,7 @@ __all__ = [
     "MediaAdd",
     "MediaOut",
     "PartialOut",
-    "ReasonOut",
+    "DeviceReasonOut",
 ]
 
 
@@ -72,7 +72,7 @@ class PartialOut(BaseModel):
     total_bytes: int | None
 
 
-class ReasonOut(BaseModel):
+class DeviceReasonOut(BaseModel):
     """One ``DeviceReason`` on the wire (CUPS printer-state-reasons keyword + severity)."""
 
     reason: DeviceStateReason
@@ -84,7 +84,7 @@ class ReasonOut(BaseModel):
         return DeviceReason(self.reason, self.severity, self.message, self.detail)
 
     @classmethod
-    def of(cls, reason: DeviceReason) -> ReasonOut:
+    def of(cls, reason: DeviceReason) -> DeviceReasonOut:
         return cls(
             reason=reason.reason,
             severity=reason.severity,
@@ -108,7 +108,7 @@ class AgentStatus(BaseModel):
     link_Bps: int = Field(default=100_000_000, gt=0)
     jobs: list[JobBrief] = Field(default_factory=list)
     device_message: str = ""
-    reasons: list[ReasonOut] = Field(default_factory=list)
+    reasons: list[DeviceReasonOut] = Field(default_factory=list)
 
     def device_reasons(self) -> list[DeviceReason]:
         return [reason.to_domain() for reason in self.reasons]

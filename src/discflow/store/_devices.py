@@ -26,7 +26,7 @@ from discflow.domain import (
     media_type,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
-from discflow.protocol import AgentStatus, ReasonOut
+from discflow.protocol import AgentStatus, DeviceReasonOut
 from discflow.store._auth import hash_token
 from discflow.store._events import record
 from discflow.store._ids import new_token
@@ -214,7 +214,7 @@ def apply_heartbeat(session: Session, device: Device, report: AgentStatus) -> No
 def device_reasons(device: Device) -> list[DeviceReason]:
     """The conditions the device's last heartbeat named (CUPS printer-state-reasons)."""
     reported = (device.status or {}).get("reasons")
-    return [ReasonOut.model_validate(item).to_domain() for item in reported or []]
+    return [DeviceReasonOut.model_validate(item).to_domain() for item in reported or []]
 
 
 def mark_offline_if_silent(session: Session, *, older_than: datetime) -> list[str]:

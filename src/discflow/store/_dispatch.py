@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
@@ -24,9 +24,10 @@ from discflow.domain import (
     CopyState,
     DispatchReason,
     DispatchState,
+    Priority,
     RequestState,
 )
-from discflow.protocol import JobOut
+from discflow.protocol import DiscLabel, JobCreate, JobOut
 from discflow.store._jobs import JOB_ACTIVE, CopyCounts, job_state, settle_request, update_job
 from discflow.store._print_queue import queue_label
 from discflow.store._tables import Device, Job, Notice, Request
@@ -39,9 +40,9 @@ __all__ = [
     "jobs_to_follow",
     "lose_job",
     "lost_jobs_to_recheck",
+    "next_command",
     "open_requests",
     "pending_reloads",
-    "queued_by_media",
     "refuse_job",
     "settle",
     "withdrawn_jobs",
@@ -197,6 +198,54 @@ def cancel_job(session: Session, job_id: str) -> None:
         )
 
 
+def _merge_sets(session: Session, job: Job, request: Request) -> list[dict[str, str]]:
+    """One merge set per disc of the job, numbered within its request ("3 of 10")."""
+    earlier = session.scalars(
+        select(Job).where(
+            Job.request_id == request.id, Job.id != job.id, Job.created_at <= job.created_at
+        )
+    )
+    first = 1 + sum(j.copies if job_state(j) in DISPATCH_ACTIVE else j.good_copies for j in earlier)
+    order = request.order
+    common = {
+        "TITLE": request.content.title,
+        "ORDER": order.id,
+        "REQUEST": request.id,
+        "CUSTOMER": str(order.ship_to.get("name", "")),
+        "DATE": order.created_at.date().isoformat(),
+    }
+    total = max(request.copies, first + job.copies - 1)
+    return [{**common, "COPY": f"{first + n} of {total}"} for n in range(job.copies)]
+
+
+def next_command(session: Session, *, device: str, owner: str) -> tuple[JobCreate, int] | None:
+    """The oldest pending job this owner leases on ``device``, as the agent's command,
+    with its content's size (for the upload)."""
+    job = session.scalar(
+        select(Job)
+        .where(Job.device == device, Job.state == DispatchState.PENDING, Job.lease_owner == owner)
+        .order_by(Job.created_at, Job.id)
+        .limit(1)
+    )
+    if job is None:
+        return None
+    request = session.get(Request, job.request_id)
+    assert request is not None
+    # requests.priority comes with migration 0008; until then every request is normal
+    priority = Priority(getattr(request, "priority", None) or Priority.NORMAL)
+    command = JobCreate(
+        job_id=job.id,
+        content_sha256=request.content.sha256,
+        media=job.media,
+        copies=job.copies,
+        volume_name=request.content.volume_id or "DISCFLOW",
+        verify=True,
+        priority=priority,
+        label=DiscLabel(merge=_merge_sets(session, job, request)),
+    )
+    return command, request.content.size_bytes
+
+
 # -- the dispatcher's queries -------------------------------------------------
 
 
@@ -271,13 +320,3 @@ def pending_reloads(session: Session) -> set[tuple[str, str]]:
         )
         if notice.device is not None and notice.media is not None
     }
-
-
-def queued_by_media(session: Session) -> dict[str, int]:
-    """How many requests wait in the queue, per media type."""
-    rows = session.execute(
-        select(Request.media, func.count())
-        .where(Request.state == RequestState.QUEUED)
-        .group_by(Request.media)
-    )
-    return {row[0]: row[1] for row in rows}

@@ -52,9 +52,7 @@ def get_device(name: str, session: SessionDep, principal: UserDep) -> DevicePubl
 
 
 @router.post("/{name}/heartbeat", status_code=204)
-def heartbeat(
-    name: str, report: AgentStatus, session: SessionDep, agent: AgentDep
-) -> Response:
+def heartbeat(name: str, report: AgentStatus, session: SessionDep, agent: AgentDep) -> Response:
     """An agent's periodic status; refreshes the resource record."""
     if agent.name != name:
         raise PermissionDenied(f"this token belongs to {agent.name!r}, not {name!r}")
