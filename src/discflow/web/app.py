@@ -24,7 +24,7 @@ from discflow.errors import (
     NotFound,
     PermissionDenied,
 )
-from discflow.mail import mail_services
+from discflow.mail import mail_services, mail_settings
 from discflow.settings import Settings
 from discflow.store import Database, IdempotencyKeyInUse
 from discflow.web._admission import install_admission
@@ -111,6 +111,7 @@ class WakeDispatcher:
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
+    mail_settings(settings)  # a ConfigError here is one sentence, not a startup traceback
     database = database or Database(settings.resolved_database_url())
 
     @asynccontextmanager
