@@ -21,8 +21,7 @@ from typing import Any
 import httpx
 
 from discflow import store
-from discflow.store import Database
-from discflow.store._ids import new_token
+from discflow.store import Database, new_token
 
 
 @dataclass(frozen=True, slots=True)

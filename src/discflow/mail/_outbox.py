@@ -25,8 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from discflow.errors import MailError
-from discflow.store import Database, utcnow
-from discflow.store._tables import MailOutbox
+from discflow.store import Database, MailOutbox, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,7 @@ from discflow.dispatcher import printer_from_setting, reprint_order
 from discflow.domain import REQUEST_FINAL, Address, RequestState
 from discflow.errors import InvalidInput, NotFound
 from discflow.settings import Settings
-from discflow.store import Content, Event, Order, OrderLine, Role
-from discflow.store._tables import SavedAddress
+from discflow.store import Content, Event, Order, OrderLine, Role, SavedAddress
 from discflow.web.pages._common import (
     CsrfDep,
     PageRoute,
