@@ -24,10 +24,9 @@ import hmac
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
@@ -39,7 +38,6 @@ from discflow.agent._jobs import JobSpec
 from discflow.agent.drivers import Driver
 from discflow.domain import check_sha256, media_type
 from discflow.errors import (
-    DiscflowError,
     DriverError,
     InvalidInput,
     MediaExhausted,
@@ -49,18 +47,20 @@ from discflow.errors import (
 from discflow.protocol import (
     AgentStatus,
     CacheEntryOut,
+    ErrorTable,
     JobBrief,
     JobCreate,
     JobOut,
     MediaAdd,
     MediaOut,
     PartialOut,
+    install_plain_errors,
 )
 
 __all__ = ["create_agent_app"]
 
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-_STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
+_STATUS: ErrorTable = (
     (CacheFull, 507),
     (HashMismatch, 422),
     (Conflict, 409),
@@ -70,27 +70,6 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (InvalidInput, 422),
     (DriverError, 503),
 )
-
-
-_PLAIN_ERROR = {
-    "title": "Error",
-    "type": "object",
-    "properties": {"detail": {"type": "string", "title": "Detail"}},
-    "required": ["detail"],
-}
-
-
-def _document_plain_errors(app: FastAPI) -> None:
-    """The spec says what the handlers send: one ``detail`` sentence, 422 included."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
-            schemas["HTTPValidationError"] = _PLAIN_ERROR
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> FastAPI:
@@ -113,21 +92,7 @@ def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> Fa
     )
     app.state.agent = agent
 
-    @app.exception_handler(DiscflowError)
-    async def _discflow_error(_request: Request, exc: DiscflowError) -> JSONResponse:
-        code = next((c for kind, c in _STATUS if isinstance(exc, kind)), 500)
-        return JSONResponse({"detail": str(exc)}, status_code=code)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = [
-            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
-            f"{e.get('msg', 'invalid')}"
-            for e in exc.errors()[:5]
-        ]
-        return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
-
-    _document_plain_errors(app)
+    install_plain_errors(app, _STATUS)
 
     def authorized(authorization: Annotated[str | None, Header()] = None) -> None:
         if agent.token is None:
