@@ -1,0 +1,82 @@
+"""The house rules that keep discflow easy to change, checked on every run.
+
+- no module in ``src/`` over 450 lines, no function over 90 (split by concern);
+- no module imports another package's private ``_module`` (import from the
+  package's ``__init__``, its face);
+- no dispatch-job state written as a bare string outside ``domain``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "discflow"
+MAX_MODULE_LINES = 450
+MAX_FUNCTION_LINES = 90
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in SRC.rglob("*.py") if "migrations" not in p.parts)
+
+
+def _package_of(path: Path) -> str:
+    return path.relative_to(SRC).parts[0].removesuffix(".py")
+
+
+def test_no_module_is_too_long() -> None:
+    long = {
+        str(p.relative_to(SRC)): n
+        for p in _modules()
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"split these by concern (over {MAX_MODULE_LINES} lines): {long}"
+
+
+def test_no_function_is_too_long() -> None:
+    long = {}
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(SRC)}:{node.name}"] = length
+    assert not long, f"split these (over {MAX_FUNCTION_LINES} lines): {long}"
+
+
+_PRIVATE = re.compile(r"^\s*(?:from|import)\s+discflow\.([a-z_]+)\.(_[a-z_]+)", re.MULTILINE)
+
+
+def test_no_import_of_another_packages_private_module() -> None:
+    crossing = []
+    for path in _modules():
+        for package, module in _PRIVATE.findall(path.read_text()):
+            if package != _package_of(path):
+                crossing.append(f"{path.relative_to(SRC)} imports discflow.{package}.{module}")
+    assert not crossing, "import from the package's face instead:\n" + "\n".join(crossing)
+
+
+_STATES = "pending|queued|running|paused|done|failed|cancelled|interrupted|lost"
+_JOB_STATE = re.compile(
+    rf"""(?:Job\.state|\bjob\.state|\bj\.state)\s*(?:==|!=|=)\s*["'](?:{_STATES})["']"""
+)
+
+
+def test_dispatch_job_states_are_not_bare_strings() -> None:
+    places = ("dispatcher", "store")
+    found = [
+        f"{path.relative_to(SRC)}: {match.group(0)}"
+        for path in _modules()
+        if _package_of(path) in places
+        for match in _JOB_STATE.finditer(path.read_text())
+    ]
+    assert not found, "use discflow.domain.DispatchState:\n" + "\n".join(found)
+
+
+def test_the_checks_see_what_they_check() -> None:
+    """The rules above would pass on an empty tree: make sure they read the real one."""
+    paths = _modules()
+    assert len(paths) > 100 and any(p.name == "_loop.py" for p in paths)
+    assert _PRIVATE.search("from discflow.store._tables import Job")
+    assert _JOB_STATE.search('if job.state == "lost":')
