@@ -15,6 +15,7 @@ from discflow.domain import (
     DispatchReason,
     DispatchState,
     JobState,
+    Priority,
 )
 from discflow.errors import IllegalTransition
 from discflow.store import CopyCounts, Database, Job, OrderLine, Principal, Role
@@ -101,3 +102,15 @@ def test_command_numbers_each_disc_within_its_request(database: Database, tmp_pa
         assert [m["COPY"] for m in command.label.merge] == ["1 of 2", "2 of 2"]
         assert command.label.merge[0]["CUSTOMER"] == "Ada"
         assert store.next_command(session, device="img", owner="someone-else") is None
+
+
+def test_command_carries_the_requests_priority(database: Database, tmp_path: Path) -> None:
+    job_id = _job(database, tmp_path)
+    with database.transaction() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        request = session.get(store.Request, job.request_id)
+        assert request is not None
+        request.priority = Priority.RUSH
+        work = store.next_command(session, device="img", owner="d1")
+        assert work is not None and work[0].priority is Priority.RUSH

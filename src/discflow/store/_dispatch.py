@@ -231,8 +231,6 @@ def next_command(session: Session, *, device: str, owner: str) -> tuple[JobCreat
         return None
     request = session.get(Request, job.request_id)
     assert request is not None
-    # requests.priority comes with migration 0008; until then every request is normal
-    priority = Priority(getattr(request, "priority", None) or Priority.NORMAL)
     command = JobCreate(
         job_id=job.id,
         content_sha256=request.content.sha256,
@@ -240,7 +238,7 @@ def next_command(session: Session, *, device: str, owner: str) -> tuple[JobCreat
         copies=job.copies,
         volume_name=request.content.volume_id or "DISCFLOW",
         verify=True,
-        priority=priority,
+        priority=Priority(request.priority),
         label=DiscLabel(merge=_merge_sets(session, job, request)),
     )
     return command, request.content.size_bytes
