@@ -27,7 +27,7 @@ from discflow.store import Database, new_token
 @dataclass(frozen=True, slots=True)
 class MediaSpec:
     loaded: int
-    write_Bps: int  # noqa: N815
+    write_Bps: int
     overhead_s: float = 2.0
     low_threshold: int = 10
 

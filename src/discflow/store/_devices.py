@@ -17,12 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
     Availability,
-    CacheEntry,
     DeviceReason,
-    DeviceRecord,
-    DriveState,
-    DriveStatus,
-    MediaBin,
     media_type,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
@@ -228,35 +223,3 @@ def mark_offline_if_silent(session: Session, *, older_than: datetime) -> list[st
             )
             gone.append(device.name)
     return gone
-
-
-def device_record(device: Device) -> DeviceRecord:
-    """The store's row as the domain's claim-6 record."""
-    return DeviceRecord(
-        name=device.name,
-        driver=device.driver,
-        address=device.address,
-        drives=tuple(
-            DriveStatus(
-                index=int(d["index"]),
-                state=DriveState(d.get("state", "idle")),
-                job_id=d.get("job_id"),
-                progress=float(d.get("progress", 0.0)),
-            )
-            for d in device.drives
-        ),
-        availability=Availability(device.availability),
-        media=tuple(
-            MediaBin(
-                media=m.media,
-                loaded=m.loaded,
-                write_Bps=m.write_Bps,
-                overhead_s=m.overhead_s,
-                low_threshold=m.low_threshold,
-            )
-            for m in device.media
-        ),
-        cache=tuple(CacheEntry(c.sha256, c.size_bytes, c.last_used) for c in device.cache),
-        cache_capacity_bytes=device.cache_capacity_bytes,
-        link_Bps=device.link_Bps,
-    )
