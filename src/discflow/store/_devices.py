@@ -21,14 +21,14 @@ from discflow.domain import (
     media_type,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
-from discflow.protocol import AgentStatus, DeviceReasonOut
+from discflow.protocol import AgentStatus, DeviceReasonOut, DriverName
 from discflow.store._auth import hash_token
 from discflow.store._events import record
 from discflow.store._ids import new_token
 from discflow.store._tables import Device, DeviceCacheEntry, DeviceMedia
 from discflow.store._types import utcnow
 
-DRIVERS = ("image", "xorriso", "ptburn", "tdbridge", "sim")
+DRIVERS = tuple(name.value for name in DriverName)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
