@@ -100,13 +100,13 @@ def blocks() -> dict[str, str]:
 
 def update(text: str) -> str:
     for name, body in blocks().items():
+        tag = re.escape(name)
         pattern = re.compile(
-            rf"(<!-- generated: {re.escape(name)} -->\n).*?(\n<!-- end: {re.escape(name)} -->)",
-            re.DOTALL,
+            rf"(<!-- generated: {tag} -->\n)(?:.*?\n)?(<!-- end: {tag} -->)", re.DOTALL
         )
         if not pattern.search(text):
             raise SystemExit(f"{DOC}: no block {name!r}; add its two marker lines")
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
     return text
 
 
