@@ -15,6 +15,15 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "discflow"
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 90
+# Over the limits today, in rooms being rewritten in parallel (round 2): each is split by
+# its owner's issue. The list may only shrink: a new entry fails, and so does an entry
+# that no longer needs to be here (remove it when its split lands).
+PENDING_SPLITS = {
+    "agent/_jobs.py": "issue #13 (agent job runner)",
+    "scheduler/_discflow.py:_allocate_group": "issue #15 (scheduler)",
+    "scheduler/_validate.py:validate_plan": "issue #15 (scheduler)",
+    "store/_orders.py:place_order": "issue #17 (order hot path)",
+}
 
 
 def _modules() -> list[Path]:
@@ -25,24 +34,32 @@ def _package_of(path: Path) -> str:
     return path.relative_to(SRC).parts[0].removesuffix(".py")
 
 
-def test_no_module_is_too_long() -> None:
-    long = {
-        str(p.relative_to(SRC)): n
-        for p in _modules()
-        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
-    }
-    assert not long, f"split these by concern (over {MAX_MODULE_LINES} lines): {long}"
-
-
-def test_no_function_is_too_long() -> None:
-    long = {}
+def _too_long() -> dict[str, int]:
+    found = {}
     for path in _modules():
-        for node in ast.walk(ast.parse(path.read_text())):
+        text = path.read_text()
+        if (lines := len(text.splitlines())) > MAX_MODULE_LINES:
+            found[str(path.relative_to(SRC))] = lines
+        for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 if length > MAX_FUNCTION_LINES:
-                    long[f"{path.relative_to(SRC)}:{node.name}"] = length
-    assert not long, f"split these (over {MAX_FUNCTION_LINES} lines): {long}"
+                    found[f"{path.relative_to(SRC)}:{node.name}"] = length
+    return found
+
+
+def test_no_module_or_function_is_too_long() -> None:
+    found = _too_long()
+    new = {where: n for where, n in found.items() if where not in PENDING_SPLITS}
+    assert not new, (
+        f"split these by concern (modules over {MAX_MODULE_LINES} lines, "
+        f"functions over {MAX_FUNCTION_LINES}): {new}"
+    )
+
+
+def test_pending_splits_are_still_pending() -> None:
+    done = sorted(set(PENDING_SPLITS) - set(_too_long()))
+    assert not done, f"these were split: take them off PENDING_SPLITS: {done}"
 
 
 _PRIVATE = re.compile(r"^\s*(?:from|import)\s+discflow\.([a-z_]+)\.(_[a-z_]+)", re.MULTILINE)
