@@ -11,14 +11,14 @@ from discflow.archive import BlobStore
 from discflow.domain import (
     DISPATCH_ACTIVE,
     DISPATCH_LIFECYCLE,
-    Address,
     DispatchReason,
     DispatchState,
     JobState,
     Priority,
 )
 from discflow.errors import IllegalTransition
-from discflow.store import CopyCounts, Database, Job, OrderLine, Principal, Role
+from discflow.store import CopyCounts, Database, Job
+from tests.utils.factories import place_request
 from tests.utils.system import ingest_contents
 
 
@@ -29,14 +29,7 @@ def _job(database: Database, root: Path) -> str:
         store.register_device(
             session, name="img", driver="image", address="http://127.0.0.1:9", actor="op"
         )
-        user = store.ensure_user(session, "cara", role=Role.CUSTOMER)
-        placed = store.place_order(
-            session,
-            Principal(user_id=user.id, name=user.name, role=Role.CUSTOMER),
-            [OrderLine(content.id, "CD-R", 2)],
-            Address(name="Ada", lines=("1 Rd",), city="London", postal_code="N1", country="GB"),
-        )
-        request = placed.order.requests[0]
+        request = place_request(session, content.id, 2)
         job = store.create_job(session, request, device="img", copies=2, owner="d1", lease_s=30)
         return job.id
 
