@@ -213,6 +213,20 @@ def principal_of(current: SignedIn) -> Principal:
     return current.principal
 
 
+def whole_number(text: str, *, what: str, low: int, high: int) -> int:
+    """A number typed into a form: ASCII digits only (``str.isdigit`` takes "²" and
+    "٣"), within ``low..high`` so it fits every column it reaches."""
+    given = text.strip()
+    if not given.isascii() or not given.isdigit() or len(given) > len(str(high)):
+        raise InvalidInput(
+            f"{what}: {given[:24]!r} is not a whole number from {low} to {high}; type digits only"
+        )
+    value = int(given)
+    if not low <= value <= high:
+        raise InvalidInput(f"{what}: {value} is outside {low} to {high}")
+    return value
+
+
 def see_other(location: str) -> Response:
     """Post/redirect/get: the browser's back button never re-posts a form."""
     return Response(status_code=303, headers={"Location": location})
