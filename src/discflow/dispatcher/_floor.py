@@ -5,6 +5,12 @@ Invariants: a device is offline once its heartbeats stop for
 lost and their copies go back to the queue. A media notice is cleared only by
 a reload the agent reported (``loaded_total`` grew), so a notice never
 flickers while the count hovers near its threshold.
+
+One notice per need: requests waiting for a media no usable device has raise
+a single error notice ("media-out" with ``need``) on the device to reload,
+however many devices ran dry; a device that is low or out while others serve
+the queue gets a warning. Each media notice carries ``blanks`` (how many to
+load) so the floor can offer "Loaded N" on the notice itself.
 """
 
 from __future__ import annotations
@@ -20,11 +26,61 @@ from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.store import CopyCounts, Database, Device, Request
+from discflow.store import CopyCounts, Database, Device, DeviceMedia, Notice, Request
 
 log = logging.getLogger("discflow.dispatcher")
 
 Settle = Callable[[Session, str], None]
+MEDIA_KINDS = ("media-low", "media-out")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def waiting_by_media(session: Session) -> dict[str, tuple[int, int]]:
+    """Queued work per media type: (requests, discs still to make)."""
+    rows = session.execute(
+        select(Request.media, func.count(), func.sum(Request.copies - Request.good_copies))
+        .where(Request.state == "queued")
+        .group_by(Request.media)
+    ).all()
+    return {media: (int(count), int(discs or 0)) for media, count, discs in rows}
+
+
+def stock_by_media(devices: list[Device]) -> dict[str, int]:
+    """Blanks loaded per media type on devices that may get work."""
+    stock: dict[str, int] = {}
+    for device in devices:
+        if device.availability in ("offline", "error") or device.paused:
+            continue
+        for row in device.media:
+            stock[row.media] = stock.get(row.media, 0) + row.loaded
+    return stock
+
+
+def media_loaded_now(session: Session, *, device: str, answer: dict[str, Any]) -> None:
+    """The agent confirmed a reload: the record and the notices show it in this same
+    transaction, so the page that confirms the reload already shows its effect."""
+    media = str(answer.get("media", ""))
+    row = session.scalar(
+        select(DeviceMedia).where(DeviceMedia.device == device, DeviceMedia.media == media)
+    )
+    if row is None:
+        return
+    for name in ("loaded", "loaded_total", "used_good", "used_failed"):
+        if isinstance(answer.get(name), int):
+            setattr(row, name, answer[name])
+    why = f"{row.loaded} {media} now in {device}"
+    if row.loaded > row.low_threshold:
+        store.clear_notices(session, kinds=MEDIA_KINDS, device=device, media=media, why=why)
+    if row.loaded > 0:
+        store.clear_notices(session, kinds=("media-out",), device=device, media=media, why=why)
+        for notice in store.list_notices(session):
+            if notice.kind == "media-out" and notice.media == media and notice.data.get("need"):
+                store.clear_notices(
+                    session, kinds=("media-out",), device=notice.device, media=media, why=why
+                )
 
 # the lost-job error names this, so the loop can recheck those jobs when the device is back
 LOST_OFFLINE = "offline for over"
@@ -50,7 +106,10 @@ class Floor:
                     device=name,
                 )
             grace = now - timedelta(seconds=self.settings.offline_grace_s)
-            for device in store.list_devices(session):
+            devices = store.list_devices(session)
+            waiting, stock = waiting_by_media(session), stock_by_media(devices)
+            self._clear_met_needs(session, stock)
+            for device in devices:
                 if device.availability != "offline":
                     store.clear_notices(
                         session,
@@ -60,7 +119,19 @@ class Floor:
                     )
                 elif device.last_seen_at is None or device.last_seen_at < grace:
                     self._lose_jobs(session, device)
-                self._media_notices(session, device)
+                self._media_notices(session, device, waiting, stock)
+
+    def _clear_met_needs(self, session: Session, stock: dict[str, int]) -> None:
+        for notice in store.list_notices(session):
+            media = notice.media or ""
+            if notice.kind == "media-out" and notice.data.get("need") and stock.get(media, 0):
+                store.clear_notices(
+                    session,
+                    kinds=("media-out",),
+                    device=notice.device,
+                    media=media,
+                    why=f"{media} is loaded again",
+                )
 
     def _lose_jobs(self, session: Session, device: Device) -> None:
         for job in store.active_jobs(session, device=device.name):
@@ -73,25 +144,27 @@ class Floor:
             )
             self.settle(session, job.request_id)
 
-    def _media_notices(self, session: Session, device: Device) -> None:
-        waiting = dict(
-            session.execute(
-                select(Request.media, func.count())
-                .where(Request.state == "queued")
-                .group_by(Request.media)
-            )
-            .tuples()
-            .all()
-        )
+    def _media_notices(
+        self,
+        session: Session,
+        device: Device,
+        waiting: dict[str, tuple[int, int]],
+        stock: dict[str, int],
+    ) -> None:
         for row in device.media:
             if row.loaded > row.low_threshold:
                 self._clear_after_reload(session, device, row.media, row.loaded, row.loaded_total)
                 continue
-            count = waiting.get(row.media, 0)
-            reload = max(self.settings.reload_count, row.low_threshold * 2)
-            tail = f": {count} requests waiting" if count else ""
-            kind, severity = ("media-out", "error") if row.loaded == 0 else ("media-low", "warning")
-            if kind == "media-out":
+            requests, discs = waiting.get(row.media, (0, 0))
+            blanks = max(self.settings.reload_count, row.low_threshold * 2)
+            data = {
+                "loaded": row.loaded,
+                "loaded_total": row.loaded_total,
+                "threshold": row.low_threshold,
+                "waiting": requests,
+                "blanks": blanks,
+            }
+            if row.loaded == 0:
                 store.clear_notices(
                     session,
                     kinds=("media-low",),
@@ -99,20 +172,70 @@ class Floor:
                     media=row.media,
                     why="now out of media",
                 )
+                if requests and not stock.get(row.media, 0):
+                    self.media_needed(session, device=device.name, media=row.media, data=data)
+                    continue
+                kind = "media-out"
+                tail = (
+                    f"; {_plural(requests, 'request')} waiting go to other devices meanwhile"
+                    if requests
+                    else "; nothing waits for it now"
+                )
+                message = f"{device.name} is out of {row.media}: load {blanks}{tail}"
+            else:
+                kind = "media-low"
+                message = (
+                    f"{row.media} low in {device.name}: {row.loaded} left "
+                    f"(low at {row.low_threshold}); load {blanks}"
+                )
             self.notify(
                 session,
                 kind,
-                f"Load {reload} {row.media} into {device.name}{tail}",
-                severity=severity,
+                message,
+                severity="warning",
                 device=device.name,
                 media=row.media,
-                data={
-                    "loaded": row.loaded,
-                    "loaded_total": row.loaded_total,
-                    "threshold": row.low_threshold,
-                    "waiting": count,
-                },
+                data=data,
             )
+
+    def media_needed(
+        self, session: Session, *, device: str, media: str, data: dict[str, Any]
+    ) -> None:
+        """Requests wait for ``media`` and no usable device has any: one error notice,
+        on the first device asked for, however many devices ran dry."""
+        waiting = waiting_by_media(session).get(media, (0, 0))
+        open_need = next(
+            (
+                n
+                for n in session.scalars(
+                    select(Notice).where(
+                        Notice.kind == "media-out",
+                        Notice.media == media,
+                        Notice.cleared_at.is_(None),
+                    )
+                )
+                if n.data.get("need")
+            ),
+            None,
+        )
+        target = open_need.device if open_need is not None and open_need.device else device
+        blanks = int(data.get("blanks") or data.get("blanks_needed") or self.settings.reload_count)
+        requests, discs = waiting
+        message = (
+            f"Load {blanks} {media} into {target}: {_plural(requests, 'request')} "
+            f"({_plural(discs, 'disc')}) waiting, no {media} left on any device"
+        )
+        base = dict(open_need.data) if open_need is not None and target != device else data
+        notice = store.raise_notice(
+            session,
+            "media-out",
+            message,
+            severity="error",
+            device=target,
+            media=media,
+            data={**base, "need": True, "waiting": requests, "discs": discs, "blanks": blanks},
+        )
+        self._to_webhook(session, notice)
 
     def _clear_after_reload(
         self, session: Session, device: Device, media: str, loaded: int, loaded_total: int
@@ -144,18 +267,25 @@ class Floor:
         data: dict[str, Any] | None = None,
     ) -> None:
         """Raise (or refresh) a notice; new ones also go to the webhook, if any."""
+        if kind == "media-out" and media and device and (data or {}).get("requests_waiting"):
+            # the planner's "load N into D" for waiting requests: one notice per need
+            self.media_needed(session, device=device, media=media, data=data or {})
+            return
         notice = store.raise_notice(
             session, kind, message, severity=severity, device=device, media=media, data=data
         )
+        self._to_webhook(session, notice)
+
+    def _to_webhook(self, session: Session, notice: Notice) -> None:
         if notice in session.new and self.settings.notice_webhook_url:
             self.outbox.append(
                 {
-                    "kind": kind,
-                    "severity": severity,
-                    "device": device,
-                    "media": media,
-                    "message": message,
-                    "data": data or {},
+                    "kind": notice.kind,
+                    "severity": notice.severity,
+                    "device": notice.device,
+                    "media": notice.media,
+                    "message": notice.message,
+                    "data": notice.data or {},
                 }
             )
 

@@ -1,7 +1,8 @@
 """Operator notices: what someone on the floor must see or do.
 
 Invariants: at most one open notice per (kind, device, media); raising it again
-updates its text instead of piling up duplicates. Raising, acknowledging and
+updates its text, severity and data instead of piling up duplicates (so a
+notice always says what the gauges say now). Raising, acknowledging and
 clearing are each logged in the task log.
 """
 
@@ -49,8 +50,9 @@ def raise_notice(
         )
     )
     if notice is not None:
-        if notice.message != message:
+        if (notice.message, notice.severity, notice.data) != (message, severity, data or {}):
             notice.message = message
+            notice.severity = severity
             notice.data = data or {}
         return notice
     notice = Notice(
