@@ -82,6 +82,7 @@ def media_loaded_now(session: Session, *, device: str, answer: dict[str, Any]) -
                     session, kinds=("media-out",), device=notice.device, media=media, why=why
                 )
 
+
 # the lost-job error names this, so the loop can recheck those jobs when the device is back
 LOST_OFFLINE = "offline for over"
 

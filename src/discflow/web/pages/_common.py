@@ -61,6 +61,10 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _left(seconds: int) -> str:
+    return f"{seconds} s left" if seconds < 90 else f"{round(seconds / 60)} min left"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -71,6 +75,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["size"] = describe_size
     env.filters["when"] = _when
+    env.filters["left"] = _left
     return env
 
 

@@ -32,11 +32,7 @@ class Outlook:
 
 def usable(device: Device) -> bool:
     """A device that may get work now (online, not paused, no blocking reason)."""
-    return (
-        device.availability not in _DOWN
-        and not device.paused
-        and can_burn(reasons_of(device))
-    )
+    return device.availability not in _DOWN and not device.paused and can_burn(reasons_of(device))
 
 
 def blanks(device: Device, media: str) -> int:

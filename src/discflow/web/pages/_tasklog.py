@@ -65,11 +65,11 @@ def task_log(
     events = list(session.scalars(query.order_by(Event.id.desc()).limit(PAGE)))
     kinds = sorted(set(session.scalars(select(Event.type).distinct())))
     # disc and job events carry only the request: link them to their order too
-    request_ids = {e.request_id for e in events if e.request_id and not e.order_id}
+    linked = {e.request_id for e in events if e.request_id and not e.order_id}
     order_of = dict(
         session.execute(
             select(store.Request.id, store.Request.order_id).where(
-                store.Request.id.in_(request_ids)
+                store.Request.id.in_(linked)
             )
         ).all()
     )
