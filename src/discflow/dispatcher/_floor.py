@@ -10,28 +10,54 @@ One notice per need: requests waiting for a media no usable device has raise
 a single error notice ("media-out" with ``need``) on the device to reload,
 however many devices ran dry; a device that is low or out while others serve
 the queue gets a warning. Each media notice carries ``blanks`` (how many to
-load) so the floor can offer "Loaded N" on the notice itself.
+load) so the floor can offer "Loaded N" on the notice itself. A device whose
+reasons stop it (cover open, jam...) has one "device-error" notice until they
+clear.
+
+Failure policy (as the robots' consoles offer it): a job with
+``stop_job_after_failed_discs`` failed discs is stopped on its agent and its
+device paused, so the discs still to make are planned on other devices; the
+operator gets one error notice saying why and resumes the device after a look.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from discflow import store
+from discflow.dispatcher._client import AgentRefused
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.store import CopyCounts, Database, Device, DeviceMedia, Notice, Request
+from discflow.domain import BLOCKING_REASONS
+from discflow.errors import DiscflowError
+from discflow.store import CopyCounts, Database, Device, DeviceMedia, Job, Notice, Request
 
 log = logging.getLogger("discflow.dispatcher")
 
 Settle = Callable[[Session, str], None]
 MEDIA_KINDS = ("media-low", "media-out")
+_BLOCKING = {reason.value for reason in BLOCKING_REASONS}
+
+
+class _Link(Protocol):
+    @property
+    def client(self) -> Any: ...
+
+
+def blocking_reasons(device: Device) -> list[dict[str, Any]]:
+    """The device's error reasons that stop it burning (as its record carries them)."""
+    raw = getattr(device, "reasons", None) or (device.status or {}).get("reasons") or []
+    return [
+        r
+        for r in raw
+        if isinstance(r, dict) and r.get("severity") == "error" and r.get("reason") in _BLOCKING
+    ]
 
 
 def _plural(count: int, word: str) -> str:
@@ -53,6 +79,8 @@ def stock_by_media(devices: list[Device]) -> dict[str, int]:
     stock: dict[str, int] = {}
     for device in devices:
         if device.availability in ("offline", "error") or device.paused:
+            continue
+        if blocking_reasons(device):
             continue
         for row in device.media:
             stock[row.media] = stock.get(row.media, 0) + row.loaded
@@ -93,6 +121,7 @@ class Floor:
         self.settings = settings
         self.settle = settle
         self.outbox: list[dict[str, Any]] = []
+        self.to_stop: dict[str, str] = {}  # job id -> device, stopped by the failure policy
 
     def watch(self) -> None:
         with self.database.transaction() as session:
@@ -121,6 +150,84 @@ class Floor:
                 elif device.last_seen_at is None or device.last_seen_at < grace:
                     self._lose_jobs(session, device)
                 self._media_notices(session, device, waiting, stock)
+                self._error_notice(session, device)
+            self._failure_policy(session)
+
+    def _error_notice(self, session: Session, device: Device) -> None:
+        stopping = blocking_reasons(device)
+        if not stopping:
+            store.clear_notices(
+                session, kinds=("device-error",), device=device.name, why=f"{device.name} is ready"
+            )
+            return
+        said = "; ".join(
+            str(r.get("message") or str(r.get("reason", "")).replace("-", " ")) for r in stopping
+        )
+        self.notify(
+            session,
+            "device-error",
+            f"{device.name} stopped: {said}. Its work waits or goes to other devices",
+            severity="error",
+            device=device.name,
+            data={"reasons": [str(r.get("reason")) for r in stopping]},
+        )
+
+    def _failure_policy(self, session: Session) -> None:
+        limit = self.settings.stop_job_after_failed_discs
+        if limit <= 0:
+            return
+        for job in store.active_jobs(session):
+            if job.failed_copies < limit or job.id in self.to_stop:
+                continue
+            device = store.get_device(session, job.device)
+            self.to_stop[job.id] = job.device
+            if not device.paused:
+                device.paused = True
+                device.availability = "paused"
+                store.record(
+                    session,
+                    "device.paused",
+                    f"{job.device} paused: {job.failed_copies} discs of {job.id} failed",
+                    device=job.device,
+                    job_id=job.id,
+                    actor="failure-policy",
+                )
+            left = job.copies - job.good_copies
+            self.notify(
+                session,
+                "job-failed",
+                f"{job.device}: job {job.id} stopped after {job.failed_copies} failed discs "
+                f"({job.error or 'no reason given'}); its {left} discs left go to other "
+                f"devices. Check {job.device}'s drives and blanks, then resume it",
+                severity="error",
+                device=job.device,
+                data={"job": job.id, "failed": job.failed_copies, "limit": limit},
+            )
+
+    async def stop_failing_jobs(self, links: Mapping[str, _Link]) -> None:
+        """Stop on their agents the jobs the failure policy gave up on."""
+        for job_id, device in list(self.to_stop.items()):
+            link = links.get(device)
+            try:
+                if link is not None:
+                    await link.client.cancel(job_id)
+            except AgentRefused:
+                pass  # already final on the agent: its discs are counted below
+            except DiscflowError as error:
+                log.info("stopping %s on %s deferred: %s", job_id, device, error)
+                continue
+            with self.database.transaction() as session:
+                job = session.get(Job, job_id)
+                if job is not None and job.state in store.JOB_ACTIVE:
+                    store.update_job(
+                        session,
+                        job,
+                        state="cancelled",
+                        counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
+                        error=f"stopped after {job.failed_copies} failed discs",
+                    )
+                    self.settle(session, job.request_id)
+            del self.to_stop[job_id]
 
     def _clear_met_needs(self, session: Session, stock: dict[str, int]) -> None:
         for notice in store.list_notices(session):

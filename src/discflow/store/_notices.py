@@ -22,6 +22,7 @@ KINDS = (
     "media-low",
     "media-out",
     "device-offline",
+    "device-error",
     "job-failed",
     "print-failed",
     "request-unplaceable",

@@ -61,6 +61,11 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _clock(value: datetime | None) -> str:
+    """Time of day only, for a live console where the date is today's."""
+    return "never" if value is None else value.astimezone(UTC).strftime("%H:%M:%S")
+
+
 def _left(seconds: int) -> str:
     return f"{seconds} s left" if seconds < 90 else f"{round(seconds / 60)} min left"
 
@@ -76,6 +81,7 @@ def _environment() -> jinja2.Environment:
     env.filters["size"] = describe_size
     env.filters["when"] = _when
     env.filters["left"] = _left
+    env.filters["clock"] = _clock
     return env
 
 
