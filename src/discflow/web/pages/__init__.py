@@ -12,7 +12,15 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from discflow.store import Database
-from discflow.web.pages import _admin, _auth, _catalog, _floor, _orders, _tasklog
+from discflow.web.pages import (
+    _admin,
+    _auth,
+    _catalog,
+    _floor,
+    _order_list,
+    _orders,
+    _tasklog,
+)
 from discflow.web.pages._accounts import (
     SESSION_TTL,
     SignedIn,
@@ -29,7 +37,7 @@ from discflow.web.pages._common import STATIC_DIR
 from discflow.web.pages._sessions import COOKIE, SessionMiddleware
 
 router = APIRouter(include_in_schema=False)
-for _module in (_auth, _catalog, _orders, _floor, _tasklog, _admin):
+for _module in (_auth, _catalog, _order_list, _orders, _floor, _tasklog, _admin):
     router.include_router(_module.router)
 
 

@@ -43,7 +43,7 @@ from discflow.web.pages._common import (
     see_other,
     whole_number,
 )
-from discflow.web.pages._progress import describe_eta, outlook
+from discflow.web.pages._progress import describe_eta, outlook, shown_state
 from discflow.web.pages._story import RequestFacts, customer_story
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -158,21 +158,6 @@ def _form_page(
     )
 
 
-@router.get("/orders")
-def order_list(request: Request, session: PageSession, current: SignedInDep) -> Response:
-    orders = store.list_orders(session, current.principal, limit=200)
-    return render(
-        request,
-        "orders.html",
-        {
-            "title": "Orders",
-            "orders": orders,
-            "states": {o.id: store.order_state(o) for o in orders},
-            "titles": {c.id: c.title for c in _contents(session)},
-        },
-    )
-
-
 @router.get("/orders/new")
 def order_form(
     request: Request, session: PageSession, current: SignedInDep, content: str = ""
@@ -279,7 +264,7 @@ def _ahead(session: Session, order: Order) -> dict[str, int]:
 
 
 def _detail_context(session: Session, order: Order, *, operator: bool) -> dict[str, Any]:
-    state = store.order_state(order)
+    state = shown_state(order)
     devices = store.list_devices(session)
     now = store.utcnow()
     ahead = _ahead(session, order)

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from discflow import store
 from discflow.domain import REQUEST_FINAL, RequestState, can_burn
-from discflow.store import Device
+from discflow.store import Device, Order
 from discflow.store import Request as DiscRequest
 from discflow.web.pages._reasons import reasons_of
 
@@ -91,3 +92,14 @@ def describe_eta(ready_by: datetime | None, now: datetime) -> str:
     if minutes < 90:
         return f"about {minutes} min"
     return f"about {round(minutes / 60)} h"
+
+
+def shown_state(order: Order) -> str:
+    """The order's state as people read it: a cancelled order some discs of which were
+    made says so (those discs ship with a label)."""
+    state = store.order_state(order)
+    made = sum(r.good_copies for r in order.requests)
+    if made and any(r.state == RequestState.CANCELLED.value for r in order.requests):
+        if all(RequestState(r.state) in REQUEST_FINAL for r in order.requests):
+            return "partly made"
+    return state

@@ -68,9 +68,7 @@ def task_log(
     linked = {e.request_id for e in events if e.request_id and not e.order_id}
     order_of = dict(
         session.execute(
-            select(store.Request.id, store.Request.order_id).where(
-                store.Request.id.in_(linked)
-            )
+            select(store.Request.id, store.Request.order_id).where(store.Request.id.in_(linked))
         ).all()
     )
     context = {
