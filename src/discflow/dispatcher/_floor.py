@@ -33,10 +33,11 @@ from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher._client import AgentRefused
+from discflow.dispatcher._printing import printer_from_setting, queue_label
 from discflow.dispatcher._settings import DispatcherSettings
 from discflow.domain import BLOCKING_REASONS
 from discflow.errors import DiscflowError
-from discflow.store import CopyCounts, Database, Device, DeviceMedia, Job, Notice, Request
+from discflow.store import CopyCounts, Database, Device, DeviceMedia, Job, Notice, PrintJob, Request
 
 log = logging.getLogger("discflow.dispatcher")
 
@@ -152,6 +153,36 @@ class Floor:
                 self._media_notices(session, device, waiting, stock)
                 self._error_notice(session, device)
             self._failure_policy(session)
+            self._ship_what_was_made(session)
+
+    def _ship_what_was_made(self, session: Session) -> None:
+        """A cancelled request with discs made, once none of its jobs still burns, gets
+        its mailing label like a finished one: those discs ship."""
+        still_burning = select(Job.id).where(
+            Job.request_id == Request.id, Job.state.in_(store.JOB_ACTIVE)
+        )
+        labelled = select(PrintJob.id).where(PrintJob.request_id == Request.id)
+        made = session.scalars(
+            select(Request).where(
+                Request.state == "cancelled",
+                Request.good_copies > 0,
+                ~still_burning.exists(),
+                ~labelled.exists(),
+            )
+        ).all()
+        if not made:
+            return
+        printer = printer_from_setting(self.settings.label_printer, data_dir=self.settings.data_dir)
+        for request in made:
+            queue_label(session, request, printer=printer.name, sheet=self.settings.label_sheet)
+            store.record(
+                session,
+                "label.queued",
+                f"{request.good_copies} of {request.copies} discs were made before the "
+                "cancellation; they ship with this label",
+                order_id=request.order_id,
+                request_id=request.id,
+            )
 
     def _error_notice(self, session: Session, device: Device) -> None:
         stopping = blocking_reasons(device)

@@ -41,7 +41,12 @@ from discflow.web.pages._common import (
     whole_number,
 )
 from discflow.web.pages._console import MOVABLE, console_cards
-from discflow.web.pages._job_actions import cancel_request_of, move_job, one_more_disc
+from discflow.web.pages._job_actions import (
+    cancel_request_of,
+    move_job,
+    one_more_disc,
+    rebalance_after_reload,
+)
 from discflow.web.pages._series import load_charts
 from discflow.web.pages._svg import Series, bar_chart, line_chart
 
@@ -179,7 +184,15 @@ async def media_loaded(name: str, request: Request, current: CsrfDep) -> Respons
         )
     except DiscflowError as error:
         return flash(see_other(f"/floor#device-{name}"), f"Not recorded: {error}")
+    moved = await rebalance_after_reload(
+        request.app.state.database,
+        device=name,
+        media=form.get("media", ""),
+        actor=current.principal.name,
+    )
     message = f"Recorded: {count} {form.get('media')} loaded into {name} ({loaded} now)"
+    if moved:
+        message += f"; {len(moved)} job{'' if len(moved) == 1 else 's'} not started moved here"
     return flash(see_other(f"/floor#device-{name}"), message)
 
 

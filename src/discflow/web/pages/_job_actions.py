@@ -9,9 +9,14 @@ Invariants:
 - A new job is created with an expired lease: the next dispatcher round
   claims it and pushes it, the same way as any job it took over.
 - Every action is one task-log event naming the operator.
+- After a reload, work not started elsewhere moves to the reloaded device
+  only when the estimate (queued seconds ahead plus its own discs, per
+  device's speed and drives) says it finishes there sooner.
 """
 
 from __future__ import annotations
+
+from sqlalchemy import select
 
 from discflow import store
 from discflow.dispatcher import AgentClient, AgentRefused
@@ -117,3 +122,75 @@ def cancel_request_of(database: Database, *, job_id: str, actor: str) -> DiscReq
             job_id=job.id,
         )
         return request
+
+
+def _per_disc_s(device: store.Device, media: str, size_bytes: int) -> float | None:
+    row = next((r for r in device.media if r.media == media), None)
+    if row is None or row.write_Bps <= 0:
+        return None
+    return (row.overhead_s + size_bytes / row.write_Bps) / max(1, len(device.drives))
+
+
+def moves_after_reload(database: Database, *, device: str, media: str) -> list[str]:
+    """Jobs of ``media`` not started on other devices that ``device`` (just reloaded)
+    would finish sooner, earliest first, as many as its blanks cover."""
+    with database.transaction() as session:
+        target = store.get_device(session, device)
+        blanks = next((r.loaded for r in target.media if r.media == media), 0)
+        if target.paused or target.availability in ("offline", "error") or blanks <= 0:
+            return []
+        jobs = list(
+            session.scalars(
+                store.select_jobs()
+                .where(Job.state.in_(store.JOB_ACTIVE))
+                .order_by(Job.created_at, Job.id)
+            )
+        )
+        sizes = {
+            r.id: r.content.size_bytes
+            for r in session.scalars(
+                select(DiscRequest).where(DiscRequest.id.in_({j.request_id for j in jobs}))
+            )
+        }
+        devices = {d.name: d for d in store.list_devices(session)}
+        ahead: dict[str, float] = {}  # seconds of work queued per device so far
+        for job in jobs:
+            if job.device == device:
+                per = _per_disc_s(target, job.media, sizes.get(job.request_id, 0)) or 0.0
+                ahead[device] = ahead.get(device, 0.0) + per * (job.copies - job.good_copies)
+        chosen: list[str] = []
+        for job in jobs:
+            source = devices.get(job.device)
+            if job.device == device:
+                continue
+            per_here = _per_disc_s(target, media, sizes.get(job.request_id, 0))
+            if source is None or per_here is None:
+                continue
+            per_there = _per_disc_s(source, job.media, sizes.get(job.request_id, 0)) or 0.0
+            left = job.copies - job.good_copies
+            waited = ahead.get(job.device, 0.0)
+            ahead[job.device] = waited + per_there * left
+            movable = job.state in MOVABLE and job.good_copies + job.failed_copies == 0
+            if job.media != media or not movable or left > blanks:
+                continue
+            finish_here = ahead.get(device, 0.0) + per_here * left
+            if finish_here < waited + per_there * left:
+                chosen.append(job.id)
+                ahead[device] = finish_here
+                ahead[job.device] = waited  # what followed it there moves up
+                blanks -= left
+        return chosen
+
+
+async def rebalance_after_reload(
+    database: Database, *, device: str, media: str, actor: str
+) -> list[str]:
+    """Move the work a reload lets ``device`` finish sooner; returns the moved job ids."""
+    moved = []
+    for job_id in moves_after_reload(database, device=device, media=media):
+        try:
+            await move_job(database, job_id=job_id, target=device, actor=actor)
+        except (IllegalTransition, InvalidInput, NotFound):
+            continue  # it started meanwhile, or its device changed: leave it
+        moved.append(job_id)
+    return moved
