@@ -19,8 +19,11 @@ from discflow.store import Database, DeviceStatusReport, OrderLine, Role
 from tests.utils.factories import make_content
 
 SHIP = Address(
-    name="Ada Lovelace", lines=("12 St James's Square",), city="London",
-    postal_code="SW1Y 4JH", country="GB",
+    name="Ada Lovelace",
+    lines=("12 St James's Square",),
+    city="London",
+    postal_code="SW1Y 4JH",
+    country="GB",
 )
 
 
@@ -46,7 +49,11 @@ def heartbeat(
     with database.transaction() as session:
         if session.get(store.Device, name) is None:
             store.register_device(
-                session, name=name, driver=driver, address="http://127.0.0.1:9", actor="t",
+                session,
+                name=name,
+                driver=driver,
+                address="http://127.0.0.1:9",
+                actor="t",
                 agent_token=f"token-{name}",
             )
             session.flush()
@@ -57,8 +64,14 @@ def heartbeat(
                 "availability": availability,
                 "drives": drives or [{"index": 0, "state": "idle"}],
                 "media": [
-                    {"media": m, "loaded": n, "write_Bps": 1_000_000, "overhead_s": 30,
-                     "low_threshold": 10, "loaded_total": max(n, 100)}
+                    {
+                        "media": m,
+                        "loaded": n,
+                        "write_Bps": 1_000_000,
+                        "overhead_s": 30,
+                        "low_threshold": 10,
+                        "loaded_total": max(n, 100),
+                    }
                     for m, n in (media or {"CD-R": 80}).items()
                 ],
                 "cache": [],
@@ -110,42 +123,75 @@ def busy_floor(database: Database) -> Scene:
     dawn = make_content(database, "Dawn Chorus Field Recordings", 400_000_000)
     minutes = make_content(database, "Council Minutes 1950-1959", 600_000_000)
     films = make_content(database, "Harbour Films 1962", 3_000_000_000)
-    heartbeat(database, "pub-1", drives=[{"index": 0, "state": "idle"}, {"index": 1, "state": "idle"}],
-              media={"CD-R": 64, "DVD-R": 8})
-    heartbeat(database, "pub-2", driver="ptburn", availability="error",
-              drives=[{"index": 0, "state": "idle"}, {"index": 1, "state": "idle"}],
-              media={"CD-R": 45, "DVD-R": 30},
-              reasons=[
-                  {"reason": "cover-open", "severity": "error",
-                   "message": "Close the robot's cover to go on (PTBurn error 0x0C)"},
-                  {"reason": "marker-supply-low", "severity": "warning",
-                   "message": "cyan cartridge below 15%", "detail": "cyan"},
-              ],
-              ink={"cyan": 12, "magenta": 58, "yellow": 71, "black": 40})
-    heartbeat(database, "sim-1", driver="sim",
-              drives=[{"index": i, "state": "idle"} for i in range(4)],
-              media={"CD-R": 0, "DVD-R": 90})
+    heartbeat(
+        database,
+        "pub-1",
+        drives=[{"index": 0, "state": "idle"}, {"index": 1, "state": "idle"}],
+        media={"CD-R": 64, "DVD-R": 8},
+    )
+    heartbeat(
+        database,
+        "pub-2",
+        driver="ptburn",
+        availability="error",
+        drives=[{"index": 0, "state": "idle"}, {"index": 1, "state": "idle"}],
+        media={"CD-R": 45, "DVD-R": 30},
+        reasons=[
+            {
+                "reason": "cover-open",
+                "severity": "error",
+                "message": "Close the robot's cover to go on (PTBurn error 0x0C)",
+            },
+            {
+                "reason": "marker-supply-low",
+                "severity": "warning",
+                "message": "cyan cartridge below 15%",
+                "detail": "cyan",
+            },
+        ],
+        ink={"cyan": 12, "magenta": 58, "yellow": 71, "black": 40},
+    )
+    heartbeat(
+        database,
+        "sim-1",
+        driver="sim",
+        drives=[{"index": i, "state": "idle"} for i in range(4)],
+        media={"CD-R": 0, "DVD-R": 90},
+    )
     plan = (
-        [("pub-1", dawn, "CD-R")] * 7 + [("pub-2", minutes, "CD-R")] * 6
+        [("pub-1", dawn, "CD-R")] * 7
+        + [("pub-2", minutes, "CD-R")] * 6
         + [("sim-1", films, "DVD-R")] * 7
     )
     for i, (device, content, media) in enumerate(plan):
-        order_id, request_id = place(database, f"cust{i % 5}", content, media=media,
-                                     copies=3 + i % 4)
+        order_id, request_id = place(
+            database, f"cust{i % 5}", content, media=media, copies=3 + i % 4
+        )
         state = "running" if i in (0, 1, 13) else "queued"
         scene.orders.append(order_id)
         scene.jobs.setdefault(device, []).append(assign(database, request_id, device, state=state))
     # CD-R waiting that only sim-1 could take now (pub-2 is stopped, pub-1 is full)
-    for i in range(2):
+    for _ in range(2):
         scene.orders.append(place(database, "cust9", dawn, copies=10)[0])
     running = scene.jobs["pub-1"][:2]
-    heartbeat(database, "pub-1", media={"CD-R": 64, "DVD-R": 8}, drives=[
-        {"index": 0, "state": "writing", "progress": 0.42, "job_id": running[0]},
-        {"index": 1, "state": "verifying", "progress": 0.9, "job_id": running[1]},
-    ])
-    heartbeat(database, "sim-1", driver="sim", media={"CD-R": 0, "DVD-R": 90}, drives=[
-        {"index": 0, "state": "writing", "progress": 0.1, "job_id": scene.jobs["sim-1"][0]},
-        *({"index": i, "state": "idle"} for i in range(1, 4)),
-    ])
+    heartbeat(
+        database,
+        "pub-1",
+        media={"CD-R": 64, "DVD-R": 8},
+        drives=[
+            {"index": 0, "state": "writing", "progress": 0.42, "job_id": running[0]},
+            {"index": 1, "state": "verifying", "progress": 0.9, "job_id": running[1]},
+        ],
+    )
+    heartbeat(
+        database,
+        "sim-1",
+        driver="sim",
+        media={"CD-R": 0, "DVD-R": 90},
+        drives=[
+            {"index": 0, "state": "writing", "progress": 0.1, "job_id": scene.jobs["sim-1"][0]},
+            *({"index": i, "state": "idle"} for i in range(1, 4)),
+        ],
+    )
     watch(database)
     return scene

@@ -117,9 +117,11 @@ def test_busy_floor_fits_a_laptop_screen_and_says_what_to_do(
         assert box is not None and box["y"] + box["height"] <= LAPTOP["height"], selector
     width = page.evaluate("document.documentElement.scrollWidth")
     if width > LAPTOP["width"]:
-        print(page.evaluate("""() => [...document.querySelectorAll('body *')]
+        print(
+            page.evaluate("""() => [...document.querySelectorAll('body *')]
             .filter(e => e.getBoundingClientRect().right > 1366)
-            .slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)"""))
+            .slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)""")
+        )
     assert width <= LAPTOP["width"], "the console scrolls sideways"
     assert errors == []  # favicon and all
 
@@ -141,8 +143,13 @@ def test_media_loaded_from_the_notice_shows_its_effect_at_once(
     floor_scene.busy_floor(database)
 
     async def agent_accepts(self: object, media: str, count: int) -> dict[str, object]:
-        return {"media": media, "loaded": count, "loaded_total": 100 + count,
-                "used_good": 0, "used_failed": 0}
+        return {
+            "media": media,
+            "loaded": count,
+            "loaded_total": 100 + count,
+            "used_good": 0,
+            "used_failed": 0,
+        }
 
     # the agent's answer is the one boundary not run here (no agent process)
     monkeypatch.setattr("discflow.dispatcher.AgentClient.add_media", agent_accepts)
@@ -172,8 +179,13 @@ def test_order_form_marks_every_missing_field(
     page.evaluate("document.querySelector('form[action=\"/orders\"]').noValidate = true")
     page.get_by_role("button", name="Place order").click()
     alert = page.get_by_role("alert")
-    for words in ("Recipient is empty", "Street and number is empty", "Postal code is empty",
-                  "City is empty", "Country is empty"):
+    for words in (
+        "Recipient is empty",
+        "Street and number is empty",
+        "Postal code is empty",
+        "City is empty",
+        "Country is empty",
+    ):
         expect(alert).to_contain_text(words)
     assert "ship_to" not in (alert.text_content() or "")
     for label in ("Recipient", "Street and number", "Postal code", "City"):
@@ -190,11 +202,22 @@ def test_customer_reads_plain_words_and_a_reason_while_waiting(
     floor_scene.heartbeat(database, "pub-2", media={"CD-R": 0})
     order_id, request_id = floor_scene.place(database, "cara", content, copies=2)
     with database.transaction() as session:
-        store.record(session, "label.printed",
-                     "mailing label printed on folder:/srv/discflow/labels (job ORD-1-L1.pdf)",
-                     order_id=order_id, request_id=request_id, data={"printer": "folder:/srv"})
-        store.record(session, "request.assigned", "2 copies to pub-2", order_id=order_id,
-                     request_id=request_id, device="pub-2")
+        store.record(
+            session,
+            "label.printed",
+            "mailing label printed on folder:/srv/discflow/labels (job ORD-1-L1.pdf)",
+            order_id=order_id,
+            request_id=request_id,
+            data={"printer": "folder:/srv"},
+        )
+        store.record(
+            session,
+            "request.assigned",
+            "2 copies to pub-2",
+            order_id=order_id,
+            request_id=request_id,
+            device="pub-2",
+        )
     page = _page(browser, base_url, "cara")
     page.goto(f"/orders/{order_id}")
     story = page.locator("#timeline")
@@ -219,8 +242,14 @@ def test_task_log_ids_stay_whole_and_link_to_their_order(
     floor_scene.heartbeat(database, "pub-1")
     job_id = floor_scene.assign(database, request_id, "pub-1")
     with database.transaction() as session:
-        store.record(session, "disc.good", "1 of 5 verified on pub-1 " + "x" * 300,
-                     request_id=request_id, device="pub-1", job_id=job_id)
+        store.record(
+            session,
+            "disc.good",
+            "1 of 5 verified on pub-1 " + "x" * 300,
+            request_id=request_id,
+            device="pub-1",
+            job_id=job_id,
+        )
     page = _page(browser, base_url, "otto", viewport={"width": 900, "height": 700})
     page.goto("/floor/log?type=disc.")
     link = page.locator("#log-rows a.log-id", has_text=request_id)

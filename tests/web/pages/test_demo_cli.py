@@ -26,8 +26,11 @@ def test_taken_port_is_said_at_once_and_nothing_starts(tmp_path: Path) -> None:
         started = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "discflow", "demo", "--port", str(port)],
-            env={**os.environ, "DISCFLOW_DATA_DIR": str(tmp_path / "data"),
-                 "DISCFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"},
+            env={
+                **os.environ,
+                "DISCFLOW_DATA_DIR": str(tmp_path / "data"),
+                "DISCFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+            },
             capture_output=True,
             text=True,
             timeout=60,
@@ -42,8 +45,11 @@ def test_taken_port_is_said_at_once_and_nothing_starts(tmp_path: Path) -> None:
 
 def test_banner_lines_never_wrap_in_a_narrow_log() -> None:
     token = "dft_" + "A" * 43
-    lines = banner("http://127.0.0.1:8123", passwords={"customer": "pw-cust", "operator": "pw-op"},
-                   tokens={"customer": token, "operator": token.replace("A", "B")})
+    lines = banner(
+        "http://127.0.0.1:8123",
+        passwords={"customer": "pw-cust", "operator": "pw-op"},
+        tokens={"customer": token, "operator": token.replace("A", "B")},
+    )
     sink = io.StringIO()
     print_banner(Console(file=sink, width=40, force_terminal=False), lines)
     printed = sink.getvalue().splitlines()
