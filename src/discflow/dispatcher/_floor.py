@@ -23,7 +23,7 @@ operator gets one error notice saying why and resumes the device after a look.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -33,15 +33,23 @@ from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher._client import AgentRefused
-from discflow.dispatcher._printing import printer_from_setting, queue_label
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.domain import BLOCKING_REASONS
+from discflow.domain import BLOCKING_REASONS, DispatchReason, DispatchState
 from discflow.errors import DiscflowError
-from discflow.store import CopyCounts, Database, Device, DeviceMedia, Job, Notice, PrintJob, Request
+from discflow.store import (
+    CopyCounts,
+    Database,
+    Device,
+    DeviceMedia,
+    Job,
+    Notice,
+    PrintJob,
+    Request,
+    SettlePolicy,
+)
 
 log = logging.getLogger("discflow.dispatcher")
 
-Settle = Callable[[Session, str], None]
 MEDIA_KINDS = ("media-low", "media-out")
 _BLOCKING = {reason.value for reason in BLOCKING_REASONS}
 
@@ -112,15 +120,13 @@ def media_loaded_now(session: Session, *, device: str, answer: dict[str, Any]) -
                 )
 
 
-# the lost-job error names this, so the loop can recheck those jobs when the device is back
-LOST_OFFLINE = "offline for over"
-
-
 class Floor:
-    def __init__(self, database: Database, settings: DispatcherSettings, settle: Settle) -> None:
+    def __init__(
+        self, database: Database, settings: DispatcherSettings, policy: SettlePolicy
+    ) -> None:
         self.database = database
         self.settings = settings
-        self.settle = settle
+        self.policy = policy
         self.outbox: list[dict[str, Any]] = []
         self.to_stop: dict[str, str] = {}  # job id -> device, stopped by the failure policy
 
@@ -172,9 +178,10 @@ class Floor:
         ).all()
         if not made:
             return
-        printer = printer_from_setting(self.settings.label_printer, data_dir=self.settings.data_dir)
         for request in made:
-            queue_label(session, request, printer=printer.name, sheet=self.settings.label_sheet)
+            store.queue_label(
+                session, request, printer=self.policy.printer, sheet=self.policy.label_sheet
+            )
             store.record(
                 session,
                 "label.queued",
@@ -253,11 +260,11 @@ class Floor:
                     store.update_job(
                         session,
                         job,
-                        state="cancelled",
+                        state=DispatchState.CANCELLED,
                         counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
                         error=f"stopped after {job.failed_copies} failed discs",
                     )
-                    self.settle(session, job.request_id)
+                    store.settle(session, job.request_id, self.policy)
             del self.to_stop[job_id]
 
     def _clear_met_needs(self, session: Session, stock: dict[str, int]) -> None:
@@ -274,14 +281,13 @@ class Floor:
 
     def _lose_jobs(self, session: Session, device: Device) -> None:
         for job in store.active_jobs(session, device=device.name):
-            store.update_job(
+            store.lose_job(
                 session,
                 job,
-                state="lost",
-                counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
-                error=f"{device.name} {LOST_OFFLINE} {self.settings.offline_grace_s:.0f} s",
+                self.policy,
+                error=f"{device.name} offline for over {self.settings.offline_grace_s:.0f} s",
+                reason=DispatchReason.SERVICE_OFF_LINE,
             )
-            self.settle(session, job.request_id)
 
     def _media_notices(
         self,

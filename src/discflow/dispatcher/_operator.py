@@ -35,7 +35,7 @@ async def record_media_loaded(
         answer = await client.add_media(name, count)
     finally:
         await client.close()
-    loaded = int(answer.get("loaded", 0))
+    loaded = answer.loaded
     with database.transaction() as session:
         store.record(
             session,
@@ -45,7 +45,7 @@ async def record_media_loaded(
             actor=actor,
             data={"media": name, "count": count, "loaded": loaded},
         )
-        media_loaded_now(session, device=device, answer={**answer, "media": name})
+        media_loaded_now(session, device=device, answer={**answer.model_dump(), "media": name})
     return loaded
 
 

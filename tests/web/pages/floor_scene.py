@@ -14,10 +14,12 @@ from typing import Any
 from discflow import store
 from discflow.dispatcher._floor import Floor
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.domain import Address, RequestState
-from discflow.store import Database, DeviceStatusReport, OrderLine, Role
+from discflow.domain import Address, DispatchState, RequestState
+from discflow.protocol import AgentStatus
+from discflow.store import Database, OrderLine, Role
 from tests.utils.factories import make_content
 
+POLICY = store.SettlePolicy(max_failed_discs=5, printer="folder:labels", label_sheet="4x6")
 SHIP = Address(
     name="Ada Lovelace",
     lines=("12 St James's Square",),
@@ -44,8 +46,8 @@ def heartbeat(
     reasons: list[dict[str, str]] | None = None,
     ink: dict[str, int] | None = None,
 ) -> None:
-    """Register ``name`` if needed and apply one heartbeat (reasons and ink as the
-    agent's status carries them)."""
+    """Register ``name`` if needed and apply one heartbeat (reasons as the agent's
+    status carries them)."""
     with database.transaction() as session:
         if session.get(store.Device, name) is None:
             store.register_device(
@@ -57,7 +59,7 @@ def heartbeat(
                 agent_token=f"token-{name}",
             )
             session.flush()
-        report = DeviceStatusReport.model_validate(
+        report = AgentStatus.model_validate(
             {
                 "name": name,
                 "driver": driver,
@@ -77,16 +79,13 @@ def heartbeat(
                 "cache": [],
                 "cache_capacity_bytes": 10_000_000_000,
                 "cache_free_bytes": 6_000_000_000,
+                "reasons": reasons or [],
             }
         )
         device = store.get_device(session, name)
         store.apply_heartbeat(session, device, report)
-        extra: dict[str, Any] = {}
-        if reasons is not None:
-            extra["reasons"] = reasons
-        if ink is not None:
-            extra["ink"] = ink
-        device.status = {**device.status, **extra}
+        if ink is not None:  # no agent reports levels yet: as a robot's status would carry them
+            device.status = {**device.status, "ink": ink}
 
 
 def place(
@@ -107,7 +106,14 @@ def assign(database: Database, request_id: str, device: str, *, state: str = "qu
         job = store.create_job(
             session, request, device=device, copies=request.copies, owner="t", lease_s=3600
         )
-        job.state = state
+        session.flush()  # the row's defaults (0 discs so far) are the database's
+        if state != "pending":
+            store.update_job(
+                session,
+                job,
+                state=DispatchState(state),
+                counts=store.CopyCounts(0, 0, state == "running", False),
+            )
         if state == "running":
             store.transition_request(session, request, RequestState.BURNING)
         return job.id
@@ -115,7 +121,7 @@ def assign(database: Database, request_id: str, device: str, *, state: str = "qu
 
 def watch(database: Database) -> None:
     """One round of the dispatcher's floor watch (offline devices, media notices)."""
-    Floor(database, DispatcherSettings(heartbeat_offline_s=3600), lambda s, r: None).watch()
+    Floor(database, DispatcherSettings(heartbeat_offline_s=3600), POLICY).watch()
 
 
 def busy_floor(database: Database) -> Scene:

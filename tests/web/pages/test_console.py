@@ -19,7 +19,7 @@ from discflow.store import Database, Job, Notice, PrintJob, Role
 from discflow.web.pages._job_actions import moves_after_reload, rebalance_after_reload
 from tests.utils.factories import make_content
 from tests.web.pages.conftest import make_user, sign_in
-from tests.web.pages.floor_scene import assign, heartbeat, place, watch
+from tests.web.pages.floor_scene import POLICY, assign, heartbeat, place, watch
 
 NEW_ADDRESS = {
     "ship": "new",
@@ -47,7 +47,7 @@ def test_one_notice_per_need_with_the_right_words_and_severity(
     for name in ("pub-1", "pub-2", "sim-1"):
         heartbeat(database, name, media={"CD-R": 0})
     place(database, "cara", content, copies=2)
-    floor = Floor(database, DispatcherSettings(heartbeat_offline_s=3600), lambda s, r: None)
+    floor = Floor(database, DispatcherSettings(heartbeat_offline_s=3600), POLICY)
     floor.watch()
     # and the planner asks for each device too, as it does every round
     with database.transaction() as session:
@@ -114,7 +114,7 @@ def test_failure_policy_stops_the_job_pauses_the_device_and_tells_the_operator(
             counts=store.CopyCounts(2, 3, True, False),
             error="drive 1: write error (PTBurn 0x31 media error)",
         )
-    floor = Floor(database, DispatcherSettings(heartbeat_offline_s=3600), lambda s, r: None)
+    floor = Floor(database, DispatcherSettings(heartbeat_offline_s=3600), POLICY)
     floor.watch()
     assert floor.to_stop == {job_id: "pub-1"}
     with database.transaction() as session:
@@ -137,7 +137,7 @@ def test_failure_policy_limit_is_configurable(database: Database) -> None:
     floor = Floor(
         database,
         DispatcherSettings(heartbeat_offline_s=3600, stop_job_after_failed_discs=5),
-        lambda s, r: None,
+        POLICY,
     )
     floor.watch()
     assert floor.to_stop == {}

@@ -18,6 +18,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from discflow import store
+from discflow.protocol import MediaOut
 from discflow.settings import Settings
 from discflow.store import Database, Role
 from discflow.web import create_app
@@ -142,14 +143,8 @@ def test_media_loaded_from_the_notice_shows_its_effect_at_once(
     make_user(database, "otto", Role.OPERATOR)
     floor_scene.busy_floor(database)
 
-    async def agent_accepts(self: object, media: str, count: int) -> dict[str, object]:
-        return {
-            "media": media,
-            "loaded": count,
-            "loaded_total": 100 + count,
-            "used_good": 0,
-            "used_failed": 0,
-        }
+    async def agent_accepts(self: object, media: str, count: int) -> MediaOut:
+        return MediaOut(media=media, loaded=count, write_Bps=1_000_000, loaded_total=100 + count)
 
     # the agent's answer is the one boundary not run here (no agent process)
     monkeypatch.setattr("discflow.dispatcher.AgentClient.add_media", agent_accepts)

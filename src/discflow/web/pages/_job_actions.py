@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from discflow import store
 from discflow.dispatcher import AgentClient, AgentRefused
-from discflow.domain import RequestState
+from discflow.domain import DispatchState, RequestState
 from discflow.errors import IllegalTransition, InvalidInput, NotFound
 from discflow.store import CopyCounts, Database, Job
 from discflow.store import Request as DiscRequest
@@ -61,7 +61,7 @@ async def move_job(database: Database, *, job_id: str, target: str, actor: str) 
         store.update_job(
             session,
             job,
-            state="cancelled",
+            state=DispatchState.CANCELLED,
             counts=CopyCounts(0, 0, False, False),
             error=f"moved to {target} by {actor}",
         )

@@ -23,14 +23,10 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from discflow import store
-from discflow.dispatcher._printing import (
-    label_format,
-    printer_from_setting,
-    render_order_labels,
-    reprint_order,
-)
+from discflow.dispatcher import label_format, label_item, printer_from_setting, reprint_order
 from discflow.domain import MAX_COPIES, REQUEST_FINAL, Address, Priority, RequestState
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
+from discflow.labels import render_sheet
 from discflow.settings import Settings
 from discflow.store import Content, Event, Order, OrderLine, Principal, Role, SavedAddress
 from discflow.web.pages._common import (
@@ -356,9 +352,8 @@ def label_download(
     """The order's mailing labels as the printer gets them, for its customer and operators."""
     order = readable_order(session, order_id, current.principal)
     settings: Settings = request.app.state.settings
-    pdf = render_order_labels(
-        request.app.state.database, order.id, sheet=settings.label_sheet, fmt=label_format("pdf")
-    )
+    items = [label_item(order, r) for r in order.requests]
+    pdf = render_sheet(items, sheet=settings.label_sheet, fmt=label_format("pdf"))
     return Response(
         pdf,
         media_type="application/pdf",
