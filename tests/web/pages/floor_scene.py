@@ -14,7 +14,7 @@ from typing import Any
 from discflow import store
 from discflow.dispatcher._floor import Floor
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.domain import Address, DispatchState, RequestState
+from discflow.domain import Address, DispatchState, Priority, RequestState
 from discflow.protocol import AgentStatus
 from discflow.store import Database, OrderLine, Role
 from tests.utils.factories import make_content
@@ -89,13 +89,21 @@ def heartbeat(
 
 
 def place(
-    database: Database, customer: str, content: str, *, media: str = "CD-R", copies: int = 5
+    database: Database,
+    customer: str,
+    content: str,
+    *,
+    media: str = "CD-R",
+    copies: int = 5,
+    priority: Priority = Priority.NORMAL,
 ) -> tuple[str, str]:
     """An order of one request; returns (order id, request id)."""
     with database.transaction() as session:
         user = store.ensure_user(session, customer, role=Role.CUSTOMER)
         principal = store.Principal(user_id=user.id, name=user.name, role=Role.CUSTOMER)
-        placed = store.place_order(session, principal, [OrderLine(content, media, copies)], SHIP)
+        placed = store.place_order(
+            session, principal, [OrderLine(content, media, copies)], SHIP, priority=priority
+        )
         request = placed.order.requests[0]
         return placed.order.id, request.id
 
@@ -170,8 +178,9 @@ def busy_floor(database: Database) -> Scene:
         + [("sim-1", films, "DVD-R")] * 7
     )
     for i, (device, content, media) in enumerate(plan):
+        urgency = {6: Priority.RUSH, 10: Priority.RUSH, 12: Priority.LOW}.get(i, Priority.NORMAL)
         order_id, request_id = place(
-            database, f"cust{i % 5}", content, media=media, copies=3 + i % 4
+            database, f"cust{i % 5}", content, media=media, copies=3 + i % 4, priority=urgency
         )
         state = "running" if i in (0, 1, 13) else "queued"
         scene.orders.append(order_id)

@@ -294,3 +294,55 @@ def test_customer_search_sees_only_their_own(client: TestClient, database: Datab
     assert "0 orders" in client.get("/orders?customer=carl").text
     rows = list(csv.DictReader(io.StringIO(client.get("/orders.csv").text)))
     assert [r["customer"] for r in rows] == ["cara"]
+
+
+def test_rush_from_the_order_form_goes_first_in_the_device_queue(
+    client: TestClient, other_client: TestClient, database: Database
+) -> None:
+    content = make_content(database, "Dawn Chorus", 5_000_000)
+    heartbeat(database, "pub-1")
+    make_user(database, "cara")
+    csrf = sign_in(client, "cara")
+    form = client.get("/orders/new").text
+    assert '<option value="rush">rush</option>' in form
+    jobs = []
+    for priority in ("normal", "rush"):
+        placed = client.post(
+            "/orders",
+            data={
+                "csrf_token": csrf,
+                "content_id": content,
+                "media": "CD-R",
+                "copies": "2",
+                "priority": priority,
+                **NEW_ADDRESS,
+            },
+            follow_redirects=False,
+        )
+        assert placed.status_code == 303
+        order_id = placed.headers["location"].rsplit("/", 1)[1]
+        with database.transaction() as session:
+            (request,) = store.get_order(
+                session, order_id, store.Principal(None, "t", Role.ADMIN)
+            ).requests
+            assert request.priority == priority
+            request_id = request.id
+        jobs.append(assign(database, request_id, "pub-1"))
+    bad = client.post(
+        "/orders",
+        data={
+            "csrf_token": csrf,
+            "content_id": content,
+            "media": "CD-R",
+            "copies": "1",
+            "priority": "asap",
+            **NEW_ADDRESS,
+        },
+    )
+    assert bad.status_code == 422 and "choose one of low, normal, rush" in bad.text
+    make_user(database, "otto", Role.OPERATOR)
+    sign_in(other_client, "otto")
+    floor = other_client.get("/floor").text
+    rows = re.findall(r'data-job="(JOB-\w+)"', floor)
+    assert rows == [jobs[1], jobs[0]]  # rush first, though placed second
+    assert 'class="pri pri-rush">rush<' in floor

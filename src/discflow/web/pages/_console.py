@@ -58,8 +58,7 @@ class DriveRow:
 
 
 def _priority(request: DiscRequest) -> str:
-    value = getattr(request, "priority", None)
-    return str(getattr(value, "value", value) or Priority.NORMAL.value)
+    return request.priority or Priority.NORMAL.value
 
 
 def _rank(priority: str) -> int:

@@ -270,7 +270,7 @@ def job_page(
             "job": job,
             "request": disc_request,
             "content_title": disc_request.content.title,
-            "priority": str(getattr(disc_request, "priority", "normal") or "normal"),
+            "priority": disc_request.priority,
             "active": job.state in store.JOB_ACTIVE,
             "movable": job.state in MOVABLE and job.good_copies + job.failed_copies == 0,
             "targets": targets,

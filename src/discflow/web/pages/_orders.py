@@ -14,7 +14,6 @@ Invariants:
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -53,8 +52,6 @@ REQUIRED_ADDRESS = {
     "city": "City",
     "country": "Country",
 }
-# the store learns ``priority`` with the rush-order migration; until then the form keeps it
-_PLACE_TAKES_PRIORITY = "priority" in inspect.signature(store.place_order).parameters
 
 
 class FormProblems(InvalidInput):
@@ -208,10 +205,11 @@ async def place(request: Request, session: PageSession, current: CsrfDep) -> Res
         priority = _priority(form)
         ship_to = _ship_to(session, form, principal)
         line = OrderLine(form.get("content_id", ""), form.get("media", ""), copies)
-        extra: dict[str, Any] = {"priority": priority} if _PLACE_TAKES_PRIORITY else {}
         # place_order checks everything before it adds a row, so a refusal leaves
         # nothing behind in this transaction
-        placed = store.place_order(session, principal, [line], ship_to, source="web", **extra)
+        placed = store.place_order(
+            session, principal, [line], ship_to, source="web", priority=priority
+        )
     except FormProblems as problems:
         return _form_page(
             request,
