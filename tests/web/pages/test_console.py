@@ -346,3 +346,27 @@ def test_rush_from_the_order_form_goes_first_in_the_device_queue(
     rows = re.findall(r'data-job="(JOB-\w+)"', floor)
     assert rows == [jobs[1], jobs[0]]  # rush first, though placed second
     assert 'class="pri pri-rush">rush<' in floor
+
+
+def test_order_page_shows_the_plans_eta(client: TestClient, database: Database) -> None:
+    """ETAs from the plan: the planner writes each job's planned end; the page shows it."""
+    import time as clock
+
+    from discflow.dispatcher._planner import Planner
+
+    content = make_content(database, "Dawn Chorus", 50_000_000)
+    heartbeat(database, "pub-1", media={"CD-R": 80})
+    make_user(database, "cara")
+    order_id, request_id = place(database, "cara", content, copies=4)
+    settings = DispatcherSettings(heartbeat_offline_s=3600)
+    floor = Floor(database, settings, POLICY)
+    planner = Planner(database, settings, owner="t", clock=clock.time, links={}, floor=floor)
+    planner.plan_and_assign()
+    with database.transaction() as session:
+        (job,) = session.scalars(select(Job).where(Job.request_id == request_id))
+        assert job.planned_end_at is not None
+        minutes = (job.planned_end_at - store.utcnow()).total_seconds() / 60
+    sign_in(client, "cara")
+    eta = re.search(r'<td class="eta">([^<]*)</td>', client.get(f"/orders/{order_id}").text)
+    assert eta is not None
+    assert eta.group(1).strip() == f"about {max(1, round(minutes))} min"

@@ -38,7 +38,7 @@ from discflow.web.pages._common import (
     see_other,
     whole_number,
 )
-from discflow.web.pages._progress import describe_eta, outlook, shown_state
+from discflow.web.pages._progress import describe_eta, outlook, planned_ends, shown_state
 from discflow.web.pages._story import RequestFacts, customer_story
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -262,9 +262,15 @@ def _detail_context(session: Session, order: Order, *, operator: bool) -> dict[s
     devices = store.list_devices(session)
     now = store.utcnow()
     ahead = _ahead(session, order)
+    planned = planned_ends(session, list(order.requests))
     outlooks = {
         r.id: outlook(
-            r, devices=devices, ahead_discs=ahead[r.id], size_bytes=r.content.size_bytes, now=now
+            r,
+            devices=devices,
+            ahead_discs=ahead[r.id],
+            size_bytes=r.content.size_bytes,
+            now=now,
+            planned_end=planned.get(r.id),
         )
         for r in order.requests
     }

@@ -4,10 +4,11 @@ Invariants:
 - Read-only over the device records the heartbeats keep fresh: the same
   facts the floor shows, so the customer and the operator are never told
   different stories.
-- An estimate is a range the customer can plan by, not a promise: it counts
-  the discs of the same media queued ahead, the drives that take that media,
-  and each device's own seconds per disc (its overhead plus the content's
-  size over its write speed).
+- The ETA is the planner's when every disc still to make is in a planned job
+  (``jobs.planned_end_at``, the plan's end of its last disc). Otherwise it is
+  an estimate the customer can plan by, not a promise: the discs of the same
+  media queued ahead, the drives that take that media, and each device's own
+  seconds per disc (its overhead plus the content's size over its write speed).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from discflow import store
 from discflow.domain import REQUEST_FINAL, RequestState, can_burn
-from discflow.store import Device, Order
+from discflow.store import Device, Job, Order
 from discflow.store import Request as DiscRequest
 from discflow.web.pages._reasons import reasons_of
 
@@ -69,11 +73,14 @@ def outlook(
     ahead_discs: int,
     size_bytes: int,
     now: datetime,
+    planned_end: datetime | None = None,
 ) -> Outlook:
     """The waiting reason and an estimated time the request's discs are all made."""
     if RequestState(request.state) in REQUEST_FINAL:
         return Outlook("", None)
     reason = waiting_for(request, devices)
+    if planned_end is not None:
+        return Outlook(reason, max(planned_end, now))
     rates = []
     for device in devices:
         per_disc = _seconds_per_disc(device, request.media, size_bytes)
@@ -103,3 +110,30 @@ def shown_state(order: Order) -> str:
         if all(RequestState(r.state) in REQUEST_FINAL for r in order.requests):
             return "partly made"
     return state
+
+
+def planned_ends(session: Session, requests: list[DiscRequest]) -> dict[str, datetime]:
+    """Per request, the plan's end of its last disc, when its planned jobs cover every
+    disc still to make."""
+    ids = [r.id for r in requests]
+    jobs = session.scalars(
+        select(Job).where(Job.request_id.in_(ids), Job.state.in_(store.JOB_ACTIVE))
+    ).all()
+    covered: dict[str, int] = {}
+    ends: dict[str, datetime] = {}
+    unplanned: set[str] = set()
+    for job in jobs:
+        covered[job.request_id] = covered.get(job.request_id, 0) + job.copies - job.good_copies
+        if job.planned_end_at is None:
+            unplanned.add(job.request_id)
+        else:
+            ends[job.request_id] = max(
+                ends.get(job.request_id, job.planned_end_at), job.planned_end_at
+            )
+    return {
+        r.id: ends[r.id]
+        for r in requests
+        if r.id in ends
+        and r.id not in unplanned
+        and covered.get(r.id, 0) >= r.copies - r.good_copies
+    }
