@@ -25,22 +25,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher._client import AgentRefused
+from discflow.dispatcher._needs import (
+    blocking_reasons,
+    plural,
+    stock_by_media,
+    waiting_by_media,
+)
+from discflow.dispatcher._pusher import DeviceLink
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.domain import BLOCKING_REASONS, DispatchReason, DispatchState
+from discflow.domain import DispatchReason, DispatchState
 from discflow.errors import DiscflowError
 from discflow.store import (
     CopyCounts,
     Database,
     Device,
-    DeviceMedia,
     Job,
     Notice,
     PrintJob,
@@ -49,75 +55,6 @@ from discflow.store import (
 )
 
 log = logging.getLogger("discflow.dispatcher")
-
-MEDIA_KINDS = ("media-low", "media-out")
-_BLOCKING = {reason.value for reason in BLOCKING_REASONS}
-
-
-class _Link(Protocol):
-    @property
-    def client(self) -> Any: ...
-
-
-def blocking_reasons(device: Device) -> list[dict[str, Any]]:
-    """The device's error reasons that stop it burning (as its record carries them)."""
-    raw = getattr(device, "reasons", None) or (device.status or {}).get("reasons") or []
-    return [
-        r
-        for r in raw
-        if isinstance(r, dict) and r.get("severity") == "error" and r.get("reason") in _BLOCKING
-    ]
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def waiting_by_media(session: Session) -> dict[str, tuple[int, int]]:
-    """Queued work per media type: (requests, discs still to make)."""
-    rows = session.execute(
-        select(Request.media, func.count(), func.sum(Request.copies - Request.good_copies))
-        .where(Request.state == "queued")
-        .group_by(Request.media)
-    ).all()
-    return {media: (int(count), int(discs or 0)) for media, count, discs in rows}
-
-
-def stock_by_media(devices: list[Device]) -> dict[str, int]:
-    """Blanks loaded per media type on devices that may get work."""
-    stock: dict[str, int] = {}
-    for device in devices:
-        if device.availability in ("offline", "error") or device.paused:
-            continue
-        if blocking_reasons(device):
-            continue
-        for row in device.media:
-            stock[row.media] = stock.get(row.media, 0) + row.loaded
-    return stock
-
-
-def media_loaded_now(session: Session, *, device: str, answer: dict[str, Any]) -> None:
-    """The agent confirmed a reload: the record and the notices show it in this same
-    transaction, so the page that confirms the reload already shows its effect."""
-    media = str(answer.get("media", ""))
-    row = session.scalar(
-        select(DeviceMedia).where(DeviceMedia.device == device, DeviceMedia.media == media)
-    )
-    if row is None:
-        return
-    for name in ("loaded", "loaded_total", "used_good", "used_failed"):
-        if isinstance(answer.get(name), int):
-            setattr(row, name, answer[name])
-    why = f"{row.loaded} {media} now in {device}"
-    if row.loaded > row.low_threshold:
-        store.clear_notices(session, kinds=MEDIA_KINDS, device=device, media=media, why=why)
-    if row.loaded > 0:
-        store.clear_notices(session, kinds=("media-out",), device=device, media=media, why=why)
-        for notice in store.list_notices(session):
-            if notice.kind == "media-out" and notice.media == media and notice.data.get("need"):
-                store.clear_notices(
-                    session, kinds=("media-out",), device=notice.device, media=media, why=why
-                )
 
 
 class Floor:
@@ -242,7 +179,7 @@ class Floor:
                 data={"job": job.id, "failed": job.failed_copies, "limit": limit},
             )
 
-    async def stop_failing_jobs(self, links: Mapping[str, _Link]) -> None:
+    async def stop_failing_jobs(self, links: Mapping[str, DeviceLink]) -> None:
         """Stop on their agents the jobs the failure policy gave up on."""
         for job_id, device in list(self.to_stop.items()):
             link = links.get(device)
@@ -322,7 +259,7 @@ class Floor:
                     continue
                 kind = "media-out"
                 tail = (
-                    f"; {_plural(requests, 'request')} waiting go to other devices meanwhile"
+                    f"; {plural(requests, 'request')} waiting go to other devices meanwhile"
                     if requests
                     else "; nothing waits for it now"
                 )
@@ -367,8 +304,8 @@ class Floor:
         blanks = int(data.get("blanks") or data.get("blanks_needed") or self.settings.reload_count)
         requests, discs = waiting
         message = (
-            f"Load {blanks} {media} into {target}: {_plural(requests, 'request')} "
-            f"({_plural(discs, 'disc')}) waiting, no {media} left on any device"
+            f"Load {blanks} {media} into {target}: {plural(requests, 'request')} "
+            f"({plural(discs, 'disc')}) waiting, no {media} left on any device"
         )
         base = dict(open_need.data) if open_need is not None and target != device else data
         notice = store.raise_notice(
@@ -412,14 +349,42 @@ class Floor:
         data: dict[str, Any] | None = None,
     ) -> None:
         """Raise (or refresh) a notice; new ones also go to the webhook, if any."""
-        if kind == "media-out" and media and device and (data or {}).get("requests_waiting"):
-            # the planner's "load N into D" for waiting requests: one notice per need
-            self.media_needed(session, device=device, media=media, data=data or {})
+        if kind == "media-out" and media and device and "blanks_needed" in (data or {}):
+            self._planner_asks(session, device=device, media=media, data=data or {})
             return
         notice = store.raise_notice(
             session, kind, message, severity=severity, device=device, media=media, data=data
         )
         self._to_webhook(session, notice)
+
+    def _planner_asks(
+        self, session: Session, *, device: str, media: str, data: dict[str, Any]
+    ) -> None:
+        """The planner's "load N into D", worded from the facts it is about: one notice
+        per need when nothing usable has that media, else the device's own notice."""
+        devices = store.list_devices(session)
+        waiting, stock = waiting_by_media(session), stock_by_media(devices)
+        if waiting.get(media, (0, 0))[0] and not stock.get(media, 0):
+            self.media_needed(session, device=device, media=media, data=data)
+            return
+        target = next((d for d in devices if d.name == device), None)
+        row = next((r for r in target.media if r.media == media), None) if target else None
+        if target is None or row is None:
+            return
+        if row.loaded <= row.low_threshold:
+            self._media_notices(session, target, waiting, stock)
+            return
+        blanks = int(data.get("blanks_needed") or self.settings.reload_count)
+        self.notify(
+            session,
+            "media-low",
+            f"Load {blanks} {media} into {device}: its {row.loaded} left will not finish "
+            "the work planned for it",
+            severity="warning",
+            device=device,
+            media=media,
+            data={"loaded": row.loaded, "loaded_total": row.loaded_total, "blanks": blanks},
+        )
 
     def _to_webhook(self, session: Session, notice: Notice) -> None:
         if notice in session.new and self.settings.notice_webhook_url:

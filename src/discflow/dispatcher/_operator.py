@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from discflow import store
 from discflow.dispatcher._client import AgentClient
-from discflow.dispatcher._floor import media_loaded_now
+from discflow.dispatcher._needs import media_loaded_now
 from discflow.domain import media_type
 from discflow.errors import DeviceUnavailable, InvalidInput
 from discflow.store import Database

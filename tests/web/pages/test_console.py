@@ -84,7 +84,7 @@ def test_a_low_device_while_others_serve_is_a_warning_and_a_reload_clears_it_at_
     notices = _open_notices(database)
     assert [(n.device, n.kind, n.severity) for n in notices] == [("pub-1", "media-out", "warning")]
     assert "1 request waiting go to other devices" in notices[0].message
-    from discflow.dispatcher._floor import media_loaded_now
+    from discflow.dispatcher._needs import media_loaded_now
 
     with database.transaction() as session:
         media_loaded_now(
@@ -370,3 +370,26 @@ def test_order_page_shows_the_plans_eta(client: TestClient, database: Database) 
     eta = re.search(r'<td class="eta">([^<]*)</td>', client.get(f"/orders/{order_id}").text)
     assert eta is not None
     assert eta.group(1).strip() == f"about {max(1, round(minutes))} min"
+
+
+def test_planners_ask_for_a_device_with_blanks_says_why_not_zero_waiting(
+    database: Database,
+) -> None:
+    """Defect 5: no "0 requests waiting (0 blanks left)" beside a gauge of 22."""
+    heartbeat(database, "pub-2", media={"CD-R": 22})
+    floor = Floor(database, DispatcherSettings(heartbeat_offline_s=3600), POLICY)
+    with database.transaction() as session:
+        floor.notify(
+            session,
+            "media-out",
+            "Load 100 CD-R into pub-2: 0 requests waiting (0 blanks left)",
+            severity="error",
+            device="pub-2",
+            media="CD-R",
+            data={"blanks_needed": 100, "requests_waiting": 0, "loaded_total": 100},
+        )
+    (notice,) = _open_notices(database)
+    assert (notice.kind, notice.severity) == ("media-low", "warning")
+    assert notice.message == (
+        "Load 100 CD-R into pub-2: its 22 left will not finish the work planned for it"
+    )
