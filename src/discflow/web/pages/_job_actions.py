@@ -43,14 +43,14 @@ async def move_job(database: Database, *, job_id: str, target: str, actor: str) 
         if not any(row.media == job.media for row in device.media):
             raise InvalidInput(f"{target} has no {job.media} bin; pick a device that writes it")
         source = store.get_device(session, job.device)
-        on_agent = job.state == "queued"
+        on_agent, job_device = job.state == "queued", job.device
         address, token = source.address, source.agent_token
     if on_agent and token:
-        client = AgentClient(name=source.name, base_url=address, token=token)
+        client = AgentClient(name=job_device, base_url=address, token=token)
         try:
             await client.cancel(job_id)
         except AgentRefused as refused:
-            raise IllegalTransition(f"{source.name} would not drop {job_id}: {refused}") from None
+            raise IllegalTransition(f"{job_device} would not drop {job_id}: {refused}") from None
         finally:
             await client.close()
     with database.transaction() as session:
