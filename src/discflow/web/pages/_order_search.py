@@ -21,11 +21,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from discflow import store
 from discflow.domain import REQUEST_ACTIVE, RequestState
 from discflow.errors import InvalidInput
 from discflow.store import Content, Job, Order, Principal, Role, User
 from discflow.store import Request as DiscRequest
+from discflow.web.pages._progress import shown_state
 
 PAGE_SIZE = 50
 # the states a person filters by, and the request states each one covers
@@ -181,7 +181,7 @@ def orders_csv(orders: Iterable[Order], titles: dict[str, str]) -> str:
         ]
     )
     for order in orders:
-        state = store.order_state(order)
+        state = shown_state(order)
         for request in order.requests:
             writer.writerow(
                 [
