@@ -15,6 +15,7 @@ from discflow.store._auth import (
 )
 from discflow.store._catalog import (
     add_content,
+    check_visible,
     find_by_title,
     fitting_media,
     get_content,
@@ -130,6 +131,7 @@ __all__ = [
     "add_content",
     "apply_heartbeat",
     "cancel_order",
+    "check_visible",
     "clear_notices",
     "create_token",
     "device_for_agent_token",
