@@ -27,7 +27,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomFileLike
 from pydicom.fileset import FileSet
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
 from discflow.dicom._pages import index_htm, pdi_xhtml, readme_txt
 from discflow.dicom._records import leaf_nodes
@@ -114,7 +114,7 @@ def _write_disc(
     staging = folder.parent / (folder.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     fs = FileSet()
-    fs.UID = file_set_uid
+    fs.UID = UID(file_set_uid)
     fs.ID = file_set_id
     derived: list[str] = []
     for position, ds in enumerate(datasets, start=1):
