@@ -36,7 +36,9 @@ MEDIA_CREATION_MANAGEMENT = "1.2.840.10008.5.1.1.33"
 
 def _peer(event: Any) -> tuple[str, str]:
     requestor = event.assoc.requestor
-    return str(requestor.ae_title).strip(), str(requestor.address)
+    # the A-ASSOCIATE-RQ's own field: requestor.ae_title is set only after negotiation
+    title = requestor.primitive.calling_ae_title if requestor.primitive else requestor.ae_title
+    return str(title or "").strip(), str(requestor.address)
 
 
 class DicomService:
@@ -68,6 +70,9 @@ class DicomService:
             _log.warning("DICOM association refused: AE title %r from %s is not allowed",
                          title, host)  # fmt: skip
             event.assoc.acse.send_reject(0x01, 0x01, 0x03)
+            # as pynetdicom's own require_calling_aet path does: wait until the
+            # A-ASSOCIATE-RJ went out (DUL back in Sta1) before the socket closes
+            event.assoc.kill()
 
     def on_echo(self, event: Any) -> int:
         return st.SUCCESS
