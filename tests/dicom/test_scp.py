@@ -7,7 +7,6 @@ PS3.4 Annex S: N-CREATE (S.3.2.1), N-ACTION initiate (S.3.2.2) and cancel
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,36 +15,16 @@ from pydicom.uid import ExplicitVRLittleEndian
 from sqlalchemy import select
 
 from discflow import store
-from discflow.archive import BlobStore
 from discflow.dicom import (
-    Context,
     DicomInstance,
     DicomService,
-    DicomSettings,
     MediaRequest,
-    allow_peer,
 )
 from discflow.domain import RequestState
-from discflow.settings import Settings
-from discflow.store import Database, Role
+from discflow.store import Database
 from tests.dicom.peers import MCM, association, create_request, initiate, study
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def service(database: Database, settings: Settings, tmp_path: Path) -> Iterator[DicomService]:
-    with database.transaction() as session:
-        store.ensure_user(session, "harbour", role=Role.CUSTOMER)
-        store.ensure_user(session, "other", role=Role.CUSTOMER)
-        allow_peer(session, ae_title="PACS1", user="harbour")
-        allow_peer(session, ae_title="PACS2", user="other", host="127.0.0.1")
-    dicom = DicomSettings(port=0, sweep_interval_s=3600)
-    ctx = Context(database, BlobStore(settings.archive_dir), dicom, settings.data_dir)
-    svc = DicomService(ctx)
-    svc.start()
-    yield svc
-    svc.stop()
 
 
 def _store_all(assoc: object, datasets: list[Dataset]) -> None:
