@@ -68,19 +68,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_media_requests_user_id", "media_requests", ["user_id"])
     op.create_index("ix_media_requests_state", "media_requests", ["state"])
-    with op.batch_alter_table("contents") as batch_op:
-        # a patient disc's content belongs to the ordering account and is not in the catalog
-        batch_op.add_column(sa.Column("owner_user_id", sa.Integer(), nullable=True))
-        batch_op.create_index("ix_contents_owner_user_id", ["owner_user_id"])
-        batch_op.create_foreign_key(
-            "fk_contents_owner_user_id", "users", ["owner_user_id"], ["id"]
+    # a patient disc's content belongs to the ordering account and is not in the catalog;
+    # a plain ADD COLUMN (no batch): rebuilding contents would trip the requests' foreign key
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite adds a column with an inline REFERENCES; Alembic only offers a rebuild
+        op.execute("ALTER TABLE contents ADD COLUMN owner_user_id INTEGER REFERENCES users (id)")
+    else:
+        op.add_column("contents", sa.Column("owner_user_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_contents_owner_user_id", "contents", "users", ["owner_user_id"], ["id"]
         )
+    op.create_index("ix_contents_owner_user_id", "contents", ["owner_user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contents_owner_user_id", table_name="contents")
     with op.batch_alter_table("contents") as batch_op:
-        batch_op.drop_constraint("fk_contents_owner_user_id", type_="foreignkey")
-        batch_op.drop_index("ix_contents_owner_user_id")
         batch_op.drop_column("owner_user_id")
     op.drop_table("media_requests")
     op.drop_table("dicom_instances")
