@@ -251,3 +251,27 @@ def test_pacs_to_verified_patient_disc(world: World, tmp_path: Path) -> None:
         for text in texts:
             assert SURNAME.lower() not in text.lower(), where
             assert PATIENT_ID not in text, where
+
+
+def test_cancelled_before_burning_nothing_is_burned(world: World) -> None:
+    """A STD-GEN-DVD request on a floor with CD-R only waits; cancelled, it never burns."""
+    datasets = study(2)
+    with association(world.dicom_port) as assoc:
+        for ds in datasets:
+            assert assoc.send_c_store(ds).Status == 0x0000
+        status, _ = assoc.send_n_create(create_request(datasets, profile="STD-GEN-DVD"), MCM, None)
+        uid = assoc.responses.affected[-1]
+        assert assoc.send_n_action(initiate(1, "MED"), 1, MCM, uid)[0].Status == 0x0000
+        assert _n_get(assoc, uid).ExecutionStatus == "PENDING"
+        status, _ = assoc.send_n_action(None, 2, MCM, uid)
+        assert status.Status == 0x0000
+        time.sleep(3)  # several dispatcher rounds
+        reply = _n_get(assoc, uid)
+        assert reply.ExecutionStatus == "FAILURE"
+        assert reply.TotalNumberOfPiecesOfMediaCreated == 0
+    with world.database.transaction() as session:
+        request = session.scalars(select(MediaRequest)).one()
+        order = session.get(store.Order, request.order_id)
+        assert order is not None and {r.state for r in order.requests} == {"cancelled"}
+        assert session.scalars(select(store.Job)).all() == []
+    assert not list((world.fleet.root / DEVICE.name / "discs").rglob("*.iso"))

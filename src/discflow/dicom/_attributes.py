@@ -9,6 +9,7 @@ at N-ACTION and reported by N-GET.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ _KEPT: dict[str, tuple[str, ...] | None] = {
     "PreserveCompositeInstancesAfterMediaCreation": _YES_NO,
 }
 _MAX_REFERENCES = 10_000
+_FILE_SET_ID = re.compile(r"^[A-Z0-9_ ]{1,16}$")
 
 
 class DicomRefusal(Exception):
@@ -117,9 +119,11 @@ def _refuse_unsupported(attributes: dict[str, str]) -> None:
         raise DicomRefusal(
             st.INVALID_ATTRIBUTE_VALUE, "StorageMediaFileSetUID is not a UID", tag=0x00880140
         )
-    if len(attributes.get("StorageMediaFileSetID", "")) > 16:
+    file_set_id = attributes.get("StorageMediaFileSetID", "")
+    if file_set_id and not _FILE_SET_ID.match(file_set_id):
+        # PS3.10 8.5 / PS3.12: a File-set ID is 1-16 of A-Z, 0-9, "_" and space
         raise DicomRefusal(
-            st.INVALID_ATTRIBUTE_VALUE, "StorageMediaFileSetID is over 16 chars", tag=0x00880130
+            st.INVALID_ATTRIBUTE_VALUE, "StorageMediaFileSetID: 16 of A-Z 0-9 _", tag=0x00880130
         )
 
 

@@ -48,7 +48,9 @@ def _person(value: Any) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())[:120]
+    # text from outside (Label Text, instance fields): no control characters on a label
+    printable = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(printable.split())[:120]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ def face_fields(
         given = [_one_line(line) for line in label_text.splitlines() if line.strip()][:5]
         return PatientFace(tuple(given[:2]), (*given[2:], f"{content} - {disc}"))
     above = [
-        _person(first.get("PatientName")),
+        _one_line(_person(first.get("PatientName"))),
         _one_line(
             f"ID {first.get('PatientID', '')}  born {_date(first.get('PatientBirthDate'))}"
         ),
