@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
 from pydicom.fileset import FileSet
@@ -99,3 +100,9 @@ def test_non_dicom_objects_go_in_ihe_pdi(tmp_path: Path) -> None:
                          non_dicom=True)  # fmt: skip
     page = (disc.folder / "IHE_PDI" / "INDEX.HTM").read_text()
     assert page.startswith("<?xml") and "xhtml" in page
+    thumbs = sorted((disc.folder / "IHE_PDI").glob("*.JPG"))
+    assert [t.name for t in thumbs] == ["IMG00001.JPG", "IMG00002.JPG"]
+    for thumb in thumbs:
+        with Image.open(thumb) as image:
+            assert image.format == "JPEG" and max(image.size) <= 128
+        assert f'src="{thumb.name}"' in page

@@ -46,11 +46,16 @@ def readme_txt(tree: DiscTree, *, note: str = "") -> str:
     return text.encode("ascii", "replace").decode("ascii")
 
 
-def _rows(members: Sequence[Dataset]) -> list[str]:
+def _rows(members: Sequence[Dataset], thumbs: dict[str, str] | None = None) -> list[str]:
     rows = []
     for ds in members:
+        thumb = ""
+        if thumbs is not None:
+            name = thumbs.get(str(ds.SOPInstanceUID))
+            thumb = f'<td><img src="{name}" alt="image" /></td>' if name else "<td></td>"
         rows.append(
             "<tr>"
+            + thumb
             + "".join(
                 f"<td>{_plain(ds.get(k, ''))}</td>"
                 for k in ("PatientName", "PatientID", "StudyDate", "StudyDescription",
@@ -74,12 +79,12 @@ def index_htm(members: Sequence[Dataset], tree: DiscTree) -> str:
     )
 
 
-def pdi_xhtml(members: Sequence[Dataset], tree: DiscTree) -> str:
+def pdi_xhtml(members: Sequence[Dataset], tree: DiscTree, thumbs: dict[str, str]) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
         '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n'
         '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>IHE PDI</title></head>'
         f"<body><h1>Disc {tree.number} of {tree.total}</h1><table>"
-        f"{''.join(_rows(members))}</table></body></html>\n"
+        f"{''.join(_rows(members, thumbs))}</table></body></html>\n"
     )

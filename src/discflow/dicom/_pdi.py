@@ -32,6 +32,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, gen
 from discflow.dicom._pages import index_htm, pdi_xhtml, readme_txt
 from discflow.dicom._records import leaf_nodes
 from discflow.dicom._status import REASON_CLASS_NOT_SUPPORTED, StatusInfo
+from discflow.dicom._thumbs import write_thumbnails
 
 # DICOMDIR, README, INDEX and the ISO 9660 directory records need room too
 _RESERVE_BYTES = 4 * 1024 * 1024
@@ -203,8 +204,9 @@ def build_discs(
         (folder / "INDEX.HTM").write_text(index_htm(members, tree), encoding="utf-8")
         if non_dicom:
             (folder / "IHE_PDI").mkdir()
+            thumbs = write_thumbnails(members, folder / "IHE_PDI")
             (folder / "IHE_PDI" / "INDEX.HTM").write_text(
-                pdi_xhtml(members, tree), encoding="utf-8"
+                pdi_xhtml(members, tree, thumbs), encoding="utf-8"
             )
         trees.append(tree)
     return trees
