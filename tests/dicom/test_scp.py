@@ -188,3 +188,29 @@ def test_a_request_is_invisible_to_another_account(service: DicomService) -> Non
         assert status.Status == 0x0112
         status, _ = assoc.send_n_action(None, 2, MCM, uid)
         assert status.Status == 0x0112
+
+
+def test_preserve_composite_instances_keeps_them_after_done(service: DicomService) -> None:
+    uid, order_id = _ordered(service, PreserveCompositeInstancesAfterMediaCreation="YES")
+    with service.ctx.database.transaction() as session:
+        order = session.get(store.Order, order_id)
+        assert order is not None
+        for request in order.requests:
+            for target in (RequestState.ASSIGNED, RequestState.BURNING, RequestState.VERIFYING,
+                           RequestState.DONE):  # fmt: skip
+                store.transition_request(session, request, target)
+            request.good_copies = request.copies
+    service.sweep()  # the sweep settles ordered requests as N-GET would
+    with association(service.port) as assoc:
+        assert _get(assoc, uid).ExecutionStatus == "DONE"
+    with service.ctx.database.transaction() as session:
+        rows = session.scalars(select(DicomInstance)).all()
+        assert len(rows) == 3 and all(r.preserve for r in rows)
+    assert len(list(service.ctx.spool.glob("*.dcm"))) == 3
+    # ... until their time-to-live, restarted at initiate, runs out: then they go too
+    with service.ctx.database.transaction() as session:
+        for row in session.scalars(select(DicomInstance)):
+            assert row.expires_at > row.received_at
+            row.expires_at = row.received_at
+    service.sweep()
+    assert list(service.ctx.spool.glob("*.dcm")) == []

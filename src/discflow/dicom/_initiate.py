@@ -16,6 +16,7 @@ import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from discflow.dicom._ship import ship_to_for
 from discflow.dicom._status import StatusInfo
 from discflow.dicom._tables import DicomInstance, MediaRequest
 from discflow.domain import MEDIA_TYPES, Priority
-from discflow.store import Database, OrderLine
+from discflow.store import Database, OrderLine, utcnow
 
 _log = logging.getLogger("discflow.dicom")
 
@@ -95,8 +96,11 @@ def _claim(
         duplicates = len(wanted) != len(set(wanted))
         attributes["_duplicates"] = duplicates
         if attributes.get("PreserveCompositeInstancesAfterMediaCreation") == "YES":
+            # kept past the discs for a later request, for one more time-to-live
+            until = utcnow() + timedelta(seconds=ctx.settings.instance_ttl_s)
             for row in rows.values():
                 row.preserve = True
+                row.expires_at = max(row.expires_at, until)
         paths = [ctx.spool / rows[uid_].file_name for uid_ in dict.fromkeys(wanted) if uid_ in rows]
     return paths, attributes
 

@@ -106,12 +106,14 @@ def _in_use(session: Session) -> set[str]:
 
 
 def sweep_expired(session: Session, spool: Path, *, now: datetime | None = None) -> int:
-    """Delete the instances whose time ran out and that no open request names."""
+    """Delete the instances whose time ran out and that no open request names.
+
+    Preserved instances expire too (PS3.4 S.3.2.2.3: the flag is a hint); their
+    time was restarted when the request that preserves them was initiated."""
     now = now or utcnow()
     expired = [
         row.sop_instance_uid
         for row in session.scalars(select(DicomInstance).where(DicomInstance.expires_at < now))
-        if not row.preserve
     ]
     keep = _in_use(session)
     return delete_instances(session, spool, [uid for uid in expired if uid not in keep])
