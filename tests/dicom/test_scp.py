@@ -7,6 +7,8 @@ PS3.4 Annex S: N-CREATE (S.3.2.1), N-ACTION initiate (S.3.2.2) and cancel
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ from discflow.dicom import (
 )
 from discflow.domain import RequestState
 from discflow.store import Database
-from tests.dicom.peers import MCM, association, create_request, initiate, study
+from tests.dicom.peers import MCM, association, create_request, initiate, study, write_study
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -214,3 +216,23 @@ def test_preserve_composite_instances_keeps_them_after_done(service: DicomServic
             row.expires_at = row.received_at
     service.sweep()
     assert list(service.ctx.spool.glob("*.dcm")) == []
+
+
+def test_pynetdicom_apps_work_against_it(service: DicomService, tmp_path: Path) -> None:
+    """The README's commands: ``python -m pynetdicom echoscu`` / ``storescu``."""
+    [path] = write_study(tmp_path / "study", study(1))
+    port = str(service.port)
+    for app, extra in (("echoscu", []), ("storescu", [str(path)])):
+        done = subprocess.run(
+            [sys.executable, "-m", "pynetdicom", app, "127.0.0.1", port, "-aet", "PACS1",
+             "-aec", "DISCFLOW", *extra],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    refused = subprocess.run(
+        [sys.executable, "-m", "pynetdicom", "echoscu", "127.0.0.1", port, "-aet", "NOBODY"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "Calling AE title not recognised" in refused.stdout + refused.stderr
+    with service.ctx.database.transaction() as session:
+        assert len(session.scalars(select(DicomInstance)).all()) == 1
