@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.fileset import FileSet
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from discflow.dicom import PdiRefusal, build_discs, plan_discs
 from tests.dicom.peers import study, write_study
@@ -106,3 +108,48 @@ def test_non_dicom_objects_go_in_ihe_pdi(tmp_path: Path) -> None:
         with Image.open(thumb) as image:
             assert image.format == "JPEG" and max(image.size) <= 128
         assert f'src="{thumb.name}"' in page
+
+
+def _pdf_instance(study_of: Dataset) -> Dataset:
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.104.1"
+    ds.SOPInstanceUID = generate_uid()
+    for keyword in ("PatientName", "PatientID", "StudyInstanceUID", "StudyDate", "StudyTime",
+                    "StudyID"):  # fmt: skip
+        setattr(ds, keyword, study_of.get(keyword, "") or "000000")
+    ds.Modality = "DOC"
+    ds.SeriesInstanceUID = generate_uid()
+    ds.SeriesNumber = 9
+    ds.InstanceNumber = 1
+    ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
+    ds.EncapsulatedDocument = b"%PDF-1.4\n%%EOF\n"
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    return ds
+
+
+def test_reports_documents_and_rt_get_their_own_record_types(tmp_path: Path) -> None:
+    images = study(1)
+    sr_path, plan_path = get_testdata_file("test-SR.dcm"), get_testdata_file("rtplan.dcm")
+    assert sr_path is not None and plan_path is not None
+    paths = write_study(tmp_path / "in", [*images, _pdf_instance(images[0])])
+    [disc] = build_discs([*paths, Path(sr_path), Path(plan_path)], tmp_path / "out",
+                         capacity_bytes=CD, allow_split=False)  # fmt: skip
+    records = dcmread(disc.folder / "DICOMDIR").DirectoryRecordSequence
+    leaves = {r.DirectoryRecordType for r in records} - {"PATIENT", "STUDY", "SERIES"}
+    assert leaves == {"IMAGE", "ENCAP DOC", "SR DOCUMENT", "RT PLAN"}
+    assert all(Path(i.path).is_file() for i in FileSet(disc.folder / "DICOMDIR"))
+
+
+def test_a_report_missing_a_clinical_key_is_refused_not_guessed(tmp_path: Path) -> None:
+    sr_path = get_testdata_file("test-SR.dcm")
+    assert sr_path is not None
+    report = dcmread(sr_path)
+    del report.CompletionFlag  # Type 1 in the SR DOCUMENT record (F.5.21)
+    [path] = write_study(tmp_path / "in", [report])
+    with pytest.raises(PdiRefusal) as refused:
+        build_discs([path], tmp_path / "out", capacity_bytes=CD, allow_split=False)
+    assert refused.value.info == "DIR_PROC_ERR"
+    assert [f.sop_instance for f in refused.value.failed] == [str(report.SOPInstanceUID)]

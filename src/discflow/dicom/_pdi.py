@@ -31,7 +31,11 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian, gen
 
 from discflow.dicom._pages import index_htm, pdi_xhtml, readme_txt
 from discflow.dicom._records import leaf_nodes
-from discflow.dicom._status import REASON_CLASS_NOT_SUPPORTED, StatusInfo
+from discflow.dicom._status import (
+    REASON_CLASS_NOT_SUPPORTED,
+    REASON_PROCESSING_FAILURE,
+    StatusInfo,
+)
 from discflow.dicom._thumbs import write_thumbnails
 
 # DICOMDIR, README, INDEX and the ISO 9660 directory records need room too
@@ -119,7 +123,11 @@ def _write_disc(
     fs.ID = file_set_id
     derived: list[str] = []
     for position, ds in enumerate(datasets, start=1):
-        leaf, notes = leaf_nodes(ds, position=position)
+        try:
+            leaf, notes = leaf_nodes(ds, position=position)
+        except ValueError as exc:  # a Type 1 key pydicom's recorder needs is missing
+            failed = Failed(str(ds.SOPClassUID), str(ds.SOPInstanceUID), REASON_PROCESSING_FAILURE)
+            raise PdiRefusal(StatusInfo.DIR_PROC_ERR, str(exc), [failed]) from exc
         derived += notes
         fs.add_custom(ds, leaf)
     fs.write(staging)

@@ -13,6 +13,9 @@ returned so it can be written to README.TXT (documented, not hidden):
 - IMAGE    Instance Number (Type 1): missing -> position in the series, from 1.
 - ENCAP DOC (encapsulated PDF, F.5.19) Instance Number, MIME Type of Encapsulated
   Document (Type 1): missing -> "application/pdf" for Encapsulated PDF Storage.
+- SR DOCUMENT, KEY OBJECT DOC, PRESENTATION, WAVEFORM, RT ...: pydicom's own
+  recorder (``DIRECTORY_RECORDERS``); a missing Type 1 key there refuses the
+  instance (DIR_PROC_ERR) instead of guessing clinical values.
 """
 
 from __future__ import annotations
@@ -21,9 +24,30 @@ import hashlib
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.fileset import RecordNode
+from pydicom.fileset import DIRECTORY_RECORDERS, RecordNode
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
+# leaf record type by SOP Class UID prefix (PS3.3 F.4, Table F.4-1); the rest are IMAGE
+_LEAF_BY_PREFIX = (
+    ("1.2.840.10008.5.1.4.1.1.88.59", "KEY OBJECT DOC"),
+    ("1.2.840.10008.5.1.4.1.1.88.", "SR DOCUMENT"),
+    ("1.2.840.10008.5.1.4.1.1.11.", "PRESENTATION"),
+    ("1.2.840.10008.5.1.4.1.1.9.", "WAVEFORM"),
+    ("1.2.840.10008.5.1.4.1.1.481.2", "RT DOSE"),
+    ("1.2.840.10008.5.1.4.1.1.481.3", "RT STRUCTURE SET"),
+    ("1.2.840.10008.5.1.4.1.1.481.5", "RT PLAN"),
+    ("1.2.840.10008.5.1.4.1.1.481.4", "RT TREAT RECORD"),
+    ("1.2.840.10008.5.1.4.1.1.66", "REGISTRATION"),
+)
+
+
+def leaf_type(sop_class: str) -> str:
+    if sop_class.startswith("1.2.840.10008.5.1.4.1.1.104."):
+        return "ENCAP DOC"
+    for prefix, kind in _LEAF_BY_PREFIX:
+        if sop_class.startswith(prefix):
+            return kind
+    return "IMAGE"
 
 
 def _value(ds: Dataset, keyword: str) -> Any:
@@ -77,15 +101,25 @@ def leaf_nodes(ds: Dataset, *, position: int) -> tuple[RecordNode, list[str]]:
     series.Modality = need("Modality", "OT")
     series.SeriesInstanceUID = str(_value(ds, "SeriesInstanceUID") or study_uid + ".1")
     series.SeriesNumber = need("SeriesNumber", 1)
-    if str(ds.SOPClassUID) == ENCAPSULATED_PDF:
+    kind = leaf_type(str(ds.SOPClassUID))
+    if kind not in ("IMAGE", "ENCAP DOC"):
+        # pydicom's own recorder for the other leaf types; it raises ValueError naming
+        # a missing Type 1 key, which the caller reports as DIR_PROC_ERR
+        view = ds
+        if _value(ds, "InstanceNumber") is None:  # not clinical: derived as for IMAGE
+            view = Dataset()
+            view.update(ds)
+            view.InstanceNumber = need("InstanceNumber", position)
+        leaf = DIRECTORY_RECORDERS[kind](view)
+        leaf.DirectoryRecordType = kind
+    elif kind == "ENCAP DOC":
         leaf = _record("ENCAP DOC", ds)
         leaf.ContentDate = ds.get("ContentDate", "")
         leaf.ContentTime = ds.get("ContentTime", "")
         leaf.InstanceNumber = need("InstanceNumber", position)
         leaf.DocumentTitle = ds.get("DocumentTitle", "")
-        leaf.MIMETypeOfEncapsulatedDocument = need(
-            "MIMETypeOfEncapsulatedDocument", "application/pdf"
-        )
+        mime = "application/pdf" if str(ds.SOPClassUID) == ENCAPSULATED_PDF else None
+        leaf.MIMETypeOfEncapsulatedDocument = need("MIMETypeOfEncapsulatedDocument", mime)
     else:
         leaf = _record("IMAGE", ds)
         leaf.InstanceNumber = need("InstanceNumber", position)
