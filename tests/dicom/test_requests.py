@@ -47,7 +47,7 @@ def test_split_allowed_gives_one_complete_disc_per_piece(service: DicomService) 
         assert request is not None and request.order_id is not None
         order = session.get(store.Order, request.order_id)
         assert order is not None and len(order.requests) == len(pieces)
-        assert all(r.copies == 1 for r in order.requests)
+        assert all(r.copies == 1 and r.priority == "low" for r in order.requests)
         for disc in request.discs:
             content = store.get_content(session, disc["content_id"])
             assert content.owner_user_id == request.user_id

@@ -132,6 +132,9 @@ def _ordered(service: DicomService, **attrs: object) -> tuple[str, str]:
     with service.ctx.database.transaction() as session:
         request = session.get(MediaRequest, uid)
         assert request is not None and request.order_id is not None
+        order = session.get(store.Order, request.order_id)
+        assert order is not None
+        assert {r.priority for r in order.requests} == {"rush"}  # Request Priority HIGH
         return uid, request.order_id
 
 

@@ -194,10 +194,10 @@ def _order(
             faces.append((content.id, face))
         ship = ship_to_for(session, user_id, attributes.get("MediaDisposition", ""),
                            country=ctx.settings.ship_country)  # fmt: skip
-        placed = store.place_order(session, principal, lines, ship, source="dicom")
         priority = Priority(st.PRIORITIES[request.priority])
-        for disc_request in placed.order.requests:
-            _set_priority(disc_request, priority)
+        placed = store.place_order(
+            session, principal, lines, ship, source="dicom", priority=priority
+        )
         for content_id, face in faces:
             pdf = render_face(face, order_id=placed.order.id)
             (faces_dir / f"{content_id}.pdf").write_bytes(pdf)
@@ -207,9 +207,3 @@ def _order(
         move(request, RequestState.ORDERED)
     _log.info("media creation request %s ordered as %s", short, placed.order.id)
 
-
-def _set_priority(request: store.Request, priority: Priority) -> None:
-    # requests.priority arrives with migration 0008 (issue #17); until then the
-    # scheduler has no priority to read and the request keeps the default
-    if hasattr(store.Request, "priority"):
-        setattr(request, "priority", priority.value)  # noqa: B010
