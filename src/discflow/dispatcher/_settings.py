@@ -24,6 +24,7 @@ class DispatcherSettings:
     heartbeat_offline_s: float = _default("heartbeat_offline_s")
     offline_grace_s: float = _default("offline_grace_s")
     max_failed_discs: int = _default("max_failed_discs")
+    stop_job_after_failed_discs: int = _default("stop_job_after_failed_discs")
     reload_count: int = _default("reload_count")
     notice_webhook_url: str = _default("notice_webhook_url")
     label_printer: str = _default("label_printer")

@@ -185,17 +185,22 @@ def refuse_job(
     settle(session, job.request_id, policy)
 
 
-def cancel_job(session: Session, job_id: str) -> None:
-    """The agent stopped a job whose request was cancelled."""
+def cancel_job(
+    session: Session,
+    job_id: str,
+    *,
+    error: str = "the request was cancelled",
+    reason: DispatchReason = DispatchReason.JOB_CANCELED_BY_USER,
+    policy: SettlePolicy | None = None,
+) -> None:
+    """The agent stopped a job (its request was cancelled, or the failure policy gave up
+    on it); with ``policy`` its request is settled, so its discs left are planned again."""
     job = session.get(Job, job_id)
-    if job is not None and job_state(job) in DISPATCH_ACTIVE:
-        _give_up(
-            session,
-            job,
-            DispatchState.CANCELLED,
-            error="the request was cancelled",
-            reason=DispatchReason.JOB_CANCELED_BY_USER,
-        )
+    if job is None or job_state(job) not in DISPATCH_ACTIVE:
+        return
+    _give_up(session, job, DispatchState.CANCELLED, error=error, reason=reason)
+    if policy is not None:
+        settle(session, job.request_id, policy)
 
 
 def _merge_sets(session: Session, job: Job, request: Request) -> list[dict[str, str]]:
