@@ -149,6 +149,17 @@ def _pdf_text(path: Path) -> str:
     return done.stdout
 
 
+def _wait_built(world: World, uid: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with world.database.transaction() as session:
+            request = session.get(MediaRequest, uid)
+            if request is not None and request.state != "building":
+                return
+        time.sleep(0.2)
+    raise AssertionError("the file-sets were not built within 60 s")
+
+
 def _drive_the_request(world: World) -> str:
     datasets = study(4)
     with association(world.dicom_port) as assoc:
@@ -263,6 +274,7 @@ def test_cancelled_before_burning_nothing_is_burned(world: World) -> None:
         uid = assoc.responses.affected[-1]
         assert assoc.send_n_action(initiate(1, "MED"), 1, MCM, uid)[0].Status == 0x0000
         assert _n_get(assoc, uid).ExecutionStatus == "PENDING"
+        _wait_built(world, uid)  # while the file-sets are written a cancel is refused (C202)
         status, _ = assoc.send_n_action(None, 2, MCM, uid)
         assert status.Status == 0x0000
         time.sleep(3)  # several dispatcher rounds

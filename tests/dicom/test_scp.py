@@ -107,6 +107,7 @@ def test_unknown_instance_fails_at_n_get_not_at_n_create(
         assert _get(assoc, uid).ExecutionStatus == "IDLE"
         status, _ = assoc.send_n_action(initiate(), 1, MCM, uid)
         assert status.Status == 0x0000
+        assert service.wait_idle()  # the file-sets are checked and built after the answer
         reply = _get(assoc, uid)
         assert reply.ExecutionStatus == "FAILURE"
         assert reply.ExecutionStatusInfo == "NO_INSTANCE"
@@ -128,6 +129,8 @@ def _ordered(service: DicomService, **attrs: object) -> tuple[str, str]:
         assert code == 0
         status, _ = assoc.send_n_action(initiate(2, "HIGH"), 1, MCM, uid)
         assert status.Status == 0x0000
+        assert _get(assoc, uid).ExecutionStatus == "PENDING"  # building, then queued
+        assert service.wait_idle()
         assert _get(assoc, uid).ExecutionStatus == "PENDING"
     with service.ctx.database.transaction() as session:
         request = session.get(MediaRequest, uid)

@@ -105,9 +105,30 @@ def _claim(
     return paths, attributes
 
 
-def initiate(ctx: Context, uid: str, *, user_id: int, action: Initiate) -> None:
-    """Claim, build, archive and order; a failure after the claim is reported by N-GET."""
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    uid: str
+    user_id: int
+    paths: list[Path]
+    attributes: dict[str, Any]
+
+
+def claim(ctx: Context, uid: str, *, user_id: int, action: Initiate) -> Claimed:
+    """The part of N-ACTION 1 answered at once: created -> building, or a refusal."""
     paths, attributes = _claim(ctx, uid, user_id, action)
+    return Claimed(uid, user_id, paths, attributes)
+
+
+def initiate(ctx: Context, uid: str, *, user_id: int, action: Initiate) -> None:
+    """Claim, then build, archive and order in this thread."""
+    build(ctx, claim(ctx, uid, user_id=user_id, action=action))
+
+
+def build(ctx: Context, claimed: Claimed) -> None:
+    """Build, archive and order a claimed request; a failure is reported by N-GET."""
+    uid, user_id, paths, attributes = (
+        claimed.uid, claimed.user_id, claimed.paths, claimed.attributes
+    )  # fmt: skip
     references: list[dict[str, str]] = attributes["_references"]
     if attributes["_missing"]:
         return _fail(ctx, uid, StatusInfo.NO_INSTANCE, attributes["_missing"], "not received")
