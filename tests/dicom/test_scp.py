@@ -242,3 +242,26 @@ def test_pynetdicom_apps_work_against_it(service: DicomService, tmp_path: Path) 
     assert "Calling AE title not recognised" in refused.stdout + refused.stderr
     with service.ctx.database.transaction() as session:
         assert len(session.scalars(select(DicomInstance)).all()) == 1
+
+
+def test_a_build_cut_off_by_a_restart_is_done_on_the_next_start(service: DicomService) -> None:
+    datasets = study(2)
+    with association(service.port) as assoc:
+        _store_all(assoc, datasets)
+        code, uid = _create(assoc, datasets)
+        assert code == 0
+    with service.ctx.database.transaction() as session:
+        request = session.get(MediaRequest, uid)
+        assert request is not None
+        request.state = "building"  # as a server killed between the claim and the order left it
+    service.stop()
+    again = DicomService(service.ctx)
+    again.start()
+    try:
+        assert again.wait_idle()
+        with service.ctx.database.transaction() as session:
+            request = session.get(MediaRequest, uid)
+            assert request is not None and request.state == "ordered"
+            assert len(session.scalars(select(store.Order)).all()) == 1
+    finally:
+        again.stop()

@@ -23,7 +23,7 @@ from pynetdicom import AE, StoragePresentationContexts, evt
 
 from discflow.dicom import _status as st
 from discflow.dicom._attributes import DicomRefusal, parse_create, parse_initiate
-from discflow.dicom._initiate import Context, _short, build, claim
+from discflow.dicom._initiate import Context, _short, build, claim, interrupted
 from discflow.dicom._peers import account_for
 from discflow.dicom._requests import cancel, create_request, settle, status
 from discflow.dicom._spool import store_instance, sweep_expired
@@ -142,10 +142,7 @@ class DicomService:
                 claimed = claim(self.ctx, uid, user_id=user_id, action=action)
                 # S.3.2.2.3: success means "scheduled"; the file-sets are built after
                 # the answer, so a large study does not run into the SCU's DIMSE timeout
-                future = self._builds.submit(self._build, claimed)
-                with self._lock:
-                    self._pending.add(future)
-                future.add_done_callback(self._forget)
+                self._submit(claimed)
             elif event.action_type == st.ACTION_CANCEL:
                 with self.ctx.database.transaction() as session:
                     cancel(session, uid, user_id=user_id)
@@ -156,6 +153,12 @@ class DicomService:
                       _short(uid), refusal.status)  # fmt: skip
             return refusal.as_dataset(), None
         return st.SUCCESS, Dataset()
+
+    def _submit(self, claimed: Any) -> None:
+        future = self._builds.submit(self._build, claimed)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
 
     def _forget(self, future: Future[None]) -> None:
         with self._lock:
@@ -200,6 +203,10 @@ class DicomService:
         ]
         address = (self.ctx.settings.host, self.ctx.settings.port)
         self._server = self.ae.start_server(address, block=False, evt_handlers=handlers)
+        for claimed in interrupted(self.ctx):
+            _log.info("media creation request %s: building again after a restart",
+                      _short(claimed.uid))  # fmt: skip
+            self._submit(claimed)
         self._sweeper = threading.Thread(target=self._sweep_loop, name="dicom-sweep", daemon=True)
         self._sweeper.start()
         _log.info("DICOM service %s listening on %s:%s", self.ctx.settings.ae_title, *address)
@@ -213,6 +220,7 @@ class DicomService:
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
+            self._server = None  # stop twice is harmless
         if self._sweeper is not None:
             self._sweeper.join(timeout=5)
         self._builds.shutdown(wait=True)  # a started build finishes: no half-made order
