@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from discflow import store
 from discflow.demo import DeviceSpec, Fleet, MediaSpec
-from discflow.dicom import MediaRequest, allow_peer
+from discflow.dicom import MediaRequest, allow_peer, face_pdf_path
 from discflow.store import Database, Role
 from tests.dicom.peers import (
     MCM,
@@ -219,7 +219,9 @@ def test_pacs_to_verified_patient_disc(world: World, tmp_path: Path) -> None:
     assert "DICOM" in (tmp_path / "disc" / "README.TXT").read_text()
 
     # the disc face (labels package) and the mailing label (Media Disposition)
-    face = _pdf_text(world.data / "dicom" / "faces" / f"{content_id}.pdf")
+    face_path = face_pdf_path(world.data, content_id)
+    assert face_path is not None
+    face = _pdf_text(face_path)
     for expected in ("QUEXBRILL, Hildegard", PATIENT_ID, "1961-02-14", "2026-11-20",
                      "Knee left", "CT MR", "Harbour Imaging Centre", "DICOM ONLY",
                      "disc 1 of 1"):  # fmt: skip
