@@ -70,6 +70,9 @@ class Content(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     volume_id: Mapped[str] = mapped_column(String(64), default="")
     filesystems: Mapped[list[Any]] = mapped_column(default=list)
+    # set for a private content (a patient disc): only this account and operators see it,
+    # and it is never in the shared catalog (migration 0010)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # title, description and tags folded to lowercase without accents, for search
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

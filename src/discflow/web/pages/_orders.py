@@ -164,7 +164,7 @@ def media_options(
     request: Request, session: PageSession, current: SignedInDep, content_id: str = ""
 ) -> Response:
     """The media select for one content (htmx swaps it in when the content changes)."""
-    content = store.get_content(session, content_id)
+    content = store.check_visible(store.get_content(session, content_id), current.principal)
     return render(
         request,
         "_media_select.html",

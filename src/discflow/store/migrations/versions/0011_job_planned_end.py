@@ -1,7 +1,7 @@
 """jobs.planned_end_at: when the planner expects a job's last disc, for the ETAs pages show.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import discflow.store._types
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
