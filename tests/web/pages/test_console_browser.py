@@ -127,6 +127,16 @@ def test_busy_floor_fits_a_laptop_screen_and_says_what_to_do(
     assert width <= LAPTOP["width"], "the console scrolls sideways"
     assert errors == []  # favicon and all
 
+    # a job's page: its order, discs and what can be done with it
+    page.locator("#device-live-pub-2 tr.job").first.get_by_role("link", name="manage").click()
+    expect(page.get_by_role("button", name="Move")).to_be_visible()
+    expect(page.get_by_label("Move to")).to_contain_text("pub-1")
+    page.screenshot(path=str(SCREENSHOTS / "job.png"))
+    # the operator's order search
+    page.goto("/orders?content=council")
+    expect(page.locator("#order-count")).to_contain_text("6 orders")
+    page.screenshot(path=str(SCREENSHOTS / "orders.png"))
+
 
 def test_favicon_answers(browser: Browser, base_url: str, database: Database) -> None:
     make_user(database, "cara")
