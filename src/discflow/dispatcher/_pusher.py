@@ -8,29 +8,25 @@ sent. A content is uploaded from where a previous, interrupted upload stopped.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.archive import BlobStore
+from discflow.coordinator import Coordinator
 from discflow.dispatcher._client import AgentClient, AgentRefused
 from discflow.dispatcher._snapshot import Upload
-from discflow.errors import DeviceUnavailable
-from discflow.store import CopyCounts, Database, Job, Request
+from discflow.domain import DispatchReason, DispatchState
+from discflow.errors import DeviceUnavailable, DiscflowError
+from discflow.protocol import JobCreate
+from discflow.store import Database, Job, Request, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
 
-# (session, job, the agent's answer) -> None: the dispatcher's mirror of a job
-Mirror = Callable[[Session, Job, dict[str, Any]], None]
-Settle = Callable[[Session, str], None]
-
 _ASSUMED_LINK_BPS = 50_000_000  # until the record says otherwise, for upload estimates
+_IDLE_LOOK_S = 60.0  # a worker is woken for new work; this is only a safety net
 _UPLOAD_TRIES = 3  # per content and command: room made, or bytes resent after a bad hash
 
 
@@ -39,8 +35,7 @@ class DeviceLink:
     client: AgentClient
     token: str
     address: str
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
+    loop: Coordinator | None = None  # this device's worker: one push at a time, in order
     uploads: dict[str, Upload] = field(default_factory=dict)
     evictions: list[str] = field(default_factory=list)
 
@@ -53,17 +48,14 @@ class Pusher:
         *,
         owner: str,
         clock: Callable[[], float],
-        mirror: Mirror,
-        settle: Settle,
+        policy: SettlePolicy,
     ) -> None:
         self.database = database
         self.blobs = blobs
         self.owner = owner
         self.clock = clock
-        self.mirror = mirror
-        self.settle = settle
+        self.policy = policy
         self.links: dict[str, DeviceLink] = {}
-        self._stopping = False
 
     def refresh(self) -> None:
         """One link per enrolled device; rebuilt when its address or token changes."""
@@ -75,8 +67,8 @@ class Pusher:
                 link = self.links.get(device.name)
                 if link is not None and link.token == token and link.address == device.address:
                     continue
-                if link is not None and link.task is not None:
-                    link.task.cancel()
+                if link is not None and link.loop is not None:
+                    link.loop.cancel()
                 self.links[device.name] = DeviceLink(
                     client=AgentClient(name=device.name, base_url=device.address, token=token),
                     token=token,
@@ -86,17 +78,23 @@ class Pusher:
     def kick(self) -> None:
         """Make sure every device has its worker, and let each look for work."""
         for name, link in self.links.items():
-            if link.task is None or link.task.done():
-                link.task = asyncio.create_task(self._worker(name), name=f"push:{name}")
-            link.wake.set()
+            if link.loop is None:
+                link.loop = Coordinator(
+                    f"push:{name}",
+                    functools.partial(self._push, name, link),
+                    interval=_IDLE_LOOK_S,
+                    retry_s=0.25,  # 0.5 s after the first failure, doubling up to 10 s
+                    max_backoff=10.0,
+                    logger=log,
+                    expected=(DiscflowError,),
+                )
+            link.loop.start()
+            link.loop.wake()
 
     async def close(self) -> None:
-        self._stopping = True
         for link in self.links.values():
-            if link.task is not None:
-                link.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await link.task
+            if link.loop is not None:
+                await link.loop.stop()
             await link.client.close()
         self.links.clear()
 
@@ -109,34 +107,18 @@ class Pusher:
                 if (request := session.get(Request, job.request_id)) is not None
             }
         status = await link.client.status()
-        free = int(status.get("cache_free_bytes", 0))
+        free = status.cache_free_bytes
         idle = sorted(
-            (e for e in status.get("cache", []) if e["sha256"] not in wanted),
-            key=lambda e: float(e.get("last_used", 0.0)),
+            (e for e in status.cache if e.sha256 not in wanted), key=lambda e: e.last_used
         )
         for entry in idle:
             if free >= need:
                 return
             try:
-                await link.client.evict(entry["sha256"])
+                await link.client.evict(entry.sha256)
             except AgentRefused:
                 continue  # in use after all
-            free += int(entry["size_bytes"])
-
-    async def _worker(self, name: str) -> None:
-        link = self.links[name]
-        backoff = 0.5
-        while not self._stopping:
-            await link.wake.wait()
-            link.wake.clear()
-            try:
-                await self._push(name, link)
-                backoff = 0.5
-            except DeviceUnavailable as error:
-                log.info("%s: %s; retrying in %.1f s", name, error, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                link.wake.set()
+            free += entry.size_bytes
 
     async def _push(self, name: str, link: DeviceLink) -> None:
         while link.evictions:
@@ -149,63 +131,36 @@ class Pusher:
         while (work := self._next_command(name)) is not None:
             command, size = work
             try:
-                await self._ensure_cached(link, str(command["content_sha256"]), size)
+                await self._ensure_cached(link, command.content_sha256, size)
             except AgentRefused as error:
                 # no room even after evicting, or the bytes keep arriving damaged: give the
                 # copies back to the planner rather than retry this device forever
-                self._refused(str(command["job_id"]), f"{name} cannot take the content: {error}")
+                self._refused(
+                    command.job_id,
+                    f"{name} cannot take the content: {error}",
+                    DispatchReason.DOCUMENT_ACCESS_ERROR,
+                )
                 continue
             try:
                 answer = await link.client.submit(command)
             except AgentRefused as error:
-                self._refused(str(command["job_id"]), f"{name} refused the job: {error}")
+                self._refused(
+                    command.job_id, f"{name} refused the job: {error}", DispatchReason.JOB_REFUSED
+                )
                 continue
             with self.database.transaction() as session:
-                row = session.get(Job, command["job_id"])
-                if row is not None and row.state == "pending":
-                    self.mirror(session, row, answer)
-                    if row.state == "pending":
-                        row.state = "queued"
+                row = session.get(Job, command.job_id)
+                if row is not None and store.job_state(row) is DispatchState.PENDING:
+                    store.apply_agent_report(session, row.id, answer, self.policy)
+                    store.accept_job(row)
 
-    def _next_command(self, device: str) -> tuple[dict[str, Any], int] | None:
+    def _next_command(self, device: str) -> tuple[JobCreate, int] | None:
         with self.database.transaction() as session:
-            job = next(
-                (
-                    j
-                    for j in store.active_jobs(session, device=device)
-                    if j.state == "pending" and j.lease_owner == self.owner
-                ),
-                None,
-            )
-            if job is None:
-                return None
-            request = session.get(Request, job.request_id)
-            assert request is not None
-            order = request.order
-            command: dict[str, Any] = {
-                "job_id": job.id,
-                "content_sha256": request.content.sha256,
-                "media": job.media,
-                "copies": job.copies,
-                "volume_name": request.content.volume_id or "DISCFLOW",
-                "verify": True,
-                "label": {
-                    "title": request.content.title,
-                    "order_id": order.id,
-                    "request_id": request.id,
-                    "customer": str(order.ship_to.get("name", "")),
-                },
-            }
-            return command, request.content.size_bytes
+            return store.next_command(session, device=device, owner=self.owner)
 
-    def _refused(self, job_id: str, error: str) -> None:
+    def _refused(self, job_id: str, error: str, reason: DispatchReason) -> None:
         with self.database.transaction() as session:
-            row = session.get(Job, job_id)
-            assert row is not None
-            store.update_job(
-                session, row, state="failed", counts=CopyCounts(0, 0, False, False), error=error
-            )
-            self.settle(session, row.request_id)
+            store.refuse_job(session, job_id, self.policy, error=error, reason=reason)
 
     async def _ensure_cached(self, link: DeviceLink, sha: str, size: int) -> None:
         complete, have = await link.client.cached_bytes(sha)

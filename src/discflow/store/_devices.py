@@ -12,68 +12,24 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
     Availability,
-    CacheEntry,
-    DeviceRecord,
-    DriveState,
-    DriveStatus,
-    MediaBin,
+    DeviceReason,
     media_type,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
+from discflow.protocol import AgentStatus, DeviceReasonOut, DriverName
 from discflow.store._auth import hash_token
 from discflow.store._events import record
 from discflow.store._ids import new_token
 from discflow.store._tables import Device, DeviceCacheEntry, DeviceMedia
 from discflow.store._types import utcnow
 
-DRIVERS = ("image", "xorriso", "ptburn", "tdbridge", "sim")
+DRIVERS = tuple(name.value for name in DriverName)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-class DriveReport(BaseModel):
-    index: int = Field(ge=0)
-    state: DriveState = DriveState.IDLE
-    job_id: str | None = None
-    progress: float = Field(default=0.0, ge=0.0, le=1.0)
-
-
-class MediaReport(BaseModel):
-    media: str
-    loaded: int = Field(ge=0)
-    write_Bps: int = Field(ge=0)  # noqa: N815
-    overhead_s: float = Field(default=60.0, ge=0)
-    low_threshold: int = Field(default=10, ge=0)
-    loaded_total: int = Field(default=0, ge=0)
-    used_good: int = Field(default=0, ge=0)
-    used_failed: int = Field(default=0, ge=0)
-
-
-class CacheReport(BaseModel):
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size_bytes: int = Field(ge=0)
-    last_used: float = 0.0
-
-
-class DeviceStatusReport(BaseModel):
-    """What an agent reports in ``GET /v1/status`` and in its heartbeats."""
-
-    name: str
-    driver: str
-    address: str = ""
-    availability: Availability
-    drives: list[DriveReport]
-    media: list[MediaReport]
-    cache: list[CacheReport]
-    cache_capacity_bytes: int = Field(ge=0)
-    cache_free_bytes: int = Field(ge=0)
-    link_Bps: int = Field(default=100_000_000, gt=0)  # noqa: N815
-    jobs: list[dict[str, object]] = Field(default_factory=list)
 
 
 def _check_name(name: str) -> str:
@@ -169,7 +125,7 @@ def list_devices(session: Session) -> list[Device]:
     )
 
 
-def apply_heartbeat(session: Session, device: Device, report: DeviceStatusReport) -> None:
+def apply_heartbeat(session: Session, device: Device, report: AgentStatus) -> None:
     """Refresh the resource record from a report, logging what changed."""
     if report.name != device.name:
         raise InvalidInput(f"heartbeat for {report.name!r} sent with {device.name!r}'s token")
@@ -250,6 +206,12 @@ def apply_heartbeat(session: Session, device: Device, report: DeviceStatusReport
             )
 
 
+def device_reasons(device: Device) -> list[DeviceReason]:
+    """The conditions the device's last heartbeat named (CUPS printer-state-reasons)."""
+    reported = (device.status or {}).get("reasons")
+    return [DeviceReasonOut.model_validate(item).to_domain() for item in reported or []]
+
+
 def mark_offline_if_silent(session: Session, *, older_than: datetime) -> list[str]:
     """Devices whose last heartbeat is older than ``older_than`` go offline (logged once)."""
     gone = []
@@ -261,35 +223,3 @@ def mark_offline_if_silent(session: Session, *, older_than: datetime) -> list[st
             )
             gone.append(device.name)
     return gone
-
-
-def device_record(device: Device) -> DeviceRecord:
-    """The store's row as the domain's claim-6 record."""
-    return DeviceRecord(
-        name=device.name,
-        driver=device.driver,
-        address=device.address,
-        drives=tuple(
-            DriveStatus(
-                index=int(d["index"]),
-                state=DriveState(d.get("state", "idle")),
-                job_id=d.get("job_id"),
-                progress=float(d.get("progress", 0.0)),
-            )
-            for d in device.drives
-        ),
-        availability=Availability(device.availability),
-        media=tuple(
-            MediaBin(
-                media=m.media,
-                loaded=m.loaded,
-                write_Bps=m.write_Bps,
-                overhead_s=m.overhead_s,
-                low_threshold=m.low_threshold,
-            )
-            for m in device.media
-        ),
-        cache=tuple(CacheEntry(c.sha256, c.size_bytes, c.last_used) for c in device.cache),
-        cache_capacity_bytes=device.cache_capacity_bytes,
-        link_Bps=device.link_Bps,
-    )
