@@ -217,8 +217,9 @@ def _decay(elapsed_s: float) -> float:
 
 # Bind work this long before a drive frees: about the time to fetch a typical
 # content, so its download overlaps the burn before it; never less than a
-# minute, so one round binds a drive's next disc before the drive idles.
-MIN_HORIZON_S = 60.0
+# few seconds, so a dispatcher round (every second) binds a drive's next disc
+# before the drive idles.
+MIN_HORIZON_S = 10.0
 MAX_HORIZON_S = 900.0
 
 
