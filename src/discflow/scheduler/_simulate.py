@@ -110,16 +110,7 @@ class SimResult:
 
 def simulate(workload: Workload, policy: Policy | StandingPolicy, *, name: str) -> SimResult:
     """Replay ``workload`` through ``policy`` and return what was done."""
-    devs = {
-        d.name: _Dev(
-            d,
-            [(0.0, i) for i in range(d.drives)],
-            blanks={m: s.loaded for m, s in d.media.items()},
-            pending=dict.fromkeys(d.media, False),
-            cache={c: CachedContent(c, workload.contents[c], last_used_s=0.0) for c in d.cached},
-        )
-        for d in workload.devices
-    }
+    devs = _devices(workload)
     order = sorted(range(len(workload.requests)), key=lambda i: workload.requests[i].arrival_s)
     specs = {r.id: r for r in workload.requests}
     operator = OperatorSettings(workload.reload_count, workload.reload_delay_s)
@@ -185,23 +176,7 @@ def simulate(workload: Workload, policy: Policy | StandingPolicy, *, name: str) 
         if wake <= t:
             raise SchedulingError(f"policy {name!r} asked to be woken at {wake}, not after {t}")
         _apply(plan, t, devs, run, doc, workload, complete=standing is None)
-        for n in plan.notices:
-            dev = devs[n.device]
-            if dev.pending.get(n.media, True):
-                continue  # a second notice while one is pending asks for nothing new
-            dev.pending[n.media] = True
-            dev.view = None
-            land = t + workload.reload_delay_s
-            heapq.heappush(reloads, (land, len(doc["reloads"]), n.device, n.media))
-            doc["reloads"].append(
-                {
-                    "device": n.device,
-                    "media": n.media,
-                    "notice_s": t,
-                    "loaded_s": land,
-                    "count": workload.reload_count,
-                }
-            )
+        _ask_operator(plan, t, devs, doc, workload, reloads)
     if run.queue:
         stuck = ", ".join(sorted(run.queue)[:5])
         raise SchedulingError(
@@ -210,6 +185,47 @@ def simulate(workload: Workload, policy: Policy | StandingPolicy, *, name: str) 
     completion = {rid: end - specs[rid].arrival_s for rid, end in run.last_end.items()}
     waits = {rid: start - specs[rid].arrival_s for rid, start in run.first_start.items()}
     return SimResult(doc, completion, waits, cpu, rounds)
+
+
+def _devices(workload: Workload) -> dict[str, _Dev]:
+    return {
+        d.name: _Dev(
+            d,
+            [(0.0, i) for i in range(d.drives)],
+            blanks={m: s.loaded for m, s in d.media.items()},
+            pending=dict.fromkeys(d.media, False),
+            cache={c: CachedContent(c, workload.contents[c], last_used_s=0.0) for c in d.cached},
+        )
+        for d in workload.devices
+    }
+
+
+def _ask_operator(
+    plan: Plan,
+    t: float,
+    devs: dict[str, _Dev],
+    doc: dict[str, Any],
+    workload: Workload,
+    reloads: list[tuple[float, int, str, str]],
+) -> None:
+    """The operator answers each new notice: its reload lands ``reload_delay_s`` later."""
+    for n in plan.notices:
+        dev = devs[n.device]
+        if dev.pending.get(n.media, True):
+            continue  # a second notice while one is pending asks for nothing new
+        dev.pending[n.media] = True
+        dev.view = None
+        land = t + workload.reload_delay_s
+        heapq.heappush(reloads, (land, len(doc["reloads"]), n.device, n.media))
+        doc["reloads"].append(
+            {
+                "device": n.device,
+                "media": n.media,
+                "notice_s": t,
+                "loaded_s": land,
+                "count": workload.reload_count,
+            }
+        )
 
 
 @dataclass(slots=True)
