@@ -159,7 +159,14 @@ def test_busy_content_is_evicted_only_after_its_last_burn() -> None:
 def test_notice_is_raised_exactly_when_media_runs_short(
     blanks: int, copies: int, pending: bool, notices: list[str], waiting: list[int]
 ) -> None:
-    dev = device("A", blanks=blanks, cached=(CachedContent("c", 100),), reload_pending=pending)
+    # Three idle drives: every copy (up to the blanks) starts now, so all are bound.
+    dev = device(
+        "A",
+        drives=(0.0, 0.0, 0.0),
+        blanks=blanks,
+        cached=(CachedContent("c", 100),),
+        reload_pending=pending,
+    )
     plan = plan_discflow(snapshot([dev], [("r1", "c", copies)], contents={"c": 100}))
     assert [n.message for n in plan.notices] == notices
     assert [w.copies for w in plan.waiting] == waiting
