@@ -200,7 +200,7 @@ class Floor:
                     if job is not None and job.state == DispatchState.CANCELLED:
                         store.set_job_reason(
                             job,
-                            DispatchReason.JOB_CANCELED_BY_USER,
+                            DispatchReason.ABORTED_BY_SYSTEM,
                             f"stopped after {job.failed_copies} failed discs (failure policy)",
                         )
                     del self.to_stop[job_id]

@@ -168,7 +168,7 @@ def test_failure_policy_stops_the_job_on_its_agent_and_keeps_the_agents_count(
     with database.transaction() as session:
         row = session.get(Job, job_id)
         assert row is not None and row.state == DispatchState.CANCELLED
-        assert row.error.startswith("stopped after") and row.reason == "job-canceled-by-user"
+        assert row.error.startswith("stopped after") and row.reason == "aborted-by-system"
         good = sum(1 for c in on_agent["copies"] if c["state"] == "good")
         assert row.good_copies == good  # the agent's count, not the server's guess
         assert store.get_device(session, "sim-1").paused
