@@ -13,11 +13,13 @@ from discflow.store._auth import (
     parse_role,
     principal_for_token,
 )
+from discflow.store._caches import REVOKING_EVENTS, CatalogEntry
 from discflow.store._catalog import (
     add_content,
     find_by_title,
     fitting_media,
     get_content,
+    no_such_content,
     search_contents,
 )
 from discflow.store._db import Database, make_engine, migrate
@@ -34,6 +36,7 @@ from discflow.store._devices import (
     register_device,
 )
 from discflow.store._events import EventFilter, list_events, record
+from discflow.store._intake import HotPath, OrderRows, RevocationWatch
 from discflow.store._jobs import (
     JOB_ACTIVE,
     JOB_FINAL,
@@ -88,6 +91,12 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "REVOKING_EVENTS",
+    "CatalogEntry",
+    "HotPath",
+    "OrderRows",
+    "RevocationWatch",
+    "no_such_content",
     "IdempotencyKeyInUse",
     "JOB_ACTIVE",
     "JOB_FINAL",

@@ -81,10 +81,14 @@ def add_content(
     return content
 
 
+def no_such_content(content_id: str) -> NotFound:
+    return NotFound(f"no content with id {content_id!r}; list them with GET /api/v1/contents")
+
+
 def get_content(session: Session, content_id: str) -> Content:
     content = session.get(Content, content_id)
     if content is None:
-        raise NotFound(f"no content with id {content_id!r}; list them with GET /api/v1/contents")
+        raise no_such_content(content_id)
     return content
 
 

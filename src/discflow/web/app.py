@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,7 +26,7 @@ from discflow.errors import (
 )
 from discflow.mail import mail_services
 from discflow.settings import Settings
-from discflow.store import Database, IdempotencyKeyInUse
+from discflow.store import REVOKING_EVENTS, Database, IdempotencyKeyInUse, RevocationWatch
 from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
@@ -78,6 +79,20 @@ def _document_plain_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+@asynccontextmanager
+async def _revocation_watch(database: Database) -> AsyncIterator[None]:
+    """Keeps this worker's principal cache honest while it serves (see ``store._caches``)."""
+    stop = asyncio.Event()
+    watch = RevocationWatch(database.hot, REVOKING_EVENTS)
+    task = asyncio.create_task(watch.run(stop), name="revocation-watch")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await database.hot.backend.dispose()
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
     database = database or Database(settings.resolved_database_url())
@@ -85,6 +100,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.migrate()
+        async with _revocation_watch(database), services(app):
+            yield
+
+    @asynccontextmanager
+    async def services(app: FastAPI) -> AsyncIterator[None]:
         app.state.blobs.sweep_partials()
         # uploads cut short by a crash leave spool files behind; none is in use yet
         for leftover in (settings.archive_dir / "incoming").glob("*.upload"):
@@ -144,9 +164,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     _document_plain_errors(app)
 
-    @app.get("/api/v1/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    healthy = json.dumps({"status": "ok", "version": __version__}).encode()
+
+    @app.get("/api/v1/health", tags=["meta"], response_model=dict[str, str])
+    async def health() -> Response:
+        return Response(healthy, media_type="application/json")
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -1,0 +1,173 @@
+"""The hot path on PostgreSQL: psycopg's async driver, one statement per order.
+
+Invariant: the engine runs in autocommit, and every write is a single statement, so
+the statement is the transaction: the order, its requests, its events and its
+idempotency key are all written or none is. Foreign keys are checked at the end of
+the statement, so the key may name the order inserted beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from discflow.store._auth import Principal, Role
+from discflow.store._caches import CatalogEntry
+from discflow.store._intake import OrderRows
+
+__all__ = ["PgHotBackend"]
+
+_PRINCIPAL = (
+    "SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id"
+    " WHERE t.token_hash = %(digest)s AND NOT t.revoked"
+)
+_CONTENT = (
+    "SELECT id, title, description, tags, size_bytes, sha256, volume_id, filesystems,"
+    " created_at FROM contents WHERE id = %(id)s"
+)
+
+
+@lru_cache(maxsize=128)
+def _order_statement(requests: int, keyed: bool) -> str:
+    """The one statement that writes an order of ``requests`` lines (cached by shape)."""
+    # with a key, the order (and so everything that waits for it) is only written when
+    # the key was new: ON CONFLICT DO NOTHING leaves ``k`` empty
+    key = (
+        "k AS (INSERT INTO idempotency_keys (user_id, key, body_hash, order_id, created_at)"
+        " VALUES (%(user_id)s, %(key)s, %(body_hash)s, %(order_id)s, %(now)s)"
+        " ON CONFLICT (user_id, key) DO NOTHING RETURNING order_id), "
+        if keyed
+        else ""
+    )
+    guard = " WHERE EXISTS (SELECT 1 FROM k)" if keyed else ""
+    lines = ", ".join(
+        f"({i}, %(r{i}_id)s, %(r{i}_content)s, %(r{i}_media)s, %(r{i}_copies)s, %(r{i}_msg)s)"
+        for i in range(requests)
+    )
+    return (
+        f"WITH {key}"
+        "o AS (INSERT INTO orders (id, user_id, ship_to, source, created_at)"
+        " SELECT %(order_id)s, %(user_id)s, CAST(%(ship_to)s AS json), %(source)s, %(now)s"
+        f"{guard} RETURNING id), "
+        f"v (n, id, content_id, media, copies, message) AS (VALUES {lines}), "
+        "r AS (INSERT INTO requests (id, order_id, position, content_id, media, copies,"
+        " good_copies, failed_copies, state, reason, priority, created_at, updated_at)"
+        " SELECT v.id, o.id, v.n, v.content_id, v.media, v.copies, 0, 0, 'queued', '',"
+        " %(priority)s, %(now)s, %(now)s FROM v CROSS JOIN o), "
+        "e AS (INSERT INTO events (at, type, order_id, request_id, content_id, actor, message,"
+        " data)"
+        " SELECT %(now)s, x.type, o.id, x.request_id, x.content_id, %(actor)s, x.message,"
+        " CAST('{}' AS json) FROM ("
+        " SELECT -1 AS n, 'order.received' AS type, NULL AS request_id, NULL AS content_id,"
+        " %(received)s AS message"
+        " UNION ALL SELECT v.n, 'request.queued', v.id, v.content_id, v.message FROM v"
+        " ) x CROSS JOIN o ORDER BY x.n) "
+        "SELECT count(*) FROM o"
+    )
+
+
+def _order_parameters(rows: OrderRows) -> dict[str, Any]:
+    parameters: dict[str, Any] = {
+        "order_id": rows.id,
+        "user_id": rows.user_id,
+        "ship_to": json.dumps(rows.ship_to),
+        "source": rows.source,
+        "now": rows.created_at,
+        "priority": rows.requests[0].priority,
+        "actor": rows.user_name,
+        "received": rows.received_message(),
+        "key": rows.idempotency_key,
+        "body_hash": rows.body_hash,
+    }
+    for i, request in enumerate(rows.requests):
+        parameters[f"r{i}_id"] = request.id
+        parameters[f"r{i}_content"] = request.content_id
+        parameters[f"r{i}_media"] = request.media
+        parameters[f"r{i}_copies"] = request.copies
+        parameters[f"r{i}_msg"] = rows.queued_message(request)
+    return parameters
+
+
+class PgHotBackend:
+    """Async connections of their own (autocommit, pooled), made for the running loop."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        before_execute: Callable[..., tuple[str, Any]],
+        pool_size: int = 20,
+        max_overflow: int = 20,
+    ) -> None:
+        self._url = engine.url
+        self._before_execute = before_execute
+        self._pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._engine: AsyncEngine | None = None
+
+    def _engine_here(self) -> AsyncEngine:
+        # an async connection serves the loop it was made in: a new loop (a test client's)
+        # gets an engine of its own; an API worker has one loop for its whole life
+        loop = asyncio.get_running_loop()
+        if self._engine is None or self._loop is not loop:
+            self._engine = create_async_engine(
+                self._url, isolation_level="AUTOCOMMIT", pool_recycle=1800, **self._pool
+            )
+            event.listen(
+                self._engine.sync_engine, "before_cursor_execute", self._before_execute, retval=True
+            )
+            self._loop = loop
+        return self._engine
+
+    async def _rows(self, statement: str, parameters: dict[str, Any]) -> list[Any]:
+        async with self._engine_here().connect() as connection:
+            result = await connection.exec_driver_sql(statement, parameters)
+            return list(result.all())
+
+    async def principal(self, token_hash: str) -> Principal | None:
+        rows = await self._rows(_PRINCIPAL, {"digest": token_hash})
+        if not rows:
+            return None
+        user_id, name, role = rows[0]
+        return Principal(user_id=user_id, name=name, role=Role(role))
+
+    async def catalog_entry(self, content_id: str) -> CatalogEntry | None:
+        rows = await self._rows(_CONTENT, {"id": content_id})
+        if not rows:
+            return None
+        cid, title, description, tags, size, sha256, volume_id, filesystems, created = rows[0]
+        return CatalogEntry(
+            id=cid,
+            title=title,
+            description=description,
+            tags=list(tags),
+            size_bytes=size,
+            sha256=sha256,
+            volume_id=volume_id,
+            filesystems=list(filesystems),
+            created_at=created.astimezone(UTC),
+        )
+
+    async def insert_order(self, rows: OrderRows) -> bool:
+        statement = _order_statement(len(rows.requests), rows.idempotency_key is not None)
+        written = await self._rows(statement, _order_parameters(rows))
+        return bool(written[0][0])
+
+    async def newest_event_id(self, types: Sequence[str]) -> int:
+        found = await self._rows(
+            "SELECT coalesce(max(id), 0) FROM events WHERE type = ANY(%(types)s)",
+            {"types": list(types)},
+        )
+        return int(found[0][0])
+
+    async def dispose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
