@@ -125,6 +125,11 @@ def without_nul(
     return statement, parameters
 
 
+def without_nul_values(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The same for parameters sent by psycopg directly (``store._hot_pg``)."""
+    return {k: _no_nul(v) for k, v in parameters.items()}
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
@@ -154,7 +159,7 @@ class Database:
         """The API's hot path on this database: caches and set-based statements."""
         if self._hot is None:
             if self.engine.dialect.name == "postgresql":
-                self._hot = HotPath(PgHotBackend(self.engine, before_execute=without_nul))
+                self._hot = HotPath(PgHotBackend(self.engine, clean_parameters=without_nul_values))
             else:
                 self._hot = HotPath(SqliteHotBackend(self.engine))
         return self._hot

@@ -1,6 +1,6 @@
 """The hot path on PostgreSQL: psycopg's async driver, one statement per order.
 
-Invariant: the engine runs in autocommit, and every write is a single statement, so
+Invariant: the connections run in autocommit, and every write is a single statement, so
 the statement is the transaction: the order, its requests, its events and its
 idempotency key are all written or none is. Foreign keys are checked at the end of
 the statement, so the key may name the order inserted beside it.
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Engine
 
 from discflow.store._auth import Principal, Role
 from discflow.store._caches import CatalogEntry
@@ -96,40 +98,57 @@ def _order_parameters(rows: OrderRows) -> dict[str, Any]:
 
 
 class PgHotBackend:
-    """Async connections of their own (autocommit, pooled), made for the running loop."""
+    """A pool of psycopg async connections of its own (autocommit), made for the running loop.
+
+    psycopg directly, not SQLAlchemy's async engine: measured here, SQLAlchemy's greenlet
+    bridge and execution context cost more CPU per order (~0.3 ms) than the statement."""
 
     def __init__(
         self,
         engine: Engine,
         *,
-        before_execute: Callable[..., tuple[str, Any]],
-        pool_size: int = 20,
-        max_overflow: int = 20,
+        clean_parameters: Callable[[dict[str, Any]], dict[str, Any]],
+        max_size: int = 20,
     ) -> None:
-        self._url = engine.url
-        self._before_execute = before_execute
-        self._pool = {"pool_size": pool_size, "max_overflow": max_overflow}
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        self._clean = clean_parameters
+        self._max_size = max_size
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._engine: AsyncEngine | None = None
+        self._pool: AsyncConnectionPool | None = None
 
-    def _engine_here(self) -> AsyncEngine:
-        # an async connection serves the loop it was made in: a new loop (a test client's)
-        # gets an engine of its own; an API worker has one loop for its whole life
-        loop = asyncio.get_running_loop()
-        if self._engine is None or self._loop is not loop:
-            self._engine = create_async_engine(
-                self._url, isolation_level="AUTOCOMMIT", pool_recycle=1800, **self._pool
-            )
-            event.listen(
-                self._engine.sync_engine, "before_cursor_execute", self._before_execute, retval=True
-            )
-            self._loop = loop
-        return self._engine
+    async def start(self) -> None:
+        """Open the pool for the running loop (the server's lifespan calls this)."""
+        await self.dispose()
+        pool = AsyncConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=self._max_size,
+            max_lifetime=1800,  # recycled, like the synchronous engine's connections
+            kwargs={"autocommit": True},
+            open=False,
+            name="discflow-hot",
+        )
+        await pool.open()
+        self._pool, self._loop = pool, asyncio.get_running_loop()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if self._pool is not None and self._loop is asyncio.get_running_loop():
+            async with self._pool.connection() as pooled:
+                yield pooled
+            return
+        # an async connection serves the loop it was made in; without a started pool for
+        # this loop (an app called without its lifespan, e.g. a test client used outside
+        # a with-block, runs each call in a loop of its own) each call connects alone
+        async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as alone:
+            yield alone
 
     async def _rows(self, statement: str, parameters: dict[str, Any]) -> list[Any]:
-        async with self._engine_here().connect() as connection:
-            result = await connection.exec_driver_sql(statement, parameters)
-            return list(result.all())
+        async with self._connection() as connection:
+            cursor = await connection.execute(statement, self._clean(parameters))
+            return await cursor.fetchall()
 
     async def principal(self, token_hash: str) -> Principal | None:
         rows = await self._rows(_PRINCIPAL, {"digest": token_hash})
@@ -168,6 +187,6 @@ class PgHotBackend:
         return int(found[0][0])
 
     async def dispose(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
+        if self._pool is not None and self._loop is asyncio.get_running_loop():
+            await self._pool.close()
+        self._pool = self._loop = None

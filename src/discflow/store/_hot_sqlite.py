@@ -111,8 +111,11 @@ class SqliteHotBackend:
     async def newest_event_id(self, types: Sequence[str]) -> int:
         return await to_thread.run_sync(self._newest_event_id, types)
 
-    async def dispose(self) -> None:
+    async def start(self) -> None:
         """Nothing of its own: the connections are the synchronous engine's."""
+
+    async def dispose(self) -> None:
+        """Nothing of its own to close."""
 
 
 def _request_rows(rows: OrderRows) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from discflow.store._catalog import no_such_content
 from discflow.store._ids import new_id
 from discflow.store._orders import (
     OrderLine,
+    address_fields,
     check_idempotency_key,
     check_order_shape,
     checked_lines,
@@ -96,6 +97,10 @@ class HotBackend(Protocol):
         ...
 
     async def newest_event_id(self, types: Sequence[str]) -> int: ...
+
+    async def start(self) -> None:
+        """Get ready to serve calls made in the running event loop."""
+        ...
 
     async def dispose(self) -> None: ...
 
@@ -160,7 +165,7 @@ class HotPath:
             id=new_id("ORD"),
             user_id=principal.user_id,
             user_name=principal.name,
-            ship_to=asdict(ship_to),
+            ship_to=address_fields(ship_to),
             source=source,
             created_at=utcnow(),
             requests=tuple(

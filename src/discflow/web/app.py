@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
@@ -79,9 +79,22 @@ def _document_plain_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _meta_router() -> APIRouter:
+    router = APIRouter(tags=["meta"])
+    healthy = json.dumps({"status": "ok", "version": __version__}).encode()
+
+    @router.get("/health", response_model=dict[str, str])
+    async def health() -> Response:
+        return Response(healthy, media_type="application/json")
+
+    return router
+
+
 @asynccontextmanager
-async def _revocation_watch(database: Database) -> AsyncIterator[None]:
-    """Keeps this worker's principal cache honest while it serves (see ``store._caches``)."""
+async def _hot_path(database: Database) -> AsyncIterator[None]:
+    """The hot path's connections, and the watch that keeps this worker's principal
+    cache honest while it serves (see ``store._caches``)."""
+    await database.hot.backend.start()
     stop = asyncio.Event()
     watch = RevocationWatch(database.hot, REVOKING_EVENTS)
     task = asyncio.create_task(watch.run(stop), name="revocation-watch")
@@ -100,7 +113,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.migrate()
-        async with _revocation_watch(database), services(app):
+        async with _hot_path(database), services(app):
             yield
 
     @asynccontextmanager
@@ -129,6 +142,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description="Duplication on demand for optical media.",
         lifespan=lifespan,
+        # discflow exports Prometheus metrics (web._metrics), not OpenTelemetry; FastAPI's
+        # native telemetry would otherwise ask three provider registries on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.database = database
@@ -141,6 +157,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     install_admission(app)
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    # routes are matched in the order they were added, one by one: the API's (the hottest
+    # first) go before the pages, so an API call is not tried against every page first
+    app.include_router(_meta_router(), prefix="/api/v1")
+    for router in (
+        orders.router,
+        contents.router,
+        devices.router,
+        events.router,
+        agents.router,
+        notices.router,
+    ):
+        app.include_router(router, prefix="/api/v1")
     install_pages(app, database=database)
     app.add_middleware(MetricsMiddleware)
 
@@ -152,23 +180,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _describe_validation(error)}, status_code=422)
 
-    for router in (
-        orders.router,
-        contents.router,
-        devices.router,
-        events.router,
-        agents.router,
-        notices.router,
-    ):
-        app.include_router(router, prefix="/api/v1")
-
     _document_plain_errors(app)
-
-    healthy = json.dumps({"status": "ok", "version": __version__}).encode()
-
-    @app.get("/api/v1/health", tags=["meta"], response_model=dict[str, str])
-    async def health() -> Response:
-        return Response(healthy, media_type="application/json")
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
