@@ -327,7 +327,7 @@ def _median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _cell(
-    kind: str, workers: int, src: Path | None, args: argparse.Namespace
+    kind: str, workers: int, code: str, src: Path | None, args: argparse.Namespace
 ) -> Iterator[dict[str, Any]]:
     """Start one server on a fresh database and measure it at every client count."""
     with (
@@ -347,7 +347,7 @@ def _cell(
                     "database": kind,
                     "workers": workers,
                     "clients": clients,
-                    "code": "baseline" if src else "current",
+                    "code": code,
                     **{call: _median_of(rounds[call]) for call in KINDS},
                 }
 
@@ -372,6 +372,12 @@ def main() -> None:
     parser.add_argument("--clients", default="1,16")
     parser.add_argument("--seconds", type=float, default=3.0, help="measured time per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per cell; medians reported")
+    parser.add_argument(
+        "--current-src",
+        type=Path,
+        default=None,
+        help="the source tree to measure as 'current' (default: the one this file imports)",
+    )
     parser.add_argument(
         "--baseline-src",
         type=Path,
@@ -411,14 +417,16 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    sources: list[Path | None] = [None]
+    sources: list[tuple[str, Path | None]] = [
+        ("current", args.current_src.resolve() if args.current_src else None)
+    ]
     if args.baseline_src is not None:
-        sources.append(args.baseline_src.resolve())
+        sources.append(("baseline", args.baseline_src.resolve()))
     cells = []
     for kind in args.databases.split(","):
         for workers in (int(w) for w in args.workers.split(",")):
-            for src in sources:
-                for cell in _cell(kind, workers, src, args):
+            for code, src in sources:
+                for cell in _cell(kind, workers, code, src, args):
                     print(json.dumps(_summary(cell)), file=sys.stderr, flush=True)
                     cells.append(cell)
     print(
