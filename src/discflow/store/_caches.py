@@ -95,6 +95,7 @@ class CatalogEntry:
     volume_id: str
     filesystems: list[str]
     created_at: datetime
+    owner_user_id: int | None  # a private content's (a patient disc's) account
 
 
 class PrincipalCache(TtlCache[str, Principal]):

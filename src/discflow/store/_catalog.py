@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from discflow.domain import MediaType, media_fitting
 from discflow.errors import InvalidInput, NotFound
+from discflow.store._auth import Principal, Role
+from discflow.store._caches import CatalogEntry
 from discflow.store._events import record
 from discflow.store._ids import new_id
 from discflow.store._tables import Content
@@ -39,6 +42,7 @@ def add_content(
     volume_id: str = "",
     filesystems: Sequence[str] = (),
     actor: str = "system",
+    owner_user_id: int | None = None,
 ) -> Content:
     title = title.strip()
     if not title or len(title) > 200:
@@ -53,11 +57,13 @@ def add_content(
         sha256=sha256,
         volume_id=volume_id,
         filesystems=list(filesystems),
+        owner_user_id=owner_user_id,
         search_text=fold(" ".join([title, description, *clean_tags])),
     )
     session.add(content)
     session.flush()
-    if session.get_bind().dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite" and owner_user_id is None:
+        # a private content is never in the shared catalog's search index
         session.execute(
             text(
                 "INSERT INTO contents_fts (content_id, title, description, tags) "
@@ -92,8 +98,32 @@ def get_content(session: Session, content_id: str) -> Content:
     return content
 
 
+_Row = TypeVar("_Row", Content, CatalogEntry)
+
+
+def visible_to(content: Content | CatalogEntry, principal: Principal) -> bool:
+    """Whether ``principal`` may see and order ``content``: a private content (a patient
+    disc) is its owner's and the operators' alone."""
+    if content.owner_user_id is None or content.owner_user_id == principal.user_id:
+        return True
+    if principal.role is not None and principal.role.at_least(Role.OPERATOR):
+        return True
+    return principal.device is not None  # an agent fetching the image it was told to burn
+
+
+def check_visible(content: _Row, principal: Principal) -> _Row:
+    """``content`` if ``principal`` may see it; to anyone else it looks missing."""
+    if visible_to(content, principal):
+        return content
+    raise no_such_content(content.id)
+
+
 def find_by_title(session: Session, title: str) -> Content | None:
-    return session.scalar(select(Content).where(func.lower(Content.title) == title.lower()))
+    return session.scalar(
+        select(Content).where(
+            func.lower(Content.title) == title.lower(), Content.owner_user_id.is_(None)
+        )
+    )
 
 
 def fitting_media(content: Content) -> list[MediaType]:
@@ -111,7 +141,7 @@ def search_contents(
 ) -> list[Content]:
     """Contents matching every word of ``query`` (prefix match), best match first."""
     words = _WORD.findall(query)[:12]
-    statement = select(Content)
+    statement = select(Content).where(Content.owner_user_id.is_(None))
     dialect = session.get_bind().dialect.name
     if words and dialect == "sqlite":
         fts_query = " AND ".join(f'"{w}"*' for w in words)

@@ -159,7 +159,13 @@ class Database:
         """The API's hot path on this database: caches and set-based statements."""
         if self._hot is None:
             if self.engine.dialect.name == "postgresql":
-                self._hot = HotPath(PgHotBackend(self.engine, clean_parameters=without_nul_values))
+                # imported here: the change feed's module imports this one
+                from discflow.store._feed import CHANNEL
+
+                backend = PgHotBackend(
+                    self.engine, clean_parameters=without_nul_values, channel=CHANNEL
+                )
+                self._hot = HotPath(backend)
             else:
                 self._hot = HotPath(SqliteHotBackend(self.engine))
         return self._hot

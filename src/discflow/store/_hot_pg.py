@@ -2,7 +2,8 @@
 
 Invariant: the connections run in autocommit, and every write is a single statement, so
 the statement is the transaction: the order, its requests, its events and its
-idempotency key are all written or none is. Foreign keys are checked at the end of
+idempotency key are all written or none is, and the change feed's NOTIFY goes out
+with that commit (``store._feed``). Foreign keys are checked at the end of
 the statement, so the key may name the order inserted beside it.
 """
 
@@ -32,7 +33,7 @@ _PRINCIPAL = (
 )
 _CONTENT = (
     "SELECT id, title, description, tags, size_bytes, sha256, volume_id, filesystems,"
-    " created_at FROM contents WHERE id = %(id)s"
+    " created_at, owner_user_id FROM contents WHERE id = %(id)s"
 )
 
 
@@ -70,13 +71,16 @@ def _order_statement(requests: int, keyed: bool) -> str:
         " SELECT -1 AS n, 'order.received' AS type, NULL AS request_id, NULL AS content_id,"
         " %(received)s AS message"
         " UNION ALL SELECT v.n, 'request.queued', v.id, v.content_id, v.message FROM v"
-        " ) x CROSS JOIN o ORDER BY x.n) "
-        "SELECT count(*) FROM o"
+        " ) x CROSS JOIN o ORDER BY x.n), "
+        # the change feed's announcement, delivered with the commit like record()'s
+        "n AS (SELECT pg_notify(%(channel)s, '') FROM o) "
+        "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM n)"
     )
 
 
-def _order_parameters(rows: OrderRows) -> dict[str, Any]:
+def _order_parameters(rows: OrderRows, channel: str) -> dict[str, Any]:
     parameters: dict[str, Any] = {
+        "channel": channel,
         "order_id": rows.id,
         "user_id": rows.user_id,
         "ship_to": json.dumps(rows.ship_to),
@@ -108,8 +112,10 @@ class PgHotBackend:
         engine: Engine,
         *,
         clean_parameters: Callable[[dict[str, Any]], dict[str, Any]],
+        channel: str,
         max_size: int = 20,
     ) -> None:
+        self._channel = channel
         self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False
         )
@@ -161,7 +167,9 @@ class PgHotBackend:
         rows = await self._rows(_CONTENT, {"id": content_id})
         if not rows:
             return None
-        cid, title, description, tags, size, sha256, volume_id, filesystems, created = rows[0]
+        cid, title, description, tags, size, sha256, volume_id, filesystems, created, owner = rows[
+            0
+        ]
         return CatalogEntry(
             id=cid,
             title=title,
@@ -172,11 +180,12 @@ class PgHotBackend:
             volume_id=volume_id,
             filesystems=list(filesystems),
             created_at=created.astimezone(UTC),
+            owner_user_id=owner,
         )
 
     async def insert_order(self, rows: OrderRows) -> bool:
         statement = _order_statement(len(rows.requests), rows.idempotency_key is not None)
-        written = await self._rows(statement, _order_parameters(rows))
+        written = await self._rows(statement, _order_parameters(rows, self._channel))
         return bool(written[0][0])
 
     async def newest_event_id(self, types: Sequence[str]) -> int:

@@ -65,6 +65,7 @@ class SqliteHotBackend:
             volume_id=row.volume_id,
             filesystems=list(row.filesystems),
             created_at=row.created_at,
+            owner_user_id=row.owner_user_id,
         )
 
     async def catalog_entry(self, content_id: str) -> CatalogEntry | None:

@@ -31,7 +31,7 @@ from discflow.store._caches import (
     TtlCache,
     clear_principals_everywhere,
 )
-from discflow.store._catalog import no_such_content
+from discflow.store._catalog import no_such_content, visible_to
 from discflow.store._ids import new_id
 from discflow.store._orders import (
     OrderLine,
@@ -151,7 +151,7 @@ class HotPath:
         sizes: dict[str, int] = {}
         for line in lines:
             entry = await self.content(line.content_id) if line.content_id else None
-            if entry is not None:
+            if entry is not None and visible_to(entry, principal):
                 sizes[entry.id] = entry.size_bytes
 
         def size_of(content_id: str) -> int:

@@ -30,7 +30,7 @@ from discflow.domain import (
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
 from discflow.store._auth import Principal, Role
-from discflow.store._catalog import get_content
+from discflow.store._catalog import check_visible, get_content
 from discflow.store._events import record
 from discflow.store._ids import new_id
 from discflow.store._tables import IdempotencyKey, Order, Request, User
@@ -168,7 +168,9 @@ def place_order(
                 )
             return PlacedOrder(get_order(session, earlier.order_id, principal), replayed=True)
 
-    parsed = checked_lines(lines, lambda cid: get_content(session, cid).size_bytes)
+    parsed = checked_lines(
+        lines, lambda cid: check_visible(get_content(session, cid), principal).size_bytes
+    )
 
     order = Order(
         id=new_id("ORD"),

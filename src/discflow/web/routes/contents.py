@@ -57,6 +57,7 @@ async def get_content(content_id: str, request: Request, principal: HotUserDep) 
     content = await get_database(request).hot.content(content_id)
     if content is None:
         raise store.no_such_content(content_id)
+    content = store.check_visible(content, principal)
     return Response(content_public(content).model_dump_json(), media_type=JSON)
 
 

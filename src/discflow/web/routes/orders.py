@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from discflow import store
-from discflow.dispatcher._printing import printer_from_setting, reprint_order
+from discflow.dispatcher import printer_from_setting, reprint_order
 from discflow.store import Database, OrderLine, Principal
 from discflow.web.deps import (
     Count,
