@@ -6,11 +6,8 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,13 +16,13 @@ from discflow.archive import BlobStore
 from discflow.dispatcher import AgentRefused, Dispatcher, DispatcherThread, dispatcher_settings
 from discflow.errors import (
     DeviceUnavailable,
-    DiscflowError,
     IllegalTransition,
     InvalidInput,
     NotFound,
     PermissionDenied,
 )
 from discflow.mail import mail_services, mail_settings
+from discflow.protocol import ErrorTable, install_plain_errors
 from discflow.settings import Settings
 from discflow.store import REVOKING_EVENTS, Database, IdempotencyKeyInUse, RevocationWatch
 from discflow.web._admission import install_admission
@@ -34,7 +31,7 @@ from discflow.web._metrics import MetricsMiddleware, render_metrics
 from discflow.web.pages import install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
-_STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
+_STATUS: ErrorTable = (
     (NotFound, 404),
     (DeviceUnavailable, 503),
     (AgentRefused, 409),
@@ -43,41 +40,6 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (IdempotencyKeyInUse, 409),
     (InvalidInput, 422),
 )
-
-
-def _status_for(error: DiscflowError) -> int:
-    return next((status for kind, status in _STATUS if isinstance(error, kind)), 500)
-
-
-def _describe_validation(error: RequestValidationError) -> str:
-    parts = []
-    for problem in error.errors()[:5]:
-        where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
-        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid')}")
-    return "; ".join(parts) + " (see /docs for the expected shape)"
-
-
-# every 4xx is {"detail": "<what was wrong and how to fix it>"}, validation errors included
-PLAIN_ERROR = {
-    "title": "Error",
-    "type": "object",
-    "properties": {"detail": {"type": "string", "title": "Detail"}},
-    "required": ["detail"],
-}
-
-
-def _document_plain_errors(app: FastAPI) -> None:
-    """Make the spec say what the handlers send: FastAPI documents 422 as a list of
-    problems, but ``validation_error`` answers with one sentence like every 4xx."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
-            schemas["HTTPValidationError"] = PLAIN_ERROR
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _meta_router() -> APIRouter:
@@ -206,15 +168,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_pages(app, database=database)
     app.add_middleware(MetricsMiddleware)
 
-    @app.exception_handler(DiscflowError)
-    async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=_status_for(error))
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _describe_validation(error)}, status_code=422)
-
-    _document_plain_errors(app)
+    install_plain_errors(app, _STATUS, validation_hint=" (see /docs for the expected shape)")
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
