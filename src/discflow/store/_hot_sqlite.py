@@ -8,8 +8,8 @@ queues this process's writers instead of letting them poll SQLite's lock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from anyio import to_thread
 from sqlalchemy import Engine, func, insert, select
@@ -22,6 +22,9 @@ from discflow.store._tables import ApiToken, Content, Event, IdempotencyKey, Ord
 
 __all__ = ["SqliteHotBackend"]
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 _KEY = (
     sqlite_insert(IdempotencyKey)
     .on_conflict_do_nothing(index_elements=["user_id", "key"])
@@ -32,6 +35,14 @@ _KEY = (
 class SqliteHotBackend:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # an in-memory database exists once per thread (SQLAlchemy pools it per thread):
+        # there, a call runs where it is made, or it would find a different, empty database
+        self._inline = engine.url.database in (None, "", ":memory:")
+
+    async def _run(self, call: Callable[[T], R], argument: T) -> R:
+        if self._inline:
+            return call(argument)
+        return await to_thread.run_sync(call, argument)
 
     def _principal(self, token_hash: str) -> Principal | None:
         statement = (
@@ -46,7 +57,7 @@ class SqliteHotBackend:
         return Principal(user_id=row.id, name=row.name, role=Role(row.role))
 
     async def principal(self, token_hash: str) -> Principal | None:
-        return await to_thread.run_sync(self._principal, token_hash)
+        return await self._run(self._principal, token_hash)
 
     def _catalog_entry(self, content_id: str) -> CatalogEntry | None:
         with self.engine.connect() as connection:
@@ -69,7 +80,7 @@ class SqliteHotBackend:
         )
 
     async def catalog_entry(self, content_id: str) -> CatalogEntry | None:
-        return await to_thread.run_sync(self._catalog_entry, content_id)
+        return await self._run(self._catalog_entry, content_id)
 
     def _insert_order(self, rows: OrderRows) -> bool:
         with self.engine.connect() as connection:
@@ -102,7 +113,7 @@ class SqliteHotBackend:
         return True
 
     async def insert_order(self, rows: OrderRows) -> bool:
-        return await to_thread.run_sync(self._insert_order, rows)
+        return await self._run(self._insert_order, rows)
 
     def _newest_event_id(self, types: Sequence[str]) -> int:
         with self.engine.connect() as connection:
@@ -110,7 +121,7 @@ class SqliteHotBackend:
         return int(newest or 0)
 
     async def newest_event_id(self, types: Sequence[str]) -> int:
-        return await to_thread.run_sync(self._newest_event_id, types)
+        return await self._run(self._newest_event_id, types)
 
     async def start(self) -> None:
         """Nothing of its own: the connections are the synchronous engine's."""
