@@ -25,13 +25,16 @@ from discflow.store._auth import (
     parse_role,
     principal_for_token,
 )
+from discflow.store._caches import REVOKING_EVENTS, CatalogEntry
 from discflow.store._catalog import (
     add_content,
     check_visible,
     find_by_title,
     fitting_media,
     get_content,
+    no_such_content,
     search_contents,
+    visible_to,
 )
 from discflow.store._db import Database, make_engine, migrate
 from discflow.store._devices import (
@@ -63,6 +66,7 @@ from discflow.store._dispatch import (
 from discflow.store._events import EventFilter, list_events, record
 from discflow.store._feed import ChangeFeed
 from discflow.store._ids import new_id, new_token
+from discflow.store._intake import HotPath, OrderRows, RevocationWatch
 from discflow.store._jobs import (
     JOB_ACTIVE,
     JOB_FINAL,
@@ -127,6 +131,13 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "REVOKING_EVENTS",
+    "CatalogEntry",
+    "HotPath",
+    "OrderRows",
+    "RevocationWatch",
+    "no_such_content",
+    "visible_to",
     "MIN_PASSWORD",
     "SESSION_TTL",
     "SignedIn",
