@@ -276,11 +276,10 @@ def get_order(session: Session, order_id: str, principal: Principal) -> Order:
     order = session.scalar(
         select(Order).where(Order.id == order_id).options(selectinload(Order.requests))
     )
-    if order is None:
+    if order is None or not _visible(order, principal):
+        # another customer's order answers exactly like a made-up id, so that ids
+        # cannot be probed for existence (issue #18 item 9)
         raise NotFound(f"no order with id {order_id!r}")
-    if not _visible(order, principal):
-        # same words as a missing order would be a lie; say it plainly
-        raise PermissionDenied(f"order {order_id!r} belongs to another customer")
     return order
 
 
