@@ -270,7 +270,9 @@ def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> Fa
             copies=body.copies,
             volume_name=body.volume_name,
             verify=body.verify,
-            label=body.label,
+            label=body.label.model_dump() if body.label is not None else None,
+            priority=body.priority,
+            burn_speed=body.burn_speed,
         )
         job, created = agent.runner.submit(spec)
         if not created:

@@ -30,8 +30,21 @@ from discflow.agent._errors import Conflict
 from discflow.agent._media import MediaLedger
 from discflow.agent._state import StateFile
 from discflow.agent.drivers import Driver, WriteOrder, WriteReport
-from discflow.domain import COPY_LIFECYCLE, JOB_LIFECYCLE, CopyState, DriveState, JobState
-from discflow.errors import DiscflowError, IllegalTransition, MediaExhausted, NotFound
+from discflow.domain import (
+    COPY_LIFECYCLE,
+    JOB_LIFECYCLE,
+    CopyState,
+    DriveState,
+    JobState,
+    Priority,
+)
+from discflow.errors import (
+    DeviceUnavailable,
+    DiscflowError,
+    IllegalTransition,
+    MediaExhausted,
+    NotFound,
+)
 
 __all__ = ["Copy", "Job", "JobRunner", "JobSpec"]
 
@@ -58,7 +71,9 @@ class JobSpec:
     copies: int
     volume_name: str
     verify: bool
-    label: Mapping[str, Any] | None = None
+    label: Mapping[str, Any] | None = None  # DiscLabel as JSON: {"design", "merge"}
+    priority: Priority = Priority.NORMAL
+    burn_speed: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,7 +84,17 @@ class JobSpec:
             "volume_name": self.volume_name,
             "verify": self.verify,
             "label": dict(self.label) if self.label is not None else None,
+            "priority": self.priority.value,
+            "burn_speed": self.burn_speed,
         }
+
+    def merge_for(self, number: int) -> dict[str, str]:
+        """The label values of copy ``number`` (1-based), with COPY filled in."""
+        sets = list((self.label or {}).get("merge") or [])
+        fields = dict(sets[min(number, len(sets)) - 1]) if sets else {}
+        if not any(key.upper() == "COPY" for key in fields):
+            fields["COPY"] = f"{number} of {self.copies}"
+        return fields
 
 
 @dataclass(slots=True)
@@ -81,6 +106,11 @@ class Copy:
     error: str | None = None
     progress: float = 0.0
     avoid_drive: int | None = None  # the drive that failed the disc this one replaces
+    number: int = 0  # which of the ordered copies this disc is (1-based; a retry keeps it)
+
+    def __post_init__(self) -> None:
+        if self.number == 0:
+            self.number = self.index + 1
 
     def move(self, target: CopyState, *, job_id: str) -> None:
         """Walk forward to ``target`` through writing/verifying when the driver skipped them."""
@@ -101,6 +131,7 @@ class Copy:
             "output": self.output,
             "error": self.error,
             "progress": round(self.progress, 4),
+            "number": self.number,
         }
 
 
@@ -145,6 +176,8 @@ class Job:
             "volume_name": self.spec.volume_name,
             "verify": self.spec.verify,
             "label": dict(self.spec.label) if self.spec.label is not None else None,
+            "priority": self.spec.priority.value,
+            "burn_speed": self.spec.burn_speed,
             "copies": [c.to_json() for c in self.copies],
             "good": self.good(),
             "failed": self.failed(),
@@ -162,6 +195,8 @@ class Job:
             volume_name=data["volume_name"],
             verify=bool(data["verify"]),
             label=data.get("label"),
+            priority=Priority(data.get("priority", "normal")),
+            burn_speed=data.get("burn_speed"),
         )
         copies = [
             Copy(
@@ -171,6 +206,7 @@ class Job:
                 output=c.get("output"),
                 error=c.get("error"),
                 progress=float(c.get("progress", 0.0)),
+                number=int(c.get("number", 0)),
             )
             for c in data.get("copies", [])
         ]
@@ -252,6 +288,8 @@ class JobRunner:
                     f"job {spec.job_id!r} exists with a different body; use a new job_id"
                 )
             return existing, False
+        # a media the device cannot take is refused before any job file exists
+        self.driver.check_order(spec.media, copies=spec.copies)
         if not self.ledger.known(spec.media):
             loaded = ", ".join(self.ledger.media()) or "none"
             raise Conflict(
@@ -286,7 +324,12 @@ class JobRunner:
                     _log.warning("job %s: last poll before cancelling failed: %s", job_id, exc)
                 if handle not in self._orders:
                     continue
-                await self.driver.cancel(handle)
+                if not await self.driver.cancel(handle):
+                    # the robot said no (or never answered): the job goes on, and says so
+                    raise Conflict(
+                        f"the device refused to cancel job {job_id!r} (or did not confirm in "
+                        "time); it is still running there: stop it at the device or try again"
+                    )
                 self._drop_order(handle)
                 for index in order.entries:
                     if self.per_drive and job.copies[index].state not in _COPY_DONE:
@@ -310,13 +353,61 @@ class JobRunner:
         """Poll running orders, then start work on free drives; persist on change."""
         try:
             for handle in list(self._orders):
-                report = await self.driver.poll(handle)
-                self._apply(handle, report)
-            for job in sorted(self.jobs.values(), key=lambda j: j.created):
+                await self._poll_one(handle)
+            for job in sorted(self.jobs.values(), key=_run_order):
                 if job.state in (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED):
-                    await self._advance(job)
+                    try:
+                        await self._advance(job)
+                    except DeviceUnavailable:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one job must not wedge the device
+                        self._crashed(job, exc)
         finally:
             self._flush()
+
+    async def _poll_one(self, handle: str) -> None:
+        try:
+            report = await self.driver.poll(handle)
+        except DeviceUnavailable:
+            raise  # the whole device is away: the coordinator backs off and retries
+        except Exception as exc:  # noqa: BLE001 - a bad job fails alone, the next one runs
+            order = self._orders.get(handle)
+            if order is not None:
+                await self._abandon(handle)
+                self._crashed(self.jobs[order.job_id], exc)
+            return
+        self._apply(handle, report)
+
+    async def _abandon(self, handle: str) -> None:
+        order = self._orders[handle]
+        job = self.jobs[order.job_id]
+        try:
+            await self.driver.cancel(handle)
+        except Exception as exc:  # noqa: BLE001 - best effort; the job fails either way
+            _log.warning("job %s: cancel after a crash failed: %s", job.job_id, exc)
+        for index in order.entries:
+            copy = job.copies[index]
+            if copy.state not in _COPY_DONE:
+                copy.move(CopyState.FAILED_WRITE, job_id=job.job_id)
+                if self.per_drive or copy.state is not CopyState.PENDING:
+                    self.ledger.settle(job.spec.media, good=False)
+        self._drop_order(handle)
+
+    def _crashed(self, job: Job, exc: BaseException) -> None:
+        """Fail one job whose driver raised something unexpected, with the reason."""
+        _log.exception("job %s failed on an unexpected error", job.job_id, exc_info=exc)
+        for handle in [h for h, o in self._orders.items() if o.job_id == job.job_id]:
+            self._drop_order(handle)
+        for copy in job.copies:
+            if copy.state not in _COPY_DONE:
+                copy.move(CopyState.CANCELLED, job_id=job.job_id)
+        job.error = f"the device driver failed on this job: {type(exc).__name__}: {exc}"
+        if not JOB_LIFECYCLE.is_terminal(job.state):
+            if job.state is JobState.QUEUED:
+                job.move(JobState.RUNNING)
+            job.move(JobState.FAILED)
+            self._finish(job)
+        self.changed()
 
     def _apply(self, handle: str, report: WriteReport) -> None:
         order = self._orders[handle]
@@ -396,7 +487,7 @@ class JobRunner:
                 f"last error: {failed.error}"
             )
             return
-        job.copies.append(Copy(len(job.copies), avoid_drive=failed.drive))
+        job.copies.append(Copy(len(job.copies), avoid_drive=failed.drive, number=failed.number))
 
     def _drop_order(self, handle: str) -> None:
         order = self._orders.pop(handle)
@@ -436,6 +527,15 @@ class JobRunner:
                     return
                 if not await self._start(job, [copy], drives[0]):
                     return
+        elif self.driver.capabilities().one_merge_set_per_job and job.spec.label:
+            # one robot job per distinct set of label values (PTBurn MergeField)
+            groups: dict[tuple[tuple[str, str], ...], list[Copy]] = {}
+            for copy in waiting:
+                key = tuple(sorted(job.spec.merge_for(copy.number).items()))
+                groups.setdefault(key, []).append(copy)
+            for group in groups.values():
+                if not await self._start(job, group, None):
+                    return
         elif not active:
             await self._start(job, waiting, None)
 
@@ -466,7 +566,10 @@ class JobRunner:
             volume_name=job.spec.volume_name,
             verify=job.spec.verify,
             drive=drive,
-            label=job.spec.label,
+            priority=job.spec.priority,
+            burn_speed=job.spec.burn_speed,
+            label_design=(job.spec.label or {}).get("design"),
+            merge=tuple(job.spec.merge_for(c.number) for c in copies) if job.spec.label else (),
         )
         if self.per_drive:
             try:
@@ -475,7 +578,10 @@ class JobRunner:
                 return False
         try:
             handle = await self.driver.submit(order)
-        except DiscflowError as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure fails this disc, not the device
+            if not isinstance(exc, DiscflowError):
+                _log.exception("job %s: the driver crashed on submit", job.job_id)
+                exc = DiscflowError(f"{type(exc).__name__}: {exc}")
             if self.per_drive:
                 self.ledger.settle(media, good=False)
             copies[0].move(CopyState.FAILED_WRITE, job_id=job.job_id)
@@ -550,6 +656,11 @@ class JobRunner:
 
     async def close(self) -> None:
         self._flush()
+
+
+def _run_order(job: Job) -> tuple[int, float]:
+    """Rush first, then by arrival (the robot's own priority keys say the same)."""
+    return (-job.spec.priority.rank, job.created)
 
 
 def _order_id(job_id: str, n: int) -> str:

@@ -21,6 +21,7 @@ from discflow.agent.drivers._base import (
     DriverSettings,
     WriteOrder,
     WriteReport,
+    check_media,
 )
 from discflow.domain import CopyState, JobState
 from discflow.errors import BurnFailed, DiscflowError, NotFound
@@ -55,6 +56,9 @@ class TaskDriver:
     def capabilities(self) -> Capabilities:
         return Capabilities(per_drive=True)
 
+    def check_order(self, media: str, *, copies: int) -> None:
+        check_media(self.capabilities(), media, device=self.settings.device_name)
+
     async def submit(self, order: WriteOrder) -> str:
         if order.drive is None or not 0 <= order.drive < self.settings.drives:
             raise BurnFailed(f"order {order.order_id} names no valid drive")
@@ -79,6 +83,9 @@ class TaskDriver:
         except OSError as exc:
             disc.phase = "write-error"
             disc.error = f"{exc.strerror or exc} ({exc.filename or 'device'})"
+        except Exception as exc:  # noqa: BLE001 - a crash fails this disc, never the agent
+            disc.phase = "write-error"
+            disc.error = f"the driver failed: {type(exc).__name__}: {exc}"
 
     async def _write(self, disc: DiscTask) -> None:
         raise BurnFailed(f"{type(self).__name__} cannot write")
@@ -110,7 +117,7 @@ class TaskDriver:
                 self._discs.pop(old, None)
                 self._tasks.pop(old, None)
 
-    async def cancel(self, handle: str) -> None:
+    async def cancel(self, handle: str) -> bool:
         task = self._tasks.get(handle)
         if task is not None and not task.done():
             task.cancel()
@@ -118,6 +125,7 @@ class TaskDriver:
                 await task
             except asyncio.CancelledError:
                 pass
+        return True  # the agent's own task: stopping it is the confirmation
 
     async def device_status(self) -> DeviceReport:
         return DeviceReport(ok=True, message="ready")
