@@ -50,9 +50,7 @@ def test_ingest_keeps_a_symlink_inside_the_tree(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("volume_id", ["V\r\nCopies=9999", "V\nPrintLabel=x", "V\x00X"])
-def test_ingest_refuses_a_volume_id_with_control_characters(
-    tmp_path: Path, volume_id: str
-) -> None:
+def test_ingest_refuses_a_volume_id_with_control_characters(tmp_path: Path, volume_id: str) -> None:
     image = volume_id_iso(tmp_path / "vol.iso", volume_id)
     with pytest.raises(IngestError, match="control characters"):
         inspect_image(image, display_name="vol.iso")
@@ -143,8 +141,13 @@ async def test_hostile_label_value_is_a_422_and_no_job_file(
         sha = await upload(client, b"x" * 4096)
         response = await client.post(
             "/v1/jobs",
-            json={"job_id": "j1", "content_sha256": sha, "media": "CD-R", "copies": 1,
-                  "label": label},
+            json={
+                "job_id": "j1",
+                "content_sha256": sha,
+                "media": "CD-R",
+                "copies": 1,
+                "label": label,
+            },
         )
     assert response.status_code == 422, response.text
     assert "label" in response.json()["detail"]

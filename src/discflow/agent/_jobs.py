@@ -17,27 +17,30 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from discflow.agent._cache import ContentCache
 from discflow.agent._errors import Conflict
 from discflow.agent._media import MediaLedger
-from discflow.agent._state import StateFile
-from discflow.agent.drivers import Driver, WriteOrder, WriteReport
-from discflow.domain import (
-    COPY_LIFECYCLE,
-    JOB_LIFECYCLE,
-    CopyState,
-    DriveState,
-    JobState,
-    Priority,
+from discflow.agent._records import (
+    COPY_DONE,
+    FAILED,
+    Copy,
+    Job,
+    JobSpec,
+    Order,
+    assigned,
+    drive_states,
+    entry_for,
+    order_id_for,
+    run_order,
 )
+from discflow.agent._state import StateFile
+from discflow.agent.drivers import Driver, WriteReport
+from discflow.domain import JOB_LIFECYCLE, CopyState, JobState
 from discflow.errors import (
     DeviceUnavailable,
     DiscflowError,
@@ -49,168 +52,6 @@ from discflow.errors import (
 __all__ = ["Copy", "Job", "JobRunner", "JobSpec"]
 
 _log = logging.getLogger("discflow.agent.jobs")
-_COPY_DONE = frozenset(
-    {
-        CopyState.GOOD,
-        CopyState.FAILED_WRITE,
-        CopyState.FAILED_VERIFY,
-        CopyState.CANCELLED,
-        CopyState.INTERRUPTED,
-    }
-)
-_FAILED = frozenset({CopyState.FAILED_WRITE, CopyState.FAILED_VERIFY})
-
-
-@dataclass(frozen=True, slots=True)
-class JobSpec:
-    """A write command as the server sent it (compared for idempotency)."""
-
-    job_id: str
-    content_sha256: str
-    media: str
-    copies: int
-    volume_name: str
-    verify: bool
-    label: Mapping[str, Any] | None = None  # DiscLabel as JSON: {"design", "merge"}
-    priority: Priority = Priority.NORMAL
-    burn_speed: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job_id,
-            "content_sha256": self.content_sha256,
-            "media": self.media,
-            "copies": self.copies,
-            "volume_name": self.volume_name,
-            "verify": self.verify,
-            "label": dict(self.label) if self.label is not None else None,
-            "priority": self.priority.value,
-            "burn_speed": self.burn_speed,
-        }
-
-    def merge_for(self, number: int) -> dict[str, str]:
-        """The label values of copy ``number`` (1-based), with COPY filled in."""
-        sets = list((self.label or {}).get("merge") or [])
-        fields = dict(sets[min(number, len(sets)) - 1]) if sets else {}
-        if not any(key.upper() == "COPY" for key in fields):
-            fields["COPY"] = f"{number} of {self.copies}"
-        return fields
-
-
-@dataclass(slots=True)
-class Copy:
-    index: int
-    state: CopyState = CopyState.PENDING
-    drive: int | None = None
-    output: str | None = None
-    error: str | None = None
-    progress: float = 0.0
-    avoid_drive: int | None = None  # the drive that failed the disc this one replaces
-    number: int = 0  # which of the ordered copies this disc is (1-based; a retry keeps it)
-
-    def __post_init__(self) -> None:
-        if self.number == 0:
-            self.number = self.index + 1
-
-    def move(self, target: CopyState, *, job_id: str) -> None:
-        """Walk forward to ``target`` through writing/verifying when the driver skipped them."""
-        if self.state is target:
-            return
-        for step in (CopyState.WRITING, CopyState.VERIFYING):
-            if COPY_LIFECYCLE.can(self.state, target):
-                break
-            if COPY_LIFECYCLE.can(self.state, step):
-                self.state = step
-        self.state = COPY_LIFECYCLE.check(self.state, target, subject=f"{job_id}#{self.index}")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "state": self.state.value,
-            "drive": self.drive,
-            "output": self.output,
-            "error": self.error,
-            "progress": round(self.progress, 4),
-            "number": self.number,
-        }
-
-
-@dataclass(slots=True)
-class _Order:
-    handle: str
-    job_id: str
-    entries: list[int]  # copy indexes, in the order the device makes the discs
-    drive: int | None
-    seen: int = 0  # discs of this order already settled
-
-
-@dataclass(slots=True)
-class Job:
-    spec: JobSpec
-    state: JobState = JobState.QUEUED
-    copies: list[Copy] = field(default_factory=list)
-    error: str | None = None
-    created: float = field(default_factory=time.time)
-
-    @property
-    def job_id(self) -> str:
-        return self.spec.job_id
-
-    def move(self, target: JobState) -> None:
-        if self.state is not target:
-            self.state = JOB_LIFECYCLE.check(self.state, target, subject=self.job_id)
-
-    def good(self) -> int:
-        return sum(1 for c in self.copies if c.state is CopyState.GOOD)
-
-    def failed(self) -> int:
-        return sum(1 for c in self.copies if c.state in _FAILED)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job_id,
-            "state": self.state.value,
-            "content_sha256": self.spec.content_sha256,
-            "media": self.spec.media,
-            "copies_requested": self.spec.copies,
-            "volume_name": self.spec.volume_name,
-            "verify": self.spec.verify,
-            "label": dict(self.spec.label) if self.spec.label is not None else None,
-            "priority": self.spec.priority.value,
-            "burn_speed": self.spec.burn_speed,
-            "copies": [c.to_json() for c in self.copies],
-            "good": self.good(),
-            "failed": self.failed(),
-            "error": self.error,
-            "created": self.created,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Job:
-        spec = JobSpec(
-            job_id=data["job_id"],
-            content_sha256=data["content_sha256"],
-            media=data["media"],
-            copies=int(data["copies_requested"]),
-            volume_name=data["volume_name"],
-            verify=bool(data["verify"]),
-            label=data.get("label"),
-            priority=Priority(data.get("priority", "normal")),
-            burn_speed=data.get("burn_speed"),
-        )
-        copies = [
-            Copy(
-                index=int(c["index"]),
-                state=CopyState(c["state"]),
-                drive=c.get("drive"),
-                output=c.get("output"),
-                error=c.get("error"),
-                progress=float(c.get("progress", 0.0)),
-                number=int(c.get("number", 0)),
-            )
-            for c in data.get("copies", [])
-        ]
-        return cls(spec, JobState(data["state"]), copies, data.get("error"), data["created"])
 
 
 class JobRunner:
@@ -236,8 +77,9 @@ class JobRunner:
         self.on_change = on_change
         self.per_drive = driver.capabilities().per_drive
         self.jobs: dict[str, Job] = {}
-        self._orders: dict[str, _Order] = {}
+        self._orders: dict[str, Order] = {}
         self._drive_orders: dict[int, str] = {}
+        self._cancelling: set[str] = set()
         self._ids = itertools.count(1)
         self._dirty = False
 
@@ -247,13 +89,7 @@ class JobRunner:
         """Load jobs after a restart; whatever was unfinished is now interrupted."""
         for data in saved.get("jobs", []):
             job = Job.from_json(data)
-            if not JOB_LIFECYCLE.is_terminal(job.state):
-                for copy in job.copies:
-                    if copy.state not in _COPY_DONE:
-                        copy.move(CopyState.INTERRUPTED, job_id=job.job_id)
-                        copy.error = "the agent stopped while this copy was unfinished"
-                job.move(JobState.INTERRUPTED)
-                job.error = "the agent restarted during this job; resubmit it under a new job_id"
+            if job.interrupt():
                 self._dirty = True
             self.jobs[job.job_id] = job
         lost = self.ledger.recover()
@@ -314,6 +150,24 @@ class JobRunner:
         job = self.job(job_id)
         if JOB_LIFECYCLE.is_terminal(job.state):
             raise Conflict(f"job {job_id!r} is already {job.state.value}; nothing to cancel")
+        # while the device decides (seconds, for a robot), the loop starts nothing new for it
+        self._cancelling.add(job_id)
+        try:
+            await self._cancel_orders(job)
+        finally:
+            self._cancelling.discard(job_id)
+        for copy in job.copies:
+            if copy.state not in COPY_DONE:
+                copy.move(CopyState.CANCELLED, job_id=job_id)
+        if not JOB_LIFECYCLE.is_terminal(job.state):
+            job.move(JobState.CANCELLED)
+            self._finish(job)
+        self.changed()
+        self._flush()
+        return job
+
+    async def _cancel_orders(self, job: Job) -> None:
+        job_id = job.job_id
         for handle, order in list(self._orders.items()):
             if order.job_id == job_id:
                 # a disc the driver finished since the last poll is recorded first: a
@@ -332,16 +186,9 @@ class JobRunner:
                     )
                 self._drop_order(handle)
                 for index in order.entries:
-                    if self.per_drive and job.copies[index].state not in _COPY_DONE:
+                    if self.per_drive and job.copies[index].state not in COPY_DONE:
                         # the blank taken for this disc is spoilt
                         self.ledger.settle(job.spec.media, good=False)
-        for copy in job.copies:
-            if copy.state not in _COPY_DONE:
-                copy.move(CopyState.CANCELLED, job_id=job_id)
-        job.move(JobState.CANCELLED)
-        self._finish(job)
-        self._flush()
-        return job
 
     def media_added(self) -> None:
         self.changed()
@@ -354,7 +201,7 @@ class JobRunner:
         try:
             for handle in list(self._orders):
                 await self._poll_one(handle)
-            for job in sorted(self.jobs.values(), key=_run_order):
+            for job in sorted(self.jobs.values(), key=run_order):
                 if job.state in (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED):
                     try:
                         await self._advance(job)
@@ -387,7 +234,7 @@ class JobRunner:
             _log.warning("job %s: cancel after a crash failed: %s", job.job_id, exc)
         for index in order.entries:
             copy = job.copies[index]
-            if copy.state not in _COPY_DONE:
+            if copy.state not in COPY_DONE:
                 copy.move(CopyState.FAILED_WRITE, job_id=job.job_id)
                 if self.per_drive or copy.state is not CopyState.PENDING:
                     self.ledger.settle(job.spec.media, good=False)
@@ -398,14 +245,7 @@ class JobRunner:
         _log.exception("job %s failed on an unexpected error", job.job_id, exc_info=exc)
         for handle in [h for h, o in self._orders.items() if o.job_id == job.job_id]:
             self._drop_order(handle)
-        for copy in job.copies:
-            if copy.state not in _COPY_DONE:
-                copy.move(CopyState.CANCELLED, job_id=job.job_id)
-        job.error = f"the device driver failed on this job: {type(exc).__name__}: {exc}"
-        if not JOB_LIFECYCLE.is_terminal(job.state):
-            if job.state is JobState.QUEUED:
-                job.move(JobState.RUNNING)
-            job.move(JobState.FAILED)
+        if job.fail_crashed(exc):
             self._finish(job)
         self.changed()
 
@@ -417,7 +257,7 @@ class JobRunner:
             index = self._entry(job, order, i)
             copy = job.copies[index]
             before = copy.state
-            if before in _COPY_DONE:
+            if before in COPY_DONE:
                 continue
             if before is CopyState.PENDING and not self.per_drive:
                 self.ledger.take(media, found=True)  # the robot took a blank
@@ -429,17 +269,19 @@ class JobRunner:
             copy.progress = disc.progress
             copy.output = disc.output or copy.output
             copy.error = disc.error
-            if copy.state in _COPY_DONE:
+            if copy.state in COPY_DONE:
                 self.ledger.settle(media, good=copy.state is CopyState.GOOD)
                 copy.progress = 1.0 if copy.state is CopyState.GOOD else copy.progress
-                if copy.state in _FAILED:
+                if copy.state in FAILED:
                     self._replace(job, copy)
             if copy.state is not before or disc.progress:
                 self.changed()
         if report.state is JobState.PAUSED or report.out_of_media:
+            why = report.error or "out of media: load blanks and POST /v1/media"
             if job.state is JobState.RUNNING:
                 job.move(JobState.PAUSED)
-                job.error = report.error or "out of media: load blanks and POST /v1/media"
+            if job.state is JobState.PAUSED and job.error != why:
+                job.error = why  # the device's latest word on why it waits
                 self.changed()
         elif job.state is JobState.PAUSED and report.state is JobState.RUNNING:
             job.move(JobState.RUNNING)
@@ -449,7 +291,7 @@ class JobRunner:
             if report.state is JobState.FAILED and not report.discs and order.entries:
                 # failed before any disc: a per-drive disc is spoilt, a robot job took none
                 copy = job.copies[order.entries[0]]
-                if copy.state not in _COPY_DONE:
+                if copy.state not in COPY_DONE:
                     copy.move(CopyState.FAILED_WRITE, job_id=job.job_id)
                     copy.error = report.error
                     if self.per_drive:
@@ -460,25 +302,11 @@ class JobRunner:
             self._drop_order(handle)
             self.changed()
 
-    def _entry(self, job: Job, order: _Order, i: int) -> int:
-        while len(order.entries) <= i:
-            # the device made more discs than ordered (its own retries)
-            spare = next(
-                (
-                    c.index
-                    for c in job.copies
-                    if c.state is CopyState.PENDING and not self._assigned(c.index, job.job_id)
-                ),
-                None,
-            )
-            if spare is None:
-                spare = len(job.copies)
-                job.copies.append(Copy(spare))
-            order.entries.append(spare)
-        return order.entries[i]
+    def _entry(self, job: Job, order: Order, i: int) -> int:
+        return entry_for(job, order, i, self._orders.values())
 
     def _assigned(self, index: int, job_id: str) -> bool:
-        return any(index in o.entries for o in self._orders.values() if o.job_id == job_id)
+        return assigned(self._orders.values(), index, job_id)
 
     def _replace(self, job: Job, failed: Copy) -> None:
         if job.failed() > self.retry_limit:
@@ -490,8 +318,8 @@ class JobRunner:
         job.copies.append(Copy(len(job.copies), avoid_drive=failed.drive, number=failed.number))
 
     def _drop_order(self, handle: str) -> None:
-        order = self._orders.pop(handle)
-        if order.drive is not None:
+        order = self._orders.pop(handle, None)
+        if order is not None and order.drive is not None:
             self._drive_orders.pop(order.drive, None)
 
     def _free_drives(self, avoid: int | None) -> list[int]:
@@ -502,6 +330,8 @@ class JobRunner:
         return free
 
     async def _advance(self, job: Job) -> None:
+        if job.job_id in self._cancelling:
+            return
         active = [o for o in self._orders.values() if o.job_id == job.job_id]
         if job.error and job.failed() > self.retry_limit:
             if not active:
@@ -554,22 +384,13 @@ class JobRunner:
         if job.state is JobState.QUEUED or job.state is JobState.PAUSED:
             job.move(JobState.RUNNING)
             job.error = None
-        order_id = _order_id(job.job_id, next(self._ids))
-        order = WriteOrder(
-            order_id=order_id,
-            job_id=job.job_id,
+        order_id = order_id_for(job.job_id, next(self._ids))
+        order = job.write_order(
+            order_id,
             image=self.cache.path(job.spec.content_sha256),
-            sha256=job.spec.content_sha256,
             size_bytes=self.cache.size(job.spec.content_sha256),
-            media=media,
-            copies=len(copies),
-            volume_name=job.spec.volume_name,
-            verify=job.spec.verify,
+            copies=copies,
             drive=drive,
-            priority=job.spec.priority,
-            burn_speed=job.spec.burn_speed,
-            label_design=(job.spec.label or {}).get("design"),
-            merge=tuple(job.spec.merge_for(c.number) for c in copies) if job.spec.label else (),
         )
         if self.per_drive:
             try:
@@ -592,7 +413,7 @@ class JobRunner:
             return False
         for copy in copies:
             copy.drive = drive
-        self._orders[handle] = _Order(handle, job.job_id, [c.index for c in copies], drive)
+        self._orders[handle] = Order(handle, job.job_id, [c.index for c in copies], drive)
         if drive is not None:
             self._drive_orders[drive] = handle
         self.changed()
@@ -614,39 +435,9 @@ class JobRunner:
     # ---- status ---------------------------------------------------------------
 
     def drive_states(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for drive in range(self.drives):
-            handle = self._drive_orders.get(drive)
-            if handle is None and not self.per_drive and drive == 0 and self._orders:
-                handle = next(iter(self._orders))
-            state, job_id, progress = DriveState.IDLE, None, 0.0
-            if handle is not None and handle in self._orders:
-                order = self._orders[handle]
-                job = self.jobs[order.job_id]
-                job_id = job.job_id
-                active = [
-                    job.copies[i]
-                    for i in order.entries
-                    if job.copies[i].state in (CopyState.WRITING, CopyState.VERIFYING)
-                ]
-                if active:
-                    state = (
-                        DriveState.VERIFYING
-                        if active[0].state is CopyState.VERIFYING
-                        else DriveState.WRITING
-                    )
-                    progress = active[0].progress
-                else:
-                    state = DriveState.WRITING
-            out.append(
-                {
-                    "index": drive,
-                    "state": state.value,
-                    "job_id": job_id,
-                    "progress": round(progress, 4),
-                }
-            )
-        return out
+        return drive_states(
+            self.drives, self.per_drive, self._orders, self._drive_orders, self.jobs
+        )
 
     def busy(self) -> bool:
         return bool(self._orders)
@@ -656,15 +447,3 @@ class JobRunner:
 
     async def close(self) -> None:
         self._flush()
-
-
-def _run_order(job: Job) -> tuple[int, float]:
-    """Rush first, then by arrival (the robot's own priority keys say the same)."""
-    return (-job.spec.priority.rank, job.created)
-
-
-def _order_id(job_id: str, n: int) -> str:
-    """A file-name-safe id of at most 32 characters (PTBurn's JobID limit)."""
-    digest = hashlib.sha1(job_id.encode("utf-8"), usedforsecurity=False).hexdigest()[:6]
-    prefix = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in job_id)[:19]
-    return f"{prefix}-{digest}-{n % 100000}"

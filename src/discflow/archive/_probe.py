@@ -229,8 +229,10 @@ def _check_symlinks(iso: Any, *, display_name: str) -> None:
                 continue
             target = child.rock_ridge.symlink_path().decode("utf-8", "replace")
             parent = dirpath.strip("/")
-            resolved = posixpath.normpath(posixpath.join(parent, target)) if parent else (
-                posixpath.normpath(target)
+            resolved = (
+                posixpath.normpath(posixpath.join(parent, target))
+                if parent
+                else (posixpath.normpath(target))
             )
             if (
                 target.startswith("/")

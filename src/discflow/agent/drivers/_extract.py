@@ -85,5 +85,5 @@ def _refuse_links(iso: Any, dirname: str) -> None:
             name = child.rock_ridge.name().decode("utf-8", "replace")
             raise BurnFailed(
                 f"the image holds a symbolic link {dirname.rstrip('/')}/{name}; a TD Bridge "
-                "data job cannot carry links: use job_type = \"image\" (the default)"
+                'data job cannot carry links: use job_type = "image" (the default)'
             )

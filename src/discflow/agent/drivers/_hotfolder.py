@@ -93,7 +93,7 @@ def encode_lines(lines: list[str]) -> bytes:
         return "".join(f"{line}\r\n" for line in lines).encode("cp1252")
     except UnicodeEncodeError as exc:
         raise BurnFailed(
-            f"{exc.object[exc.start:exc.end]!r} cannot be written in the robot's ANSI job file; "
+            f"{exc.object[exc.start : exc.end]!r} cannot be written in the robot's ANSI job file; "
             "use characters of Windows-1252 in titles and merge values"
         ) from exc
 

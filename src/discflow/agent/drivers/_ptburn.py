@@ -67,6 +67,7 @@ EXTENSIONS = {
 # JobState (3.2.4 / 2005 SDK 3.3.12): 0 not started, 1 running, 2 done, 3 failed;
 # 4: the job moved to another robot (AutoSwitchRobot, 2.1.41)
 JOB_MOVED = "4"
+_STATUS_CATCH_UP_S = 15.0  # a few of PTBurn's status rewrites
 
 
 class PTBurnOptions(BaseModel):
@@ -123,12 +124,11 @@ class PTBurnDriver(HotFolderDriver):
         self.options = PTBurnOptions.model_validate(dict(settings.options))
         super().__init__(settings, self.options.jobs_dir)
         self._tick: tuple[str, float] | None = None  # last ServerTickCount, when it changed
+        self._final_seen: dict[str, float] = {}
 
     def capabilities(self) -> Capabilities:
         families = {"CD", "DVD", "BD"} if self.options.blu_ray else {"CD", "DVD"}
-        return Capabilities(
-            per_drive=False, media=frozenset(families), one_merge_set_per_job=True
-        )
+        return Capabilities(per_drive=False, media=frozenset(families), one_merge_set_per_job=True)
 
     def check_order(self, media: str, *, copies: int) -> None:
         super().check_order(media, copies=copies)
@@ -205,6 +205,8 @@ class PTBurnDriver(HotFolderDriver):
         if state is JobState.QUEUED:
             return WriteReport(JobState.QUEUED)
         section, robot_status = self._job_section(job.stem)
+        if state in (JobState.DONE, JobState.FAILED) and not self._settled(job, section, state):
+            state = JobState.RUNNING  # renamed, but the status file has not caught up yet
         self.record(
             job, good=_count(section.get("GoodDiscs")), bad=_rejects(section, job.order.verify)
         )
@@ -219,6 +221,14 @@ class PTBurnDriver(HotFolderDriver):
         out = "out of discs" in system.lower()
         return WriteReport(state, tuple(job.discs), done, system if out else None, out_of_media=out)
 
+    def _settled(self, job: HotJob, section: dict[str, str], state: JobState) -> bool:
+        """PTBurn may rename the job file before it rewrites the status file: trust the
+        final extension once JobState agrees (2 done, 3 failed), or after a grace time."""
+        if section.get("JobState") == ("2" if state is JobState.DONE else "3"):
+            return True
+        first = self._final_seen.setdefault(job.stem, time.monotonic())
+        return time.monotonic() - first >= _STATUS_CATCH_UP_S
+
     # ---- commands ----------------------------------------------------------------
 
     async def cancel(self, handle: str) -> bool:
@@ -231,6 +241,8 @@ class PTBurnDriver(HotFolderDriver):
             ext = find_job_file(self.jobs_dir, job.stem, EXTENSIONS)
             if ext in ("ERR", "DON"):
                 section, _ = self._job_section(job.stem)
+                if section.get("JobState") not in ("2", "3"):
+                    return None  # renamed; the status file has not said why yet
                 return ext == "ERR" and section.get("JobErrorNumber") == ABORTED
             return None
 

@@ -99,9 +99,9 @@ def device_reasons(
         if words in text.lower():
             reasons.append(DeviceReason(reason, severity, f"{device}: {text}"))
             break
-    number = system.get("System", {}).get("SysErrorNumber") or robot_status.get(
-        "System", {}
-    ).get("SysErrorNumber", "0")
+    number = system.get("System", {}).get("SysErrorNumber") or robot_status.get("System", {}).get(
+        "SysErrorNumber", "0"
+    )
     if number and number != "0" and not any(r.severity is ReasonSeverity.ERROR for r in reasons):
         string = system.get("System", {}).get("SysErrorString", "")
         kind, severity, sentence = _SYSTEM_ERRORS.get(

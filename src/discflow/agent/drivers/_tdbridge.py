@@ -216,6 +216,11 @@ class TDBridgeDriver(HotFolderDriver):
         # the file moves to the log folder after DON: then the status file decides
         state = EXTENSIONS[ext] if ext is not None else by_status
         assert state is not None
+        if state in (JobState.DONE, JobState.FAILED) and by_status is not state:
+            # renamed before the next STF rewrite (every 5 s) counted the last disc
+            first = self._error_seen.setdefault(job.stem, time.monotonic())
+            if time.monotonic() - first < _ERROR_DETAIL_WAIT_S:
+                state = JobState.RUNNING
         bad = _count(section.get("ERRORDISC_NUMBER"))
         # TD Bridge counts rejected discs but does not say whether writing or comparing
         # failed; the job's ERROR/DETAIL_STATUS is the only sentence it gives
@@ -226,13 +231,10 @@ class TDBridgeDriver(HotFolderDriver):
         if job.cancelled and state in (JobState.DONE, JobState.FAILED):
             return WriteReport(JobState.CANCELLED, tuple(job.discs), done, "cancelled")
         if state is JobState.FAILED:
-            # TD Bridge renames the job to .ERR before its next status rewrite says why
-            first_seen = self._error_seen.setdefault(job.stem, time.monotonic())
-            if not section.get("ERROR") and time.monotonic() - first_seen < _ERROR_DETAIL_WAIT_S:
-                return WriteReport(JobState.RUNNING, tuple(job.discs), done)
             return WriteReport(state, tuple(job.discs), done, error_text(section))
         if state is JobState.PAUSED:
-            reason = pause_reason(self.settings.device_name, section.get("DETAIL_STATUS", ""))
+            detail = section.get("DETAIL_STATUS", "") or "the publisher paused the job"
+            reason = pause_reason(self.settings.device_name, detail)
             out = reason.reason.value == "media-needed"
             return WriteReport(state, tuple(job.discs), done, reason.message, out_of_media=out)
         return WriteReport(state, tuple(job.discs), done)
