@@ -270,7 +270,10 @@ class JobRunner:
             copy.output = disc.output or copy.output
             copy.error = disc.error
             if copy.state in COPY_DONE:
-                self.ledger.settle(media, good=copy.state is CopyState.GOOD)
+                if disc.blank_used or not self.per_drive:
+                    self.ledger.settle(media, good=copy.state is CopyState.GOOD)
+                else:
+                    self.ledger.release(media)  # refused before writing: not spoilt
                 copy.progress = 1.0 if copy.state is CopyState.GOOD else copy.progress
                 if copy.state in FAILED:
                     self._replace(job, copy)

@@ -92,6 +92,7 @@ class DiscReport:
     progress: float = 0.0
     output: str | None = None
     error: str | None = None
+    blank_used: bool = True  # False: refused before writing (no disc, wrong media...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ class DiscTask:
     output: str | None = None
     error: str | None = None
     cancelled: bool = False
+    blank_used: bool = True  # a media check refused the disc before anything was written
 
 
 class TaskDriver:
@@ -102,7 +103,7 @@ class TaskDriver:
         if disc.cancelled or (task.done() and task.cancelled()):
             return WriteReport(JobState.CANCELLED, (DiscReport(CopyState.CANCELLED),))
         state = self.STATE_LOOKUP[disc.phase]
-        report = DiscReport(state, disc.progress, disc.output, disc.error)
+        report = DiscReport(state, disc.progress, disc.output, disc.error, disc.blank_used)
         if not task.done():
             job = JobState.QUEUED if state is CopyState.PENDING else JobState.RUNNING
             return WriteReport(job, (report,) if job is JobState.RUNNING else (), disc.progress)
