@@ -29,6 +29,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from discflow.agent.drivers._base import DeviceReport, DriverSettings
+from discflow.agent.drivers._face import write_face
 from discflow.agent.drivers._tasks import DiscTask, TaskDriver
 from discflow.domain import (
     CopyState,
@@ -197,6 +198,12 @@ class XorrisoDriver(TaskDriver):
             await self._verify(disc, dev, path)
         if self.options.devices is not None and self.options.eject:
             await self._run_xorriso("-outdev", dev, "-eject", "all")
+        if order.merge:  # a real recorder's face goes to the work folder, named by order
+            beside = (
+                path if self.options.devices is None else self.settings.work_dir / order.order_id
+            )
+            beside.parent.mkdir(parents=True, exist_ok=True)
+            await write_face(beside, order.merge[0], volume_name=order.volume_name)
         disc.output = dev
         disc.progress = 1.0
         disc.phase = "ok"
