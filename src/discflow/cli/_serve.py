@@ -56,6 +56,7 @@ def serve(
             _metrics_dir(settings)  # asked for (e.g. by a unit file): it must exist
         uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
         return
+    create_app(settings)  # a configuration error stops here, before any worker starts
     open_database(settings).dispose()  # migrate once, before the workers start
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings))
     os.environ["DISCFLOW_RUN_DISPATCHER"] = "0"  # the workers serve the API only

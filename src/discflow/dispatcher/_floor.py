@@ -10,7 +10,6 @@ flickers while the count hovers near its threshold.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,21 +19,19 @@ from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.store import CopyCounts, Database, Device, Request
+from discflow.domain import DispatchReason
+from discflow.store import Database, Device, Request, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
 
-Settle = Callable[[Session, str], None]
-
-# the lost-job error names this, so the loop can recheck those jobs when the device is back
-LOST_OFFLINE = "offline for over"
-
 
 class Floor:
-    def __init__(self, database: Database, settings: DispatcherSettings, settle: Settle) -> None:
+    def __init__(
+        self, database: Database, settings: DispatcherSettings, policy: SettlePolicy
+    ) -> None:
         self.database = database
         self.settings = settings
-        self.settle = settle
+        self.policy = policy
         self.outbox: list[dict[str, Any]] = []
 
     def watch(self) -> None:
@@ -64,14 +61,13 @@ class Floor:
 
     def _lose_jobs(self, session: Session, device: Device) -> None:
         for job in store.active_jobs(session, device=device.name):
-            store.update_job(
+            store.lose_job(
                 session,
                 job,
-                state="lost",
-                counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
-                error=f"{device.name} {LOST_OFFLINE} {self.settings.offline_grace_s:.0f} s",
+                self.policy,
+                error=f"{device.name} offline for over {self.settings.offline_grace_s:.0f} s",
+                reason=DispatchReason.SERVICE_OFF_LINE,
             )
-            self.settle(session, job.request_id)
 
     def _media_notices(self, session: Session, device: Device) -> None:
         waiting = dict(

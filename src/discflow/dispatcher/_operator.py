@@ -34,7 +34,7 @@ async def record_media_loaded(
         answer = await client.add_media(name, count)
     finally:
         await client.close()
-    loaded = int(answer.get("loaded", 0))
+    loaded = answer.loaded
     with database.transaction() as session:
         store.record(
             session,

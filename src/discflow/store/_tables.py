@@ -192,7 +192,9 @@ class Job(Base):
     device: Mapped[str] = mapped_column(ForeignKey("devices.name"), index=True)
     media: Mapped[str] = mapped_column(String(16))
     copies: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # a DispatchState
+    # a DispatchReason: what code reads; ``error`` is the sentence for people
+    reason: Mapped[str] = mapped_column(String(40), default="none", server_default="none")
     good_copies: Mapped[int] = mapped_column(Integer, default=0)
     failed_copies: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from discflow import store
-from discflow.dispatcher._printing import printer_from_setting, reprint_order
+from discflow.dispatcher import printer_from_setting, reprint_order
 from discflow.domain import REQUEST_FINAL, Address, RequestState
 from discflow.errors import InvalidInput, NotFound
 from discflow.settings import Settings

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel
 
 from discflow import store
-from discflow.dispatcher._printing import printer_from_setting, reprint_order
+from discflow.dispatcher import printer_from_setting, reprint_order
 from discflow.store import OrderLine
 from discflow.web.deps import (
     Count,

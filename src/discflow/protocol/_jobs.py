@@ -1,7 +1,8 @@
-"""HTTP bodies of the agent API (pydantic), separate from the runner's records.
+"""Write commands and their reports: what the dispatcher sends, what the agent answers.
 
-Invariant: these models are the wire contract with the server's dispatcher
-(ARCHITECTURE.md, "Device agent contract"); the runner never sees them.
+Invariant: the agent's routes validate these models on the way in and the
+dispatcher's client validates them on the way back, so a field added here is
+added on both sides of the wire at once.
 """
 
 from __future__ import annotations
@@ -11,13 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from discflow.domain import (
-    Availability,
     CopyState,
-    DeviceStateReason,
-    DriveState,
     JobState,
     Priority,
-    ReasonSeverity,
     check_merge_key,
     check_merge_value,
     check_volume_name,
@@ -25,23 +22,11 @@ from discflow.domain import (
 )
 from discflow.errors import UnknownMediaType
 
-__all__ = [
-    "AgentStatus",
-    "CacheEntryOut",
-    "CopyOut",
-    "DiscLabel",
-    "DeviceReasonOut",
-    "DriveOut",
-    "JobBrief",
-    "JobCreate",
-    "JobOut",
-    "MediaAdd",
-    "MediaOut",
-    "PartialOut",
-]
+__all__ = ["CopyOut", "DiscLabel", "JobBrief", "JobCreate", "JobOut", "check_media_name"]
 
 
-def _media(value: str) -> str:
+def check_media_name(value: str) -> str:
+    """A media type's canonical name, or a ValueError pydantic turns into a 422."""
     try:
         return media_type(value).name
     except UnknownMediaType as exc:
@@ -49,7 +34,7 @@ def _media(value: str) -> str:
 
 
 # the dispatcher's first label shape (before the DiscLabel contract): its keys
-# become merge fields, every one checked like any other merge value
+# become merge fields of a single set
 _LEGACY_LABEL_KEYS = {"title": "TITLE", "order_id": "ORDER", "request_id": "REQUEST"}
 
 
@@ -58,13 +43,13 @@ class DiscLabel(BaseModel):
 
     ``design`` names a label design known to the device (a PTBurn ``.STD``, a
     TD Bridge ``.tdd``, or a built-in face for image/xorriso). ``merge`` holds
-    one set per copy, in copy order; fewer sets than copies repeat the last.
-    The agent adds ``COPY`` ("3 of 10") to a set that lacks it.
+    one set per copy, in copy order (TITLE, ORDER, REQUEST, CUSTOMER, DATE,
+    COPY "3 of 10"); fewer sets than copies repeat the last.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    design: str | None = Field(None, min_length=1, max_length=200)
+    design: str | None = Field(default=None, min_length=1, max_length=200)
     merge: list[dict[str, str]] = Field(default_factory=list, max_length=1000)
 
     @model_validator(mode="before")
@@ -78,8 +63,7 @@ class DiscLabel(BaseModel):
     @field_validator("design")
     @classmethod
     def _design(cls, value: str | None) -> str | None:
-        # a design is a file name or path: ':' '\\' ',' '=' are fine after the key's '=',
-        # a line break or control character is not
+        # a design is a file name or path; a line break or control character is not
         if value is not None and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise ValueError("label.design: a design name cannot hold control characters")
         return value
@@ -87,14 +71,21 @@ class DiscLabel(BaseModel):
     @field_validator("merge")
     @classmethod
     def _merge(cls, sets: list[dict[str, str]]) -> list[dict[str, str]]:
+        # each value goes onto one line of a robot's job or merge file (H13, #13/#19.3)
         for fields in sets:
             for key, value in fields.items():
                 check_merge_key(key)
                 check_merge_value(key, value)
         return sets
 
+    def as_mapping(self) -> dict[str, Any]:
+        """The label as the runner and drivers read it."""
+        return self.model_dump()
+
 
 class JobCreate(BaseModel):
+    """``POST /v1/jobs``: write ``copies`` discs of one cached content."""
+
     model_config = ConfigDict(extra="forbid")
 
     job_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -103,25 +94,17 @@ class JobCreate(BaseModel):
     copies: int = Field(ge=1, le=1000)
     volume_name: str = "DISCFLOW"
     verify: bool = True
-    priority: Priority = Priority.NORMAL
-    burn_speed: int | None = Field(None, ge=1, le=100)  # PTBurn BurnSpeed range, 2.1.14
     label: DiscLabel | None = None
+    priority: Priority = Priority.NORMAL
+    burn_speed: int | None = Field(default=None, ge=1, le=100)
 
-    _media_name = field_validator("media")(_media)
+    _media_name = field_validator("media")(check_media_name)
 
     @field_validator("volume_name")
     @classmethod
     def _volume(cls, value: str) -> str:
+        # ISO 9660/Joliet volume identifier rules; it reaches job files and xorriso
         return check_volume_name(value)
-
-
-class MediaAdd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    media: str
-    count: int = Field(ge=-100_000, le=100_000)
-
-    _media_name = field_validator("media")(_media)
 
 
 class CopyOut(BaseModel):
@@ -134,6 +117,8 @@ class CopyOut(BaseModel):
 
 
 class JobOut(BaseModel):
+    """A job as its agent sees it (``GET /v1/jobs/{id}``, and the answer to a submit)."""
+
     job_id: str
     state: JobState
     content_sha256: str
@@ -146,66 +131,15 @@ class JobOut(BaseModel):
     copies: list[CopyOut]
     error: str | None
 
+    def copy_states(self) -> list[CopyState]:
+        return [copy.state for copy in self.copies]
+
+    def last_error(self) -> str:
+        """The job's own error, else the last disc's."""
+        errors = [copy.error for copy in self.copies if copy.error]
+        return self.error or (errors[-1] if errors else "")
+
 
 class JobBrief(BaseModel):
     job_id: str
     state: JobState
-
-
-class DriveOut(BaseModel):
-    index: int
-    state: DriveState
-    job_id: str | None
-    progress: float
-
-
-class MediaOut(BaseModel):
-    media: str
-    loaded: int  # blanks in the bin now
-    write_Bps: int  # noqa: N815
-    overhead_s: float
-    low_threshold: int
-    loaded_total: int
-    used_good: int
-    used_failed: int
-    in_drive: int
-
-
-class CacheEntryOut(BaseModel):
-    sha256: str
-    size_bytes: int
-    last_used: float
-
-
-class PartialOut(BaseModel):
-    sha256: str
-    complete: bool
-    received_bytes: int
-    total_bytes: int | None
-
-
-class DeviceReasonOut(BaseModel):
-    """One ``discflow.domain.DeviceReason`` on the wire."""
-
-    reason: DeviceStateReason
-    severity: ReasonSeverity
-    message: str
-    detail: str = ""
-
-
-class AgentStatus(BaseModel):
-    """The claim-6 resource record, also the heartbeat body."""
-
-    name: str
-    driver: str
-    address: str
-    availability: Availability
-    drives: list[DriveOut]
-    media: list[MediaOut]
-    cache: list[CacheEntryOut]
-    cache_capacity_bytes: int
-    cache_free_bytes: int
-    link_Bps: int  # noqa: N815
-    jobs: list[JobBrief]
-    device_message: str = ""
-    reasons: list[DeviceReasonOut] = Field(default_factory=list)
