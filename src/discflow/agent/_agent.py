@@ -202,8 +202,8 @@ class Agent:
                     {
                         "reason": r.reason,
                         "severity": r.severity,
-                        "message": r.message,
-                        "detail": r.detail,
+                        "message": r.message[:500],  # the protocol's bounds
+                        "detail": r.detail[:100],
                     }
                     for r in self.device.reasons
                 ],

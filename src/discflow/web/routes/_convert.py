@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from discflow.store import Content, Device, Event, Order, fitting_media, order_state
+from discflow.protocol import DeviceReasonOut
+from discflow.store import (
+    Content,
+    Device,
+    Event,
+    Order,
+    device_reasons,
+    fitting_media,
+    order_state,
+)
 from discflow.web.schemas import (
     CachePublic,
     ContentPublic,
@@ -83,6 +92,7 @@ def device_public(device: Device, *, enrol_code: str | None = None) -> DevicePub
         link_Bps=device.link_Bps,
         last_seen_at=device.last_seen_at,
         enrol_code=enrol_code,
+        reasons=[DeviceReasonOut.of(r) for r in device_reasons(device)],
     )
 
 
