@@ -10,15 +10,17 @@ order time so a customer sees the error, not a failed job.
 Limits:
 - volume name: the ISO 9660 volume identifier is 32 bytes (ECMA-119 8.4.11)
   and PTBurn's ``VolumeName`` takes "up to 32 characters" (PTBurn 3 SDK
-  2.1.13). Strict ISO 9660 allows only d-characters (A-Z 0-9 _); discflow also
-  takes a-z, space, ``-`` and ``.`` (Joliet volume names allow them, and
-  PTBurn/xorriso write them), and refuses what Joliet forbids (``* / : ; ? \\``)
-  and what a ``KEY=value`` line or a Windows share cannot hold.
+  2.1.13). Strict ISO 9660 allows only d-characters (A-Z 0-9 _); real images
+  carry more, so discflow takes printable ASCII and refuses what Joliet
+  forbids in names (``* / : ; ? \\``), what a ``KEY=value`` line or a Windows
+  share cannot hold (``= " < > |``), control characters and outer spaces.
 - merge values: neither the PTBurn SDK (``MergeField``, 2.1.40) nor the TD
   Bridge guide's pages we could read state a length for one merge value, so
   discflow keeps them to ``MERGE_VALUE_MAX`` characters (the largest field the
   PTBurn SDK bounds, the PVD ids of 2.1.29-2.1.31, is 128) and refuses CR, LF,
-  NUL, TAB and the separators of the merge formats (``=``, ``,``, ``"``).
+  NUL, TAB (the separator of the TD Bridge merge file discflow writes) and
+  control, format and line-separator characters. ``=`` and ``,`` are fine: a
+  ``KEY=value`` line's value runs to the end of the line.
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ VOLUME_NAME_MAX = 32
 MERGE_VALUE_MAX = 128
 MERGE_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,31}$"
 
-_VOLUME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .-]*$")
+_VOLUME_REFUSED = frozenset('*/:;?\\="<>|')
 _MERGE_KEY = re.compile(MERGE_KEY_PATTERN)
-_MERGE_SEPARATORS = frozenset('\r\n\t\x00=,"')
+_MERGE_SEPARATORS = frozenset("\r\n\t\x00")
 
 
 def check_volume_name(value: str) -> str:
@@ -51,12 +53,12 @@ def check_volume_name(value: str) -> str:
             f"a volume name has 1 to {VOLUME_NAME_MAX} characters (ISO 9660 volume identifier); "
             f"this one has {len(value)}"
         )
-    if not _VOLUME.match(value) or value != value.rstrip():
-        bad = sorted({ch for ch in value if not (ch.isascii() and (ch.isalnum() or ch in "_ .-"))})
-        shown = ", ".join(repr(ch) for ch in bad) or "a leading or trailing space/dot/dash"
+    bad = sorted({ch for ch in value if not " " <= ch <= "~" or ch in _VOLUME_REFUSED})
+    if bad or value != value.strip():
+        shown = ", ".join(repr(ch) for ch in bad) or "a leading or trailing space"
         raise ValueError(
-            f"a volume name may hold only A-Z a-z 0-9 _ - . and spaces, starting with a letter, "
-            f"digit or _ (ISO 9660/Joliet volume identifier); refused: {shown}"
+            'a volume name is printable ASCII without * / : ; ? \\ = " < > | '
+            f"(ISO 9660/Joliet volume identifier); refused: {shown}"
         )
     return value
 
@@ -79,8 +81,8 @@ def check_merge_value(key: str, value: str) -> str:
     if bad:
         shown = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
         raise ValueError(
-            f"merge field {key}: holds {shown}; line breaks, NUL, tabs, control characters and "
-            "the job files' separators (= , \") cannot go into a device's merge data"
+            f"merge field {key}: holds {shown}; line breaks, NUL, tabs and control characters "
+            "cannot go into a device's job or merge file"
         )
     return value
 
