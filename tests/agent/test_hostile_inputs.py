@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from discflow.agent.drivers import extract_iso
+from discflow.agent.drivers import (
+    DriverSettings,
+    ImageDriver,
+    MediaTiming,
+    WriteReport,
+    extract_iso,
+)
 from discflow.archive import BlobStore
 from discflow.errors import BurnFailed, IngestError
 
@@ -187,3 +193,33 @@ async def test_a_hostile_image_fails_its_job_and_the_next_job_still_runs(
     assert [p.name for p in jobs.glob("*_data")] != []  # the next job's folder only
     assert len(list(jobs.glob("*_data"))) == 1
     assert hashlib.sha256(clean_bytes).hexdigest() == good_sha
+
+
+class _FaultyImageDriver(ImageDriver):
+    """The real image driver with one injected fault: polling job "boom" raises
+    something that is not a DiscflowError (as pycdlib's errors did in #19.4)."""
+
+    async def poll(self, handle: str) -> WriteReport:
+        if handle.startswith("boom"):
+            raise RuntimeError("driver bug while reading the device")
+        return await super().poll(handle)
+
+
+async def test_an_unexpected_driver_error_fails_that_job_and_the_next_one_runs(
+    tmp_path: Path,
+) -> None:
+    cfg = make_config(tmp_path, drives=1)
+    settings = DriverSettings("pub-1", 1, {"output_dir": str(tmp_path / "discs")},
+                              {"CD-R": MediaTiming(7_800_000)}, tmp_path / "work")  # fmt: skip
+    async with running(cfg, driver=_FaultyImageDriver(settings)) as client:
+        sha = await upload(client, b"y" * 8192)
+        for job_id in ("boom", "after"):
+            body = {"job_id": job_id, "content_sha256": sha, "media": "CD-R", "copies": 1}
+            assert (await client.post("/v1/jobs", json=body)).status_code == 201
+        boom = await wait_for(client, "boom", final)
+        after = await wait_for(client, "after", final)
+        status = (await client.get("/v1/status")).json()
+    assert boom["state"] == "failed" and "RuntimeError: driver bug" in boom["error"]
+    assert after["state"] == "done"
+    media = status["media"][0]
+    assert media["in_drive"] == 0  # the crashed job's blank was settled, none left hanging
