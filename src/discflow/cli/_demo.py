@@ -49,7 +49,10 @@ def demo(
             f" (API docs: {url}/docs)"
         )
         console.print(f"catalog: {', '.join(ids)}")
-        console.print(f"finished discs land in {fleet.root}/<device>/discs")
+        console.print(
+            f"finished discs land in {fleet.root}/<device>/discs/drive-N/, each with its "
+            "printed face beside it (<disc>.iso.face.pdf: title, order, customer, copy N of M)"
+        )
         console.print(
             f"sign in at {url}/ as customer / {passwords['customer']}"
             f"  or  operator / {passwords['operator']}",
