@@ -23,6 +23,7 @@ from discflow.domain import (
     REQUEST_FINAL,
     REQUEST_LIFECYCLE,
     Address,
+    Priority,
     RequestLine,
     RequestState,
     check_fits,
@@ -57,6 +58,12 @@ class PlacedOrder:
     replayed: bool  # True when an Idempotency-Key matched an earlier order
 
 
+def order_priority(order: Order) -> Priority:
+    """The most urgent priority among the order's requests (normal when it has none)."""
+    priorities = [Priority(r.priority) for r in order.requests]
+    return max(priorities, key=lambda p: p.rank, default=Priority.NORMAL)
+
+
 def order_state(order: Order) -> str:
     """An order's state, derived from its requests (never stored, never stale)."""
     states = {RequestState(r.state) for r in order.requests}
@@ -71,12 +78,12 @@ def order_state(order: Order) -> str:
     return "in-progress"
 
 
-def _body_hash(lines: Sequence[OrderLine], ship_to: Address) -> str:
-    canonical = json.dumps(
-        {"lines": [asdict(line) for line in lines], "ship_to": asdict(ship_to)},
-        sort_keys=True,
-        ensure_ascii=False,
-    )
+def _body_hash(lines: Sequence[OrderLine], ship_to: Address, priority: Priority) -> str:
+    body: dict[str, Any] = {"lines": [asdict(line) for line in lines], "ship_to": asdict(ship_to)}
+    if priority is not Priority.NORMAL:
+        # only when set: keys stored before priorities existed still match their retries
+        body["priority"] = priority.value
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -88,15 +95,18 @@ def place_order(
     *,
     idempotency_key: str | None = None,
     source: str = "api",
+    priority: Priority = Priority.NORMAL,
 ) -> PlacedOrder:
-    """Validate and store an order; every refusal says what to fix."""
+    """Validate and store an order; every refusal says what to fix.
+
+    ``priority`` applies to every request of the order."""
     if principal.user_id is None:
         raise PermissionDenied("only a signed-in user can place an order")
     if not lines:
         raise InvalidInput("an order needs at least one request")
     if len(lines) > MAX_REQUESTS_PER_ORDER:
         raise InvalidInput(f"an order holds at most {MAX_REQUESTS_PER_ORDER} requests")
-    body_hash = _body_hash(lines, ship_to)
+    body_hash = _body_hash(lines, ship_to, priority)
     if idempotency_key is not None:
         if not 1 <= len(idempotency_key) <= 200:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
@@ -153,6 +163,7 @@ def place_order(
             media=request_line.media.name,
             copies=request_line.copies,
             state=RequestState.RECEIVED.value,
+            priority=priority.value,
         )
         session.add(request)
         transition_request(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from discflow.domain import Priority
 from discflow.protocol import DeviceReasonOut
 from discflow.store import (
     Content,
@@ -10,6 +11,7 @@ from discflow.store import (
     Order,
     device_reasons,
     fitting_media,
+    order_priority,
     order_state,
 )
 from discflow.web.schemas import (
@@ -27,6 +29,7 @@ def order_public(order: Order) -> OrderPublic:
     return OrderPublic(
         id=order.id,
         state=order_state(order),
+        priority=order_priority(order),
         user=order.user.name,
         source=order.source,
         created_at=order.created_at,
@@ -41,6 +44,7 @@ def order_public(order: Order) -> OrderPublic:
                 failed_copies=r.failed_copies,
                 state=r.state,
                 reason=r.reason,
+                priority=Priority(r.priority),
             )
             for r in order.requests
         ],

@@ -41,6 +41,7 @@ def create_order(
         body.ship_to.to_domain(),
         idempotency_key=idempotency_key,
         source="api",
+        priority=body.priority,
     )
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
