@@ -217,3 +217,22 @@ async def test_cancel_follows_cdn_and_cer(tmp_path: Path, refuse: bool) -> None:
     else:  # .CDN, and the job ended .DON (STATUS=4) without being called done
         assert response.status_code == 200 and body["state"] == "cancelled"
         assert list(jobs.glob("*.CDN"))
+
+
+async def test_a_data_job_extracts_the_image_inside_its_folder(tmp_path: Path) -> None:
+    from .hostile import traversal_iso
+
+    jobs = tmp_path / "TDBridge"
+    image = traversal_iso(tmp_path / "plain.iso", "Read Me.txt-abcd").read_bytes()
+    with standin("tdbridge", jobs, "--publisher", PUBLISHER):
+        async with running(config(tmp_path, jobs, job_type="data")) as client:
+            sha = await upload(client, image)
+            await submit(client, "td-data", sha, copies=1)
+            body = await wait_for(client, "td-data", final, timeout=20)
+    assert body["state"] == "done", body
+    jdf = dict(line.split("=", 1) for line in next(jobs.glob("*.DON")).read_text().splitlines())
+    assert jdf["FORMAT"] == "UDF102" and jdf["VOLUME_LABEL"] == "DISCFLOW"  # p. 46
+    extracted = Path(jdf["DATA"])
+    assert jobs in extracted.parents  # the stand-in found the files there (else SYS001)
+    assert not extracted.exists()  # and the driver removed them once the job ended
+    assert (jobs / "_standin_ignored.txt").read_text().strip() == ""

@@ -206,6 +206,14 @@ class TDBridgeDriver(HotFolderDriver):
         )
         drop_file(self.jobs_dir, f"{order.order_id}.JDF", "\n".join(lines))
 
+    async def poll(self, handle: str) -> WriteReport:
+        report = await super().poll(handle)
+        if report.state in (JobState.DONE, JobState.FAILED, JobState.CANCELLED):
+            # TD Bridge reads the sources only while the job runs; nothing piles up
+            folder = self.jobs_dir / f"{handle}_data"
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+        return report
+
     def _read(self, job: HotJob) -> WriteReport:
         ext = find_job_file(self.jobs_dir, job.stem, EXTENSIONS)
         status = read_status(self.status_file)
