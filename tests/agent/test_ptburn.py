@@ -166,7 +166,11 @@ async def test_robot_states_become_reasons_on_the_status(tmp_path: Path) -> None
     with standin("ptburn", jobs):
         async with running(config(tmp_path, jobs)) as client:
             write_control(jobs, ink={"3": 8}, system_status="Cover Open")  # 3.1.3.9, 3.2.5.2
-            body = await status_until(client, lambda b: "cover-open" in reasons(b))
+            # SystemStatus.txt (ink) and the robot's file (cover) are two files, rewritten
+            # one after the other: wait until one status shows both
+            body = await status_until(
+                client, lambda b: {"cover-open", "marker-supply-low"} <= reasons(b).keys()
+            )
             found = reasons(body)
             assert found["marker-supply-low"]["message"] == "pub-1: cyan ink 8 %"
             assert found["marker-supply-low"]["severity"] == "warning"
@@ -193,7 +197,7 @@ async def test_cancel_is_reported_only_when_ptburn_confirms(tmp_path: Path, refu
     jobs = tmp_path / "PTBurnJobs"
     with standin("ptburn", jobs, "--disc-seconds", "0.2"):
         write_control(jobs, refuse_cancel=refuse)
-        async with running(config(tmp_path, jobs, cancel_wait_s=3)) as client:
+        async with running(config(tmp_path, jobs, cancel_wait_s=3 if refuse else 15)) as client:
             sha = await upload(client, content(50_000)[0])
             await submit(client, "long", sha, copies=30)
             await wait_for(client, "long", lambda b: any(jobs.glob("*.INP")))

@@ -74,7 +74,10 @@ async def test_robot_reasons_reach_the_servers_device_record(
             async with running(cfg):
                 write_control(jobs, ink={"3": 8}, system_status="Cover Open")
                 record = await _until(
-                    api, lambda r: {x["reason"] for x in r["reasons"]} >= {"cover-open"}
+                    api,
+                    lambda r: (
+                        {x["reason"] for x in r["reasons"]} >= {"cover-open", "marker-supply-low"}
+                    ),
                 )
     messages = {r["reason"]: r["message"] for r in record["reasons"]}
     assert messages["cover-open"] == "pub-3: Cover Open"

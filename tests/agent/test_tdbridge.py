@@ -186,8 +186,8 @@ async def test_cover_open_and_ink_become_reasons(tmp_path: Path) -> None:
             assert found["marker-supply-low"]["message"] == "pub-1: cyan ink 8 %"
             assert found["marker-supply-empty"]["detail"] == "black"
             assert body["availability"] == "error"
-            job = (await client.get("/v1/jobs/td-3")).json()
-            assert job["state"] == "paused" and "Cover open" in job["error"]
+            job = await wait_for(client, "td-3", lambda b: "Cover open" in (b["error"] or ""))
+            assert job["state"] == "paused"
 
 
 async def test_a_stopped_td_bridge_is_shown_as_unresponsive(tmp_path: Path) -> None:
@@ -205,7 +205,7 @@ async def test_cancel_follows_cdn_and_cer(tmp_path: Path, refuse: bool) -> None:
     jobs = tmp_path / "TDBridge"
     with standin("tdbridge", jobs, "--publisher", PUBLISHER, "--disc-seconds", "0.2"):
         write_control(jobs, refuse_cancel=refuse)
-        async with running(config(tmp_path, jobs, cancel_wait_s=3)) as client:
+        async with running(config(tmp_path, jobs, cancel_wait_s=3 if refuse else 15)) as client:
             sha = await upload(client, content(50_000)[0])
             await submit(client, "td-4", sha, copies=30)
             await wait_for(client, "td-4", lambda b: any(jobs.glob("*.INP")))

@@ -1,18 +1,15 @@
 """Jobs on the agent: copies, drives, retries, blanks and persistence.
 
 Invariants:
-- every job and copy state change goes through ``JOB_LIFECYCLE`` /
-  ``COPY_LIFECYCLE.check``; each copy entry is one physical disc (or one disc
-  still to make), so a failed disc stays in the list as failed and a new
-  pending entry replaces it while the job has retries left;
-- a job needs ``copies`` good discs; it is ``done`` only when that many copies
-  are ``good``, and a copy is ``good`` only when the driver reported it good
-  (verified, when the job asked for verification);
-- every disc taken from the bin is settled in the ``MediaLedger`` exactly once;
-  a job that meets an empty bin is ``paused`` ("out of media") and fails
-  nothing; it runs again when blanks are added;
-- the state file is rewritten after every change, so after a crash the
-  restarted runner reports unfinished copies as ``interrupted``, never good.
+- job and copy states change only through ``JOB_LIFECYCLE``/``COPY_LIFECYCLE``;
+  a failed disc stays in the list as failed, a new pending copy replaces it
+  while retries are left; a job is ``done`` only with ``copies`` good discs,
+  each reported good (verified, when asked) by the driver;
+- every blank taken is settled in the ``MediaLedger`` exactly once (released
+  when the drive refused it unwritten); an empty bin pauses a job, failing nothing;
+- an unexpected error in one job's driver call fails that job alone, with the
+  reason; the state file is rewritten after every change, so a restarted runner
+  reports unfinished copies as ``interrupted``, never good.
 """
 
 from __future__ import annotations
@@ -360,7 +357,7 @@ class JobRunner:
                     return
                 if not await self._start(job, [copy], drives[0]):
                     return
-        elif self.driver.capabilities().one_merge_set_per_job and job.spec.label:
+        elif self.driver.capabilities().one_merge_set_per_job and job.spec.design:
             # one robot job per distinct set of label values (PTBurn MergeField)
             groups: dict[tuple[tuple[str, str], ...], list[Copy]] = {}
             for copy in waiting:

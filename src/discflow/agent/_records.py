@@ -78,6 +78,11 @@ class JobSpec:
             "burn_speed": self.burn_speed,
         }
 
+    @property
+    def design(self) -> str | None:
+        """The label design; a face is printed (and merge sets split jobs) only with one."""
+        return (self.label or {}).get("design")
+
     def merge_for(self, number: int) -> dict[str, str]:
         """The label values of copy ``number`` (1-based), with COPY filled in."""
         sets = list((self.label or {}).get("merge") or [])
@@ -184,7 +189,7 @@ class Job:
             drive=drive,
             priority=spec.priority,
             burn_speed=spec.burn_speed,
-            label_design=(spec.label or {}).get("design"),
+            label_design=spec.design,
             merge=tuple(spec.merge_for(c.number) for c in copies) if spec.label else (),
         )
 
