@@ -150,6 +150,7 @@ class Dispatcher:
                 fmt=label_format(self.settings.label_format),
                 batch=self.settings.label_mode == "batch",
             )
+            await self.floor.stop_failing_jobs(self.pusher.links)
             await self.floor.flush_webhooks()
         self.pusher.kick()
 

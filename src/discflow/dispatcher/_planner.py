@@ -8,6 +8,7 @@ exists (``pending``) before any agent hears of it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -90,7 +91,7 @@ class Planner:
             if link is not None and eviction.content not in link.evictions:
                 link.evictions.append(eviction.content)
         for assignment in decided.assignments:
-            store.create_job(
+            job = store.create_job(
                 session,
                 by_id[assignment.request],
                 device=assignment.device,
@@ -98,6 +99,8 @@ class Planner:
                 owner=self.owner,
                 lease_s=self.settings.lease_s,
             )
+            # the plan's clock is the dispatcher's (epoch seconds): its ETA for the pages
+            job.planned_end_at = datetime.fromtimestamp(assignment.end_s, UTC)
         for notice in decided.notices:
             device = session.get(store.Device, notice.device)
             loaded_total = (

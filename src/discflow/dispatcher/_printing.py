@@ -52,6 +52,7 @@ def label_format(value: str) -> LabelFormat:
 
 
 def label_item(order: Order, request: Request) -> LabelItem:
+    shipped = request.good_copies if request.state == "cancelled" else request.copies
     ship = order.ship_to
     address = Address(
         name=ship["name"],
@@ -66,7 +67,8 @@ def label_item(order: Order, request: Request) -> LabelItem:
         order_id=order.id,
         request_id=request.id,
         title=f"{request.content.title[:100]} ({request.media})",
-        copies=f"{request.copies} disc{'s' if request.copies > 1 else ''}",
+        # a cancelled request ships what was made: the label counts those discs
+        copies=f"{shipped} disc{'s' if shipped > 1 else ''}",
     )
 
 

@@ -15,6 +15,7 @@ from discflow.store._auth import (
 )
 from discflow.store._catalog import (
     add_content,
+    check_visible,
     find_by_title,
     fitting_media,
     get_content,
@@ -156,6 +157,7 @@ __all__ = [
     "apply_returned_report",
     "cancel_job",
     "cancel_order",
+    "check_visible",
     "claim_jobs",
     "clear_notices",
     "create_job",

@@ -30,7 +30,7 @@ from discflow.domain import (
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
 from discflow.store._auth import Principal, Role
-from discflow.store._catalog import get_content
+from discflow.store._catalog import check_visible, get_content
 from discflow.store._events import record
 from discflow.store._ids import new_id
 from discflow.store._tables import IdempotencyKey, Order, Request, User
@@ -127,7 +127,7 @@ def place_order(
     for index, line in enumerate(lines):
         try:
             request_line = RequestLine.parse(line.content_id, line.media, line.copies)
-            content = get_content(session, line.content_id)
+            content = check_visible(get_content(session, line.content_id), principal)
             check_fits(
                 content_id=content.id, size_bytes=content.size_bytes, media=request_line.media
             )

@@ -70,6 +70,9 @@ class Content(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     volume_id: Mapped[str] = mapped_column(String(64), default="")
     filesystems: Mapped[list[Any]] = mapped_column(default=list)
+    # set for a private content (a patient disc): only this account and operators see it,
+    # and it is never in the shared catalog (migration 0010)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # title, description and tags folded to lowercase without accents, for search
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -203,6 +206,8 @@ class Job(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the planner's estimate of its last disc (shown as the request's ETA); None: not planned
+    planned_end_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

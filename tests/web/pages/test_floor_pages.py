@@ -69,7 +69,7 @@ def test_device_card_shows_drives_gauges_cache_and_notice(
     assert "750.0 kB of 1.0 MB used (75%)" in card
     assert "Load 100 CD-R into pub-1" in page
     live = client.get("/floor/live").text
-    assert live.count('hx-swap-oob="true"') == 3  # notices, the one device, the queue
+    assert live.count('hx-swap-oob="true"') == 4  # summary, notices, the one device, the queue
     assert client.get("/floor/charts").text.count("<svg") == 3
 
 
