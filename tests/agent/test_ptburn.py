@@ -230,3 +230,21 @@ async def test_one_job_per_distinct_merge_set(tmp_path: Path) -> None:
         ["MergeField=Scans", "MergeField=2 of 2"],
     ]
     await asyncio.sleep(0)
+
+
+async def test_a_cancel_confirmed_after_the_wait_still_ends_the_job_cancelled(
+    tmp_path: Path,
+) -> None:
+    # PTM files are read about every 10 s (4.3): the robot may confirm after the agent
+    # stopped waiting; the job must then end cancelled, not be started again
+    jobs = tmp_path / "PTBurnJobs"
+    with standin("ptburn", jobs, "--disc-seconds", "0.3"):
+        async with running(config(tmp_path, jobs, cancel_wait_s=0.01)) as client:
+            sha = await upload(client, content(50_000)[0])
+            await submit(client, "late", sha, copies=30)
+            await wait_for(client, "late", lambda b: any(jobs.glob("*.INP")))
+            response = await client.post("/v1/jobs/late/cancel")
+            assert response.status_code == 409  # not confirmed (yet)
+            body = await wait_for(client, "late", final, timeout=20)
+    assert body["state"] == "cancelled", body
+    assert len(list(jobs.glob("*.ERR"))) == 1 and not list(jobs.glob("*.JRQ"))

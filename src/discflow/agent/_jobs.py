@@ -153,11 +153,7 @@ class JobRunner:
             await self._cancel_orders(job)
         finally:
             self._cancelling.discard(job_id)
-        for copy in job.copies:
-            if copy.state not in COPY_DONE:
-                copy.move(CopyState.CANCELLED, job_id=job_id)
-        if not JOB_LIFECYCLE.is_terminal(job.state):
-            job.move(JobState.CANCELLED)
+        if job.end_cancelled(None):
             self._finish(job)
         self.changed()
         self._flush()
@@ -300,6 +296,10 @@ class JobRunner:
             elif report.state is JobState.FAILED and not self.per_drive and not job.error:
                 job.error = report.error  # a robot's job-level error, kept for the operator
             self._drop_order(handle)
+            cancelled = report.state is JobState.CANCELLED and not self.per_drive
+            # a robot that confirmed after our wait, or was stopped at the robot itself
+            if cancelled and job.end_cancelled("the device cancelled this job"):
+                self._finish(job)
             self.changed()
 
     def _entry(self, job: Job, order: Order, i: int) -> int:

@@ -158,6 +158,17 @@ class Job:
         self.error = "the agent restarted during this job; resubmit it under a new job_id"
         return True
 
+    def end_cancelled(self, error: str | None) -> bool:
+        """Cancel what is unfinished; True when the job ended just now."""
+        for copy in self.copies:
+            if copy.state not in COPY_DONE:
+                copy.move(CopyState.CANCELLED, job_id=self.job_id)
+        if JOB_LIFECYCLE.is_terminal(self.state):
+            return False
+        self.move(JobState.CANCELLED)
+        self.error = self.error or error
+        return True
+
     def fail_crashed(self, exc: BaseException) -> bool:
         """Fail the job on a driver's unexpected error; True when it ended just now."""
         for copy in self.copies:

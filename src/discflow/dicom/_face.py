@@ -81,9 +81,7 @@ def face_fields(
         return PatientFace(tuple(given[:2]), (*given[2:], f"{content} - {disc}"))
     above = [
         _one_line(_person(first.get("PatientName"))),
-        _one_line(
-            f"ID {first.get('PatientID', '')}  born {_date(first.get('PatientBirthDate'))}"
-        ),
+        _one_line(f"ID {first.get('PatientID', '')}  born {_date(first.get('PatientBirthDate'))}"),
     ]
     below = [
         _one_line(f"{_date(first.get('StudyDate'))}  {' '.join(modalities)}"),

@@ -86,7 +86,9 @@ class PTBurnOptions(BaseModel):
     blu_ray: bool = False  # the SDK names only CD/DVD media: BD only on a robot said to take it
     ink_low_percent: int = Field(10, ge=0, le=100)
     tick_timeout_s: float = Field(30.0, gt=0)  # ServerTickCount frozen this long: service gone
-    cancel_wait_s: float = Field(30.0, gt=0)  # PTM files are read about every 10 s (4.3)
+    # within the dispatcher's 10 s call; PTM files are read about every 10 s (4.3), so a
+    # cancel may answer 409 "not confirmed" first and be confirmed by a later poll
+    cancel_wait_s: float = Field(8.0, gt=0)
 
 
 def job_request(

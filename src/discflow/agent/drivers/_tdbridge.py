@@ -103,7 +103,7 @@ class TDBridgeOptions(BaseModel):
     writing_speed: int | None = Field(None, ge=1, le=100)  # WRITING_SPEED (a number, JDF0600)
     ink_low_percent: int = Field(10, ge=0, le=100)
     stale_status_s: float = Field(30.0, gt=0)  # STF not rewritten this long: TD Bridge gone
-    cancel_wait_s: float = Field(30.0, gt=0)
+    cancel_wait_s: float = Field(8.0, gt=0)  # within the dispatcher's 10 s call timeout
 
 
 def job_description(
