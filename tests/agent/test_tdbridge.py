@@ -6,6 +6,7 @@ unless the PP-100II edition is named).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +113,6 @@ def test_the_guides_example_status_file_reads_without_reasons(tmp_path: Path) ->
             "pub-1", 1, {"jobs_dir": str(tmp_path), "publisher": "Publisher 0"}, {}, tmp_path
         )
     )
-    import asyncio
-
     report = asyncio.run(driver.device_status())
     assert report.reasons == () and report.details["STACKER1"] == "15"
 
@@ -193,7 +192,7 @@ async def test_cover_open_and_ink_become_reasons(tmp_path: Path) -> None:
 async def test_a_stopped_td_bridge_is_shown_as_unresponsive(tmp_path: Path) -> None:
     jobs = tmp_path / "TDBridge"
     with standin("tdbridge", jobs, "--publisher", PUBLISHER):
-        async with running(config(tmp_path, jobs, stale_status_s=1.0)) as client:
+        async with running(config(tmp_path, jobs, stale_status_s=3.0)) as client:
             await status_until(client, lambda b: b["availability"] == "online")
             write_control(jobs, stop_service=True)
             body = await status_until(client, lambda b: "service-unresponsive" in reasons(b))
