@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,13 +20,22 @@ STANDINS = Path(__file__).parent / "standins"
 __all__ = ["standin", "status_until", "write_control"]
 
 
+READY = {"ptburn": "Status/SystemStatus.txt", "tdbridge": "TDBStatus.txt"}
+
+
 @contextmanager
 def standin(name: str, jobs: Path, *args: str) -> Iterator[Path]:
+    """The stand-in running on ``jobs``, once it has written its first status file."""
     jobs.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, str(STANDINS / f"{name}.py"), "--jobs-dir", str(jobs), *args]
     )
     try:
+        end = time.monotonic() + 20
+        while not (jobs / READY[name]).exists():
+            if proc.poll() is not None or time.monotonic() > end:
+                raise AssertionError(f"the {name} stand-in did not start (exit {proc.poll()})")
+            time.sleep(0.02)
         yield jobs
     finally:
         proc.kill()

@@ -184,7 +184,8 @@ async def test_a_stopped_service_is_shown_as_unresponsive(tmp_path: Path) -> Non
     jobs = tmp_path / "PTBurnJobs"
     with standin("ptburn", jobs):
         async with running(config(tmp_path, jobs, tick_timeout_s=3.0)) as client:
-            await status_until(client, lambda b: b["availability"] == "online")
+            # online as read from PTBurn's status files, not the agent's "starting"
+            await status_until(client, lambda b: b["device_message"] == "System OK")
             write_control(jobs, stop_service=True)  # 3.1.4.3: ServerTickCount stops
             body = await status_until(client, lambda b: "service-unresponsive" in reasons(b))
     assert "ServerTickCount" in reasons(body)["service-unresponsive"]["message"]

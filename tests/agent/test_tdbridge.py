@@ -193,7 +193,8 @@ async def test_a_stopped_td_bridge_is_shown_as_unresponsive(tmp_path: Path) -> N
     jobs = tmp_path / "TDBridge"
     with standin("tdbridge", jobs, "--publisher", PUBLISHER):
         async with running(config(tmp_path, jobs, stale_status_s=3.0)) as client:
-            await status_until(client, lambda b: b["availability"] == "online")
+            # online as read from the STF file, not the agent's "starting"
+            await status_until(client, lambda b: b["device_message"] == "registered")
             write_control(jobs, stop_service=True)
             body = await status_until(client, lambda b: "service-unresponsive" in reasons(b))
     assert "TDBStatus.txt" in reasons(body)["service-unresponsive"]["message"]

@@ -268,7 +268,7 @@ class JobRunner:
                 else:
                     self.ledger.release(media)  # refused before writing: not spoilt
                 copy.progress = 1.0 if copy.state is CopyState.GOOD else copy.progress
-                if copy.state in FAILED:
+                if copy.state in FAILED and self.per_drive:  # a robot remakes rejects itself
                     self._replace(job, copy)
             if copy.state is not before or disc.progress:
                 self.changed()
@@ -296,10 +296,13 @@ class JobRunner:
             elif report.state is JobState.FAILED and not self.per_drive and not job.error:
                 job.error = report.error  # a robot's job-level error, kept for the operator
             self._drop_order(handle)
-            cancelled = report.state is JobState.CANCELLED and not self.per_drive
-            # a robot that confirmed after our wait, or was stopped at the robot itself
-            if cancelled and job.end_cancelled("the device cancelled this job"):
-                self._finish(job)
+            if not self.per_drive and report.state is not JobState.CANCELLED:
+                for failed in job.shortfall():  # the robot ended short of good discs
+                    self._replace(job, failed)
+            # a robot that confirmed a cancel after our wait, or was stopped at the robot
+            if report.state is JobState.CANCELLED and not self.per_drive:
+                if job.end_cancelled("the device cancelled this job"):
+                    self._finish(job)
             self.changed()
 
     def _entry(self, job: Job, order: Order, i: int) -> int:
@@ -323,11 +326,9 @@ class JobRunner:
             self._drive_orders.pop(order.drive, None)
 
     def _free_drives(self, avoid: int | None) -> list[int]:
-        free = [d for d in range(self.drives) if d not in self._drive_orders]
-        if self.drives > 1:
-            # a replacement waits for another drive: the one that failed may be faulty
-            free = [d for d in free if d != avoid]
-        return free
+        # a replacement waits for another drive: the one that failed may be faulty
+        spare = avoid if self.drives > 1 else None
+        return [d for d in range(self.drives) if d not in self._drive_orders and d != spare]
 
     async def _advance(self, job: Job) -> None:
         if job.job_id in self._cancelling:

@@ -204,6 +204,13 @@ class Job:
             merge=tuple(spec.merge_for(c.number) for c in copies) if spec.label else (),
         )
 
+    def shortfall(self) -> list[Copy]:
+        """After a robot job: the failed copies to replace, one per good disc still missing."""
+        pending = sum(1 for c in self.copies if c.state is CopyState.PENDING)
+        missing = self.spec.copies - self.good() - pending
+        failed = [c for c in self.copies if c.state in FAILED]
+        return failed[-missing:] if missing > 0 else []
+
     def good(self) -> int:
         return sum(1 for c in self.copies if c.state is CopyState.GOOD)
 
