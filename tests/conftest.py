@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 from discflow.settings import Settings
 from discflow.store import Database
+from tests.utils.databases import private_postgres
 
 TEST_DATABASE_URL = os.environ.get("DISCFLOW_TEST_DATABASE_URL", "")
 
@@ -22,16 +23,8 @@ TEST_DATABASE_URL = os.environ.get("DISCFLOW_TEST_DATABASE_URL", "")
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of this test run's own on the PostgreSQL server, so runs never collide."""
-    server = make_url(TEST_DATABASE_URL)
-    name = f"discflow_test_{os.getpid()}"
-    admin = create_engine(server.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with private_postgres(TEST_DATABASE_URL, prefix="discflow_test") as url:
+        yield url
 
 
 @pytest.fixture

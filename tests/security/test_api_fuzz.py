@@ -81,10 +81,12 @@ def agent_app(tmp_path: Path) -> Any:
     return _agent_app(tmp_path / "cache")
 
 
-# the specs are read once from throw-away apps; each test calls an app of its own fixture
+# the specs are read once from throw-away apps (no dispatcher: their database is never
+# migrated); each test calls an app of its own fixture
 _SPEC_DIR = Path(tempfile.mkdtemp(prefix="discflow-fuzz-spec-"))
 server = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(Settings(data_dir=_SPEC_DIR, database_url="sqlite://"))
+    "/openapi.json",
+    create_app(Settings(data_dir=_SPEC_DIR, database_url="sqlite://", run_dispatcher=False)),
 )
 agent = schemathesis.openapi.from_asgi("/openapi.json", _agent_app(_SPEC_DIR / "cache"))
 

@@ -7,10 +7,9 @@ with ``InvalidInput`` whose message says what to change.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from discflow.domain._media import MediaType, describe_size, media_type
-from discflow.domain._states import Availability, DriveState
 from discflow.errors import InvalidInput
 
 MAX_COPIES = 1000
@@ -89,45 +88,3 @@ class CacheEntry:
     sha256: str
     size_bytes: int
     last_used: float  # unix seconds
-
-
-@dataclass(frozen=True, slots=True)
-class DriveStatus:
-    index: int
-    state: DriveState = DriveState.IDLE
-    job_id: str | None = None
-    progress: float = 0.0  # 0..1 of the current disc
-
-
-@dataclass(frozen=True, slots=True)
-class MediaBin:
-    """Blank discs of one type loaded in a device, and how fast it writes them."""
-
-    media: str
-    loaded: int
-    write_Bps: int  # noqa: N815 - the unit is part of the name across the project
-    overhead_s: float = 60.0
-    low_threshold: int = 10
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRecord:
-    """The claim-6 resource record of one output device."""
-
-    name: str
-    driver: str
-    address: str
-    drives: tuple[DriveStatus, ...]
-    availability: Availability
-    media: tuple[MediaBin, ...]
-    cache: tuple[CacheEntry, ...]
-    cache_capacity_bytes: int
-    link_Bps: int = 100_000_000  # noqa: N815
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def cache_free_bytes(self) -> int:
-        return self.cache_capacity_bytes - sum(e.size_bytes for e in self.cache)
-
-    def blanks(self, media: str) -> int:
-        return next((b.loaded for b in self.media if b.media == media), 0)

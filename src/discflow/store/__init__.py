@@ -4,6 +4,18 @@ Every function that changes state takes the caller's ``Session`` and records
 its event in it; the caller's transaction makes both durable together.
 """
 
+from discflow.store._accounts import (
+    MIN_PASSWORD,
+    SESSION_TTL,
+    SignedIn,
+    authenticate,
+    create_user,
+    end_session,
+    hash_password,
+    resume_session,
+    set_password,
+    start_session,
+)
 from discflow.store._auth import (
     Principal,
     Role,
@@ -13,13 +25,16 @@ from discflow.store._auth import (
     parse_role,
     principal_for_token,
 )
+from discflow.store._caches import REVOKING_EVENTS, CatalogEntry
 from discflow.store._catalog import (
     add_content,
     check_visible,
     find_by_title,
     fitting_media,
     get_content,
+    no_such_content,
     search_contents,
+    visible_to,
 )
 from discflow.store._db import Database, make_engine, migrate
 from discflow.store._devices import (
@@ -27,7 +42,6 @@ from discflow.store._devices import (
     apply_heartbeat,
     device_for_agent_token,
     device_reasons,
-    device_record,
     enrol_agent,
     get_device,
     list_devices,
@@ -51,6 +65,8 @@ from discflow.store._dispatch import (
 )
 from discflow.store._events import EventFilter, list_events, record
 from discflow.store._feed import ChangeFeed
+from discflow.store._ids import new_id, new_token
+from discflow.store._intake import HotPath, OrderRows, RevocationWatch
 from discflow.store._jobs import (
     JOB_ACTIVE,
     JOB_FINAL,
@@ -115,6 +131,23 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "REVOKING_EVENTS",
+    "CatalogEntry",
+    "HotPath",
+    "OrderRows",
+    "RevocationWatch",
+    "no_such_content",
+    "visible_to",
+    "MIN_PASSWORD",
+    "SESSION_TTL",
+    "SignedIn",
+    "authenticate",
+    "create_user",
+    "end_session",
+    "hash_password",
+    "resume_session",
+    "set_password",
+    "start_session",
     "ChangeFeed",
     "DRIVERS",
     "JOB_ACTIVE",
@@ -164,7 +197,6 @@ __all__ = [
     "create_token",
     "device_for_agent_token",
     "device_reasons",
-    "device_record",
     "enrol_agent",
     "ensure_user",
     "find_by_title",
@@ -184,6 +216,8 @@ __all__ = [
     "list_orders",
     "lose_job",
     "lost_jobs_to_recheck",
+    "new_id",
+    "new_token",
     "next_command",
     "make_engine",
     "mark_offline_if_silent",

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,22 +16,22 @@ from discflow.archive import BlobStore
 from discflow.dispatcher import AgentRefused, Dispatcher, DispatcherThread, dispatcher_settings
 from discflow.errors import (
     DeviceUnavailable,
-    DiscflowError,
     IllegalTransition,
     InvalidInput,
     NotFound,
     PermissionDenied,
 )
 from discflow.mail import mail_services, mail_settings
+from discflow.protocol import ErrorTable, install_plain_errors
 from discflow.settings import Settings
-from discflow.store import Database, IdempotencyKeyInUse
+from discflow.store import REVOKING_EVENTS, Database, IdempotencyKeyInUse, RevocationWatch
 from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
 from discflow.web.pages import install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
-_STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
+_STATUS: ErrorTable = (
     (NotFound, 404),
     (DeviceUnavailable, 503),
     (AgentRefused, 409),
@@ -44,39 +42,31 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
 )
 
 
-def _status_for(error: DiscflowError) -> int:
-    return next((status for kind, status in _STATUS if isinstance(error, kind)), 500)
+def _meta_router() -> APIRouter:
+    router = APIRouter(tags=["meta"])
+    healthy = json.dumps({"status": "ok", "version": __version__}).encode()
+
+    @router.get("/health", response_model=dict[str, str])
+    async def health() -> Response:
+        return Response(healthy, media_type="application/json")
+
+    return router
 
 
-def _describe_validation(error: RequestValidationError) -> str:
-    parts = []
-    for problem in error.errors()[:5]:
-        where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
-        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid')}")
-    return "; ".join(parts) + " (see /docs for the expected shape)"
-
-
-# every 4xx is {"detail": "<what was wrong and how to fix it>"}, validation errors included
-PLAIN_ERROR = {
-    "title": "Error",
-    "type": "object",
-    "properties": {"detail": {"type": "string", "title": "Detail"}},
-    "required": ["detail"],
-}
-
-
-def _document_plain_errors(app: FastAPI) -> None:
-    """Make the spec say what the handlers send: FastAPI documents 422 as a list of
-    problems, but ``validation_error`` answers with one sentence like every 4xx."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
-            schemas["HTTPValidationError"] = PLAIN_ERROR
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
+@asynccontextmanager
+async def _hot_path(database: Database) -> AsyncIterator[None]:
+    """The hot path's connections, and the watch that keeps this worker's principal
+    cache honest while it serves (see ``store._caches``)."""
+    await database.hot.backend.start()
+    stop = asyncio.Event()
+    watch = RevocationWatch(database.hot, REVOKING_EVENTS)
+    task = asyncio.create_task(watch.run(stop), name="revocation-watch")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await database.hot.backend.dispose()
 
 
 class WakeDispatcher:
@@ -117,6 +107,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.migrate()
+        async with _hot_path(database), services(app):
+            yield
+
+    @asynccontextmanager
+    async def services(app: FastAPI) -> AsyncIterator[None]:
         app.state.blobs.sweep_partials()
         # uploads cut short by a crash leave spool files behind; none is in use yet
         for leftover in (settings.archive_dir / "incoming").glob("*.upload"):
@@ -142,6 +137,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description="Duplication on demand for optical media.",
         lifespan=lifespan,
+        # discflow exports Prometheus metrics (web._metrics), not OpenTelemetry; FastAPI's
+        # native telemetry would otherwise ask three provider registries on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.database = database
@@ -155,17 +153,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(WakeDispatcher)
     install_admission(app)
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
-    install_pages(app, database=database)
-    app.add_middleware(MetricsMiddleware)
-
-    @app.exception_handler(DiscflowError)
-    async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=_status_for(error))
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _describe_validation(error)}, status_code=422)
-
+    # routes are matched in the order they were added, one by one: the API's (the hottest
+    # first) go before the pages, so an API call is not tried against every page first
+    app.include_router(_meta_router(), prefix="/api/v1")
     for router in (
         orders.router,
         contents.router,
@@ -175,12 +165,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         notices.router,
     ):
         app.include_router(router, prefix="/api/v1")
+    install_pages(app, database=database)
+    app.add_middleware(MetricsMiddleware)
 
-    _document_plain_errors(app)
-
-    @app.get("/api/v1/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    install_plain_errors(app, _STATUS, validation_hint=" (see /docs for the expected shape)")
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

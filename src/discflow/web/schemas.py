@@ -100,7 +100,7 @@ class MediaPublic(BaseModel):
     loaded_total: int
     used_good: int
     used_failed: int
-    write_Bps: int  # noqa: N815
+    write_Bps: int
     overhead_s: float
     low_threshold: int
 
@@ -124,7 +124,7 @@ class DevicePublic(BaseModel):
     cache: list[CachePublic]
     cache_capacity_bytes: int
     cache_free_bytes: int
-    link_Bps: int  # noqa: N815
+    link_Bps: int
     last_seen_at: datetime | None
     enrol_code: str | None = None
     # the device's conditions from its last heartbeat ("pub-3: cover open"), H13
@@ -149,7 +149,3 @@ class EventPublic(BaseModel):
     actor: str
     message: str
     data: dict[str, Any]
-
-
-class Problem(BaseModel):
-    detail: str

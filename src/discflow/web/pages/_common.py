@@ -33,7 +33,7 @@ from discflow.errors import (
     NotFound,
     PermissionDenied,
 )
-from discflow.store import Principal, Role
+from discflow.store import Role
 from discflow.web.deps import get_session
 from discflow.web.pages._accounts import SignedIn, same_token
 
@@ -218,10 +218,6 @@ async def csrf_checked(request: Request, current: SignedInDep) -> SignedIn:
 
 
 CsrfDep = Annotated[SignedIn, Depends(csrf_checked)]
-
-
-def principal_of(current: SignedIn) -> Principal:
-    return current.principal
 
 
 def whole_number(text: str, *, what: str, low: int, high: int) -> int:
