@@ -114,21 +114,14 @@ def cases(quick: bool) -> list[Case]:
 
 
 def _rush_waits(w: Workload, waits: dict[str, float]) -> dict[str, float]:
+    priority = {r.id: r.priority.value for r in w.requests}
     out: dict[str, float] = {}
     for prio in ("rush", "normal"):
-        ws = sorted(v for rid, v in waits.items() if _priority(w, rid) == prio)
+        ws = sorted(v for rid, v in waits.items() if priority[rid] == prio)
         if ws:
             out[f"{prio}_p99_wait_s"] = round(percentile(ws, 0.99), 1)
             out[f"{prio}_max_wait_s"] = round(ws[-1], 1)
     return out
-
-
-_PRIORITIES: dict[int, dict[str, str]] = {}
-
-
-def _priority(w: Workload, rid: str) -> str:
-    table = _PRIORITIES.setdefault(id(w), {r.id: r.priority.value for r in w.requests})
-    return table[rid]
 
 
 def run_case(

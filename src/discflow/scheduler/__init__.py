@@ -44,9 +44,20 @@ for noticed (device, media) pairs, and only the still-waiting copies queued.
 simulated plan document against every rule of the workload schema.
 
 ``plan_discflow(snapshot, cache_policy="gdsf")`` also takes ``"lru"``.
-Requests whose copies cannot be placed for lack of blanks come back as
-``waiting`` together with a notice; the caller re-plans them when the
-reload lands. The policy is deterministic: equal snapshots, equal plans.
+It binds late: only the discs a drive starts within its device's horizon
+(about one content's fetch time) are assigned; every other copy comes back in
+``waiting`` and ``Plan.wake_s`` says when to ask again (the dispatcher plans
+every second anyway). Requests short of blanks wait too, and notices ask for
+blanks ahead of time (before the planned work would use them up). The policy
+is deterministic: equal snapshots, equal plans.
+
+The standing form
+-----------------
+``DiscflowPlanner(snapshot)`` (``start_discflow``) keeps the plan between
+rounds: ``step(now, arrivals, reloads)`` takes only what changed and returns
+that round's Plan. ``simulate`` runs ``POLICIES["discflow"]`` this way (a
+``StandingPolicy``); ``plan_discflow`` is one such round from a full snapshot,
+so the benchmark and the live dispatcher run the same decision code.
 """
 
 from discflow.scheduler._baselines import plan_first_available, plan_round_robin
