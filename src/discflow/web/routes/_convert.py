@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Protocol
 
 from discflow.domain import Priority, media_fitting
+from discflow.protocol import DeviceReasonOut
 from discflow.store import (
     Device,
     Event,
     Order,
     OrderRows,
+    device_reasons,
     order_priority,
     order_state,
 )
@@ -149,6 +151,7 @@ def device_public(device: Device, *, enrol_code: str | None = None) -> DevicePub
         link_Bps=device.link_Bps,
         last_seen_at=device.last_seen_at,
         enrol_code=enrol_code,
+        reasons=[DeviceReasonOut.of(r) for r in device_reasons(device)],
     )
 
 
