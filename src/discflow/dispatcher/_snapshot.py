@@ -13,7 +13,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from discflow.domain import MEDIA_TYPES, Availability, Priority
+from discflow.domain import MEDIA_TYPES, Availability, Priority, can_burn
 from discflow.scheduler import (
     CachedContent,
     DeviceView,
@@ -22,7 +22,7 @@ from discflow.scheduler import (
     QueuedRequest,
     Snapshot,
 )
-from discflow.store import Device, Job, Request
+from discflow.store import Device, Job, Request, device_reasons
 
 SCHEDULABLE = (Availability.ONLINE.value, Availability.BUSY.value)
 
@@ -105,7 +105,18 @@ def device_view(
         cached=cached,
         link_Bps=float(max(1, device.link_Bps)),
         download_free_s=download_free,
-        online=device.availability in SCHEDULABLE and not device.paused,
+        online=is_schedulable(device),
+    )
+
+
+def is_schedulable(device: Device) -> bool:
+    """Work goes only to a device that is up, not paused, and whose last report names no
+    reason that stops it burning (cover open, jammed, service unresponsive, ...): the
+    server checks the reasons itself rather than trusting the agent's availability alone."""
+    return (
+        device.availability in SCHEDULABLE
+        and not device.paused
+        and can_burn(device_reasons(device))
     )
 
 

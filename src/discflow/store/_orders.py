@@ -155,23 +155,59 @@ def place_order(
     check_idempotency_key(idempotency_key)
     body_hash = order_body_hash(lines, ship_to, priority)
     if idempotency_key is not None:
-        earlier = session.scalar(
-            select(IdempotencyKey).where(
-                IdempotencyKey.user_id == principal.user_id, IdempotencyKey.key == idempotency_key
-            )
-        )
-        if earlier is not None:
-            if earlier.body_hash != body_hash:
-                raise InvalidInput(
-                    f"Idempotency-Key {idempotency_key!r} was already used for a different order"
-                    f" ({earlier.order_id}); use a new key for a new order"
-                )
-            return PlacedOrder(get_order(session, earlier.order_id, principal), replayed=True)
-
+        replayed = _replayed_order(session, principal, idempotency_key, body_hash)
+        if replayed is not None:
+            return replayed
     parsed = checked_lines(
         lines, lambda cid: check_visible(get_content(session, cid), principal).size_bytes
     )
+    order = _add_order_rows(session, principal, parsed, ship_to, source=source, priority=priority)
+    if idempotency_key is not None:
+        # The unique (user, key) row is the arbiter between concurrent retries that
+        # all missed the lookup above (e.g. on different API workers): the loser's
+        # whole transaction, order included, is rolled back by the caller.
+        session.add(
+            IdempotencyKey(
+                user_id=principal.user_id,
+                key=idempotency_key,
+                body_hash=body_hash,
+                order=order,
+            )
+        )
+    _flush_order(session, idempotency_key)
+    return PlacedOrder(order, replayed=False)
 
+
+def _replayed_order(
+    session: Session, principal: Principal, idempotency_key: str, body_hash: str
+) -> PlacedOrder | None:
+    """The order an earlier call with this key placed, or None; a key reused for a
+    different body is refused."""
+    earlier = session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.user_id == principal.user_id, IdempotencyKey.key == idempotency_key
+        )
+    )
+    if earlier is None:
+        return None
+    if earlier.body_hash != body_hash:
+        raise InvalidInput(
+            f"Idempotency-Key {idempotency_key!r} was already used for a different order"
+            f" ({earlier.order_id}); use a new key for a new order"
+        )
+    return PlacedOrder(get_order(session, earlier.order_id, principal), replayed=True)
+
+
+def _add_order_rows(
+    session: Session,
+    principal: Principal,
+    parsed: Sequence[RequestLine],
+    ship_to: Address,
+    *,
+    source: str,
+    priority: Priority,
+) -> Order:
+    """The order, its requests (queued) and their task-log events, added to the session."""
     order = Order(
         id=new_id("ORD"),
         user_id=principal.user_id,
@@ -211,19 +247,12 @@ def place_order(
                 f"{request_line.copies} x {request_line.media.name} of {request_line.content_id}"
             ),
         )
-    if idempotency_key is not None:
-        # The unique (user, key) row is the arbiter between concurrent retries that
-        # all missed the lookup above (e.g. on different API workers): the loser's
-        # whole transaction, order included, is rolled back by the caller.
-        session.add(
-            IdempotencyKey(
-                user_id=principal.user_id,
-                key=idempotency_key,
-                body_hash=body_hash,
-                order=order,
-            )
-        )
-    # one flush for the whole order: its rows go out in a few batched statements
+    return order
+
+
+def _flush_order(session: Session, idempotency_key: str | None) -> None:
+    """One flush for the whole order (its rows go out in a few batched statements); a
+    concurrent retry that won the idempotency key's race is said so."""
     try:
         session.flush()
     except IntegrityError as error:
@@ -233,7 +262,6 @@ def place_order(
             f"another request with Idempotency-Key {idempotency_key!r} placed its order "
             "at the same moment; retry this request to get that order"
         ) from error
-    return PlacedOrder(order, replayed=False)
 
 
 def transition_request(
