@@ -27,6 +27,43 @@ from discflow.web.schemas import (
 )
 
 
+class RequestRow(Protocol):
+    """A ``Request`` row, or the row the hot path just wrote (``store.OrderRows``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def content_id(self) -> str: ...
+    @property
+    def media(self) -> str: ...
+    @property
+    def copies(self) -> int: ...
+    @property
+    def good_copies(self) -> int: ...
+    @property
+    def failed_copies(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+
+
+def request_public(request: RequestRow) -> RequestPublic:
+    return RequestPublic(
+        id=request.id,
+        content_id=request.content_id,
+        media=request.media,
+        copies=request.copies,
+        good_copies=request.good_copies,
+        failed_copies=request.failed_copies,
+        state=request.state,
+        reason=request.reason,
+        priority=Priority(request.priority),
+    )
+
+
 def order_public(order: Order) -> OrderPublic:
     return OrderPublic(
         id=order.id,
@@ -36,20 +73,7 @@ def order_public(order: Order) -> OrderPublic:
         source=order.source,
         created_at=order.created_at,
         ship_to=order.ship_to,
-        requests=[
-            RequestPublic(
-                id=r.id,
-                content_id=r.content_id,
-                media=r.media,
-                copies=r.copies,
-                good_copies=r.good_copies,
-                failed_copies=r.failed_copies,
-                state=r.state,
-                reason=r.reason,
-                priority=Priority(r.priority),
-            )
-            for r in order.requests
-        ],
+        requests=[request_public(r) for r in order.requests],
     )
 
 
@@ -66,20 +90,7 @@ def placed_order_public(rows: OrderRows) -> OrderPublic:
         source=rows.source,
         created_at=rows.created_at,
         ship_to=rows.ship_to,
-        requests=[
-            RequestPublic(
-                id=r.id,
-                content_id=r.content_id,
-                media=r.media,
-                copies=r.copies,
-                good_copies=r.good_copies,
-                failed_copies=r.failed_copies,
-                state=r.state,
-                reason=r.reason,
-                priority=Priority(r.priority),
-            )
-            for r in rows.requests
-        ],
+        requests=[request_public(r) for r in rows.requests],
     )
 
 
