@@ -145,9 +145,11 @@ class XorrisoDriver(TaskDriver):
         path = self.options.output_dir / f"drive-{order.drive}" / f"{order.order_id}.iso"
         return f"stdio:{path}", path
 
-    async def _run_xorriso(self, *args: str) -> tuple[int, list[str]]:
+    async def _spawn_xorriso(self, args: list[str] | tuple[str, ...]) -> asyncio.subprocess.Process:
+        """xorriso started with its output piped (stderr folded in); a missing binary is
+        the device being unavailable, said with how to fix it."""
         try:
-            proc = await asyncio.create_subprocess_exec(
+            return await asyncio.create_subprocess_exec(
                 self.options.xorriso,
                 *args,
                 stdout=asyncio.subprocess.PIPE,
@@ -157,6 +159,9 @@ class XorrisoDriver(TaskDriver):
             raise DeviceUnavailable(
                 f"cannot run {self.options.xorriso!r}: {exc.strerror}; install Debian's xorriso"
             ) from exc
+
+    async def _run_xorriso(self, *args: str) -> tuple[int, list[str]]:
+        proc = await self._spawn_xorriso(args)
         try:
             out, _ = await proc.communicate()
         except asyncio.CancelledError:
@@ -216,17 +221,7 @@ class XorrisoDriver(TaskDriver):
         if speed is not None:
             args.append(f"speed={speed}")
         args += ["blank=as_needed", str(order.image)]
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                self.options.xorriso,
-                *args,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        except OSError as exc:
-            raise DeviceUnavailable(
-                f"cannot run {self.options.xorriso!r}: {exc.strerror}; install Debian's xorriso"
-            ) from exc
+        proc = await self._spawn_xorriso(args)
         problems: list[str] = []
         assert proc.stdout is not None
         try:
