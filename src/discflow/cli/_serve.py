@@ -9,10 +9,18 @@ Invariants:
   upgrade the schema.
 - With several workers ``PROMETHEUS_MULTIPROC_DIR`` is set (and emptied at
   start) before a worker imports prometheus_client, so ``/metrics`` sums them.
+- Slow clients cannot hold the server: a connection must finish its request
+  headers within ``DISCFLOW_HEADER_TIMEOUT_S`` (uvicorn has no such timeout:
+  ``HeaderDeadlineProtocol`` adds it), an idle keep-alive connection closes
+  after ``DISCFLOW_KEEP_ALIVE_S``, beyond ``DISCFLOW_MAX_CONNECTIONS`` new
+  requests get 503, and one header block may be at most 64 KiB.
+- uvicorn's own ``X-Forwarded-For`` handling is off (by default it believes
+  127.0.0.1): ``web._security`` believes only ``DISCFLOW_TRUSTED_PROXIES``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -21,9 +29,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from discflow.cli import app
 from discflow.cli._common import open_database
@@ -32,6 +42,62 @@ from discflow.web import create_app
 from discflow.web._factory import FACTORY
 
 _log = logging.getLogger("discflow.serve")
+MAX_HEADER_BYTES = 65_536
+
+
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection that is too slow with its headers."""
+
+    # from the environment at import: workers import this class by name in a new process
+    header_timeout_s = float(os.environ.get("DISCFLOW_HEADER_TIMEOUT_S", "10") or 10)
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(self.header_timeout_s, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def _protocol_for(settings: Settings) -> type[HeaderDeadlineProtocol]:
+    HeaderDeadlineProtocol.header_timeout_s = settings.header_timeout_s
+    return HeaderDeadlineProtocol
+
+
+def _limits(settings: Settings) -> dict[str, Any]:
+    """What uvicorn needs so that slow or many clients do not hold the server."""
+    return {
+        "http": _protocol_for(settings),
+        "timeout_keep_alive": settings.keep_alive_s,
+        "limit_concurrency": settings.max_connections,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "proxy_headers": False,
+        "server_header": False,
+    }
 
 
 @app.command()
@@ -54,7 +120,9 @@ def serve(
     if workers == 1:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             _metrics_dir(settings)  # asked for (e.g. by a unit file): it must exist
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, access_log=access_log, **_limits(settings)
+        )
         return
     open_database(settings).dispose()  # migrate once, before the workers start
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings))
@@ -67,6 +135,7 @@ def serve(
             port=port,
             workers=workers,
             access_log=access_log,
+            **_limits(settings),
         )
 
 

@@ -39,6 +39,7 @@ from discflow.domain._values import (
     check_copies,
     check_fits,
     check_sha256,
+    unprintable,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "Priority",
     "ReasonSeverity",
     "can_burn",
+    "unprintable",
     "COPY_LIFECYCLE",
     "JOB_LIFECYCLE",
     "MAX_COPIES",

@@ -7,6 +7,7 @@ with ``InvalidInput`` whose message says what to change.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from discflow.domain._media import MediaType, describe_size, media_type
@@ -16,6 +17,19 @@ from discflow.errors import InvalidInput
 MAX_COPIES = 1000
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# control (Cc: C0, DEL, C1 such as U+0085), format (Cf: U+200B..U+200F, U+2060, bidi
+# overrides, U+FEFF), line/paragraph separators (Zl U+2028, Zp U+2029), surrogates,
+# private use and unassigned: no label font draws them, and some break the lines of a
+# job file or a label command
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def unprintable(text: str) -> str:
+    """The characters of ``text`` no label can print, as ``U+XXXX`` codes (empty: none)."""
+    seen = dict.fromkeys(
+        f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) in _UNPRINTABLE
+    )
+    return ", ".join(seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +60,12 @@ class Address:
         for part in (self.name, self.city, self.postal_code, self.region or "", *self.lines):
             if len(part) > 120:
                 raise InvalidInput(f"address field {part[:20]!r}... is over 120 characters")
-            if any(ord(ch) < 32 for ch in part):
-                raise InvalidInput("address fields may not contain control characters")
+            bad = unprintable(part)
+            if bad:
+                raise InvalidInput(
+                    f"address field {part[:20]!r} holds characters no label can print ({bad}):"
+                    " remove them (line breaks go between ship_to.lines, not inside one)"
+                )
 
 
 def check_copies(copies: int) -> int:

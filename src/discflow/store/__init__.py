@@ -9,10 +9,15 @@ from discflow.store._auth import (
     Role,
     create_token,
     ensure_user,
+    forget_signin_failures,
     hash_token,
+    oldest_signin_failure,
     parse_role,
     principal_for_token,
+    record_signin_failure,
+    signin_failures,
 )
+from discflow.store._secrets import SealBroken
 from discflow.store._catalog import (
     add_content,
     find_by_title,
@@ -143,6 +148,11 @@ __all__ = [
     "get_order",
     "get_request",
     "hash_token",
+    "SealBroken",
+    "forget_signin_failures",
+    "oldest_signin_failure",
+    "record_signin_failure",
+    "signin_failures",
     "list_devices",
     "list_events",
     "list_notices",

@@ -1,22 +1,29 @@
 """Users, roles and bearer tokens.
 
-Invariant: tokens are stored as sha256 digests only; the clear token is shown
-once, when it is created.
+Invariants:
+- Tokens are stored as sha256 digests only; the clear token is shown once,
+  when it is created. (Agent tokens are also sealed: see ``store._secrets``.)
+- Failed sign-ins are rows of ``signin_failures``, so the throttle holds across
+  every worker process of ``discflow serve --workers N``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from discflow.errors import InvalidInput, PermissionDenied
 from discflow.store._ids import new_token
-from discflow.store._tables import ApiToken, User
+from discflow.store._secrets import digest
+from discflow.store._tables import ApiToken, SignInFailure, User
+from discflow.store._types import utcnow
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
@@ -49,7 +56,7 @@ class Principal:
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return digest(token)
 
 
 def parse_role(value: str) -> Role:
@@ -88,3 +95,32 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     if row is None:
         return None
     return Principal(user_id=row.user.id, name=row.user.name, role=Role(row.user.role))
+
+
+def signin_failures(session: Session, keys: Sequence[str], *, since: datetime) -> dict[str, int]:
+    """Failed sign-ins since ``since`` under each of ``keys``, with the oldest one's time."""
+    rows = session.execute(
+        select(SignInFailure.key, func.count(SignInFailure.id))
+        .where(SignInFailure.key.in_(keys), SignInFailure.failed_at > since)
+        .group_by(SignInFailure.key)
+    ).all()
+    return {key: int(count) for key, count in rows}
+
+
+def oldest_signin_failure(session: Session, key: str, *, since: datetime) -> datetime | None:
+    return session.scalar(
+        select(func.min(SignInFailure.failed_at)).where(
+            SignInFailure.key == key, SignInFailure.failed_at > since
+        )
+    )
+
+
+def record_signin_failure(session: Session, keys: Sequence[str], *, window_start: datetime) -> None:
+    """Count one failure under every key; rows past the window of anyone are swept here."""
+    now = utcnow()
+    session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= window_start))
+    session.add_all(SignInFailure(key=key[:200], failed_at=now) for key in keys)
+
+
+def forget_signin_failures(session: Session, key: str) -> None:
+    session.execute(delete(SignInFailure).where(SignInFailure.key == key[:200]))

@@ -142,10 +142,8 @@ def enrol_agent(session: Session, *, code: str, name: str, address: str | None) 
 
 
 def device_for_agent_token(session: Session, token: str) -> Device | None:
-    for device in session.scalars(select(Device).where(Device.agent_token.is_not(None))):
-        if device.agent_token and secrets.compare_digest(device.agent_token, token):
-            return device
-    return None
+    # by digest: the clear token is not in the database (store._secrets)
+    return session.scalar(select(Device).where(Device.agent_token_hash == hash_token(token)))
 
 
 def get_device(session: Session, name: str) -> Device:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
@@ -29,6 +29,7 @@ from discflow.store import Database, IdempotencyKeyInUse
 from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
+from discflow.web._security import EdgeMiddleware, metrics_allowed
 from discflow.web.pages import install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     install_pages(app, database=database)
     app.add_middleware(MetricsMiddleware)
+    # outermost: the client address it sets is the one every layer below sees
+    app.add_middleware(EdgeMiddleware, trusted_proxies=settings.trusted_proxies)
 
     @app.exception_handler(DiscflowError)
     async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:
@@ -148,7 +151,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_allowed)])
     def metrics() -> Response:
         body, content_type = render_metrics(database)
         return Response(body, media_type=content_type)
