@@ -16,7 +16,9 @@ of open requests), so faults land while discs are burning, not before.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import secrets
 import shutil
 import signal
 import sys
@@ -398,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     # a SIGTERM (make, CI timeout) must still stop the processes the run started
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     root = Path(tempfile.mkdtemp(prefix="discflow-campaign-"))
+    # this process seals the agents' tokens; the server and dispatchers must open them
+    os.environ.setdefault("DISCFLOW_SECRET_KEY", secrets.token_hex(32))
     url = args.database_url or f"sqlite:///{root / 'discflow.db'}"
     campaign = Campaign(root, requests=args.requests, seed=args.seed, database_url=url)
     verdict = campaign.run(drain_s=max(900.0, args.requests * 1.0))
