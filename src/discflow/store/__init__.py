@@ -5,6 +5,7 @@ its event in it; the caller's transaction makes both durable together.
 """
 
 from discflow.store._auth import (
+    OrderQuota,
     Principal,
     Role,
     create_token,
@@ -17,7 +18,6 @@ from discflow.store._auth import (
     record_signin_failure,
     signin_failures,
 )
-from discflow.store._secrets import SealBroken
 from discflow.store._catalog import (
     add_content,
     find_by_title,
@@ -69,6 +69,7 @@ from discflow.store._orders import (
     place_order,
     transition_request,
 )
+from discflow.store._secrets import SealBroken
 from discflow.store._tables import (
     ApiToken,
     Base,
@@ -148,6 +149,7 @@ __all__ = [
     "get_order",
     "get_request",
     "hash_token",
+    "OrderQuota",
     "SealBroken",
     "forget_signin_failures",
     "oldest_signin_failure",

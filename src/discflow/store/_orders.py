@@ -28,7 +28,8 @@ from discflow.domain import (
     check_fits,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
-from discflow.store._auth import Principal, Role
+from discflow.settings import Settings
+from discflow.store._auth import OrderQuota, Principal, Role, check_order_quota
 from discflow.store._catalog import get_content
 from discflow.store._events import record
 from discflow.store._ids import new_id
@@ -88,8 +89,11 @@ def place_order(
     *,
     idempotency_key: str | None = None,
     source: str = "api",
+    quota: OrderQuota | None = None,
 ) -> PlacedOrder:
-    """Validate and store an order; every refusal says what to fix."""
+    """Validate and store an order; every refusal says what to fix.
+
+    ``quota`` defaults to the installation's (``DISCFLOW_QUOTA_*``)."""
     if principal.user_id is None:
         raise PermissionDenied("only a signed-in user can place an order")
     if not lines:
@@ -125,6 +129,12 @@ def place_order(
             prefix = f"requests[{index}]: " if len(lines) > 1 else ""
             raise type(error)(prefix + str(error)) from error
         parsed.append(request_line)
+    check_order_quota(
+        session,
+        principal,
+        sum(line.copies for line in parsed),
+        quota or OrderQuota.from_settings(Settings()),
+    )
 
     order = Order(
         id=new_id("ORD"),

@@ -133,9 +133,8 @@ class EdgeMiddleware:
         if not _trusted(peer, self.networks):
             return
         # several X-Forwarded-For lines count as one list, in order (RFC 9110 5.3)
-        chain = ",".join(
-            value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
-        )
+        lines = [value for name, value in scope["headers"] if name == b"x-forwarded-for"]
+        chain = ",".join(value.decode("latin-1") for value in lines)
         scope["client"] = (forwarded_client(peer, chain, self.networks), client[1])
         proto = next((v for n, v in scope["headers"] if n == b"x-forwarded-proto"), None)
         if proto is not None and proto.strip().lower() in (b"http", b"https"):

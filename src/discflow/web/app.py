@@ -22,6 +22,7 @@ from discflow.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    QuotaExceeded,
 )
 from discflow.mail import mail_services
 from discflow.settings import Settings
@@ -41,6 +42,7 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (IllegalTransition, 409),
     (IdempotencyKeyInUse, 409),
     (InvalidInput, 422),
+    (QuotaExceeded, 429),
 )
 
 
@@ -129,7 +131,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @app.exception_handler(DiscflowError)
     async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=_status_for(error))
+        headers = {}
+        if isinstance(error, QuotaExceeded):
+            headers["Retry-After"] = str(error.retry_after_s)
+        return JSONResponse(
+            {"detail": str(error)}, status_code=_status_for(error), headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

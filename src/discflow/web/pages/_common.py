@@ -32,6 +32,7 @@ from discflow.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    QuotaExceeded,
 )
 from discflow.store import Principal, Role
 from discflow.web.deps import get_session
@@ -48,6 +49,7 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (DeviceUnavailable, 503),
     (IllegalTransition, 409),
     (InvalidInput, 422),
+    (QuotaExceeded, 429),
 )
 
 
@@ -125,7 +127,13 @@ def status_for(error: DiscflowError) -> int:
 
 def error_page(request: Request, error: DiscflowError) -> HTMLResponse:
     status = status_for(error)
-    titles = {403: "Not allowed", 404: "Not found", 409: "Not possible now", 422: "Check input"}
+    titles = {
+        403: "Not allowed",
+        404: "Not found",
+        409: "Not possible now",
+        422: "Check input",
+        429: "Not now",
+    }
     return render(
         request,
         "error.html",
