@@ -6,6 +6,8 @@ Invariants:
 - Every state-changing page handler depends on ``CsrfDep``: a POST without
   the session's token (form field ``csrf_token`` or ``X-CSRF-Token`` header)
   is refused with 403 before it does anything.
+- Identity and role are checked before any body is read: an operator-only form
+  depends on ``OperatorCsrfDep`` (role, then the token in the form).
 """
 
 from __future__ import annotations
@@ -215,6 +217,16 @@ async def csrf_checked(request: Request, current: SignedInDep) -> SignedIn:
 
 
 CsrfDep = Annotated[SignedIn, Depends(csrf_checked)]
+
+
+async def operator_csrf_checked(request: Request, current: SignedInDep) -> SignedIn:
+    """The role first, then the CSRF token (which may mean reading the form): a
+    customer's 150 MB upload to an operator page is refused before its body is read."""
+    current.principal.require(Role.OPERATOR)
+    return await csrf_checked(request, current)
+
+
+OperatorCsrfDep = Annotated[SignedIn, Depends(operator_csrf_checked)]
 
 
 def principal_of(current: SignedIn) -> Principal:
