@@ -93,6 +93,24 @@ def _document_plain_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+_OFFSET = {"Upload-Offset": {"schema": {"type": "integer"}, "description": "bytes held"}}
+CACHE_HEAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "cached whole; Content-Length is its size",
+        "content": {"application/octet-stream": {}},
+        "headers": _OFFSET,
+    },
+    404: {
+        "description": "not cached: Upload-Offset says how much a partial upload holds",
+        "content": {"application/json": {}},
+        "headers": {
+            **_OFFSET,
+            "Upload-Length": {"schema": {"type": "integer"}, "description": "when known"},
+        },
+    },
+}
+
+
 def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> FastAPI:
     """An ASGI app for one agent; many can live in one process (load tests)."""
     agent = Agent(config, driver=driver)
@@ -157,12 +175,15 @@ def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> Fa
             for e in agent.cache.entries()
         ]
 
-    @app.head("/v1/cache/{sha256}", dependencies=auth, tags=["cache"])
+    @app.head(
+        "/v1/cache/{sha256}", dependencies=auth, tags=["cache"], responses=CACHE_HEAD_RESPONSES
+    )
     async def cache_head(sha256: str) -> Response:
         check_sha256(sha256)
         if agent.cache.has(sha256):
             return Response(
                 status_code=200,
+                media_type="application/octet-stream",  # what the content's bytes are
                 headers={
                     "Content-Length": str(agent.cache.size(sha256)),
                     "Upload-Offset": str(agent.cache.size(sha256)),
@@ -172,7 +193,7 @@ def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> Fa
         headers = {"Upload-Offset": str(held.received if held else 0)}
         if held is not None and held.total is not None:
             headers["Upload-Length"] = str(held.total)
-        return Response(status_code=404, headers=headers)
+        return Response(status_code=404, headers=headers, media_type="application/json")
 
     @app.get(
         "/v1/cache/{sha256}/partial", response_model=PartialOut, dependencies=auth, tags=["cache"]

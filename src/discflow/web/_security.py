@@ -26,6 +26,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
@@ -215,3 +216,34 @@ async def metrics_allowed(request: Request) -> None:
         raise HTTPException(401, "the bearer token is unknown or revoked", headers=challenge)
     if principal.role is None or not principal.role.at_least(store.Role.OPERATOR):
         raise HTTPException(403, f"/metrics needs the operator role; {principal.name} lacks it")
+
+
+_ANSWERS = {
+    "400": "the body could not be parsed (not JSON, a broken multipart form)",
+    "401": "no bearer token, or an unknown or revoked one",
+    "403": "the token's role may not do this, or the object belongs to someone else",
+    "404": "no such object",
+    "409": "not possible in the object's state now, or an Idempotency-Key in use",
+    "413": "the body is larger than allowed (declared or sent chunked)",
+    "429": "a quota is used up for now: see Retry-After",
+}
+
+
+def document_error_answers(spec: dict[str, Any]) -> None:
+    """Add to each operation of ``spec`` the error answers its route can give, each as
+    ``{"detail": ...}``: what a client (or schemathesis) must expect."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            codes = [] if path.endswith("/health") else ["401", "403"]
+            if "{" in path:
+                codes.append("404")
+            if "requestBody" in operation:
+                codes += ["400", "413"]
+            if method in ("post", "put", "patch", "delete"):
+                codes.append("409")
+            if method == "post" and path.endswith("/orders"):
+                codes.append("429")
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(code, {"description": _ANSWERS[code], "content": error})

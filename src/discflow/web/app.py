@@ -30,7 +30,7 @@ from discflow.store import Database, IdempotencyKeyInUse
 from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
-from discflow.web._security import EdgeMiddleware, metrics_allowed
+from discflow.web._security import EdgeMiddleware, document_error_answers, metrics_allowed
 from discflow.web.pages import install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
@@ -74,8 +74,10 @@ def _document_plain_errors(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
+            spec = generate()
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
             schemas["HTTPValidationError"] = PLAIN_ERROR
+            document_error_answers(spec)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
