@@ -156,7 +156,10 @@ async def place(request: Request, session: PageSession, current: CsrfDep) -> Res
         line = OrderLine(form.get("content_id", ""), form.get("media", ""), copies)
         # place_order checks everything before it adds a row, so a refusal leaves
         # nothing behind in this transaction
-        placed = store.place_order(session, principal, [line], ship_to, source="web")
+        quota = store.OrderQuota.from_settings(request.app.state.settings)
+        placed = store.place_order(
+            session, principal, [line], ship_to, source="web", quota=quota
+        )
     except (InvalidInput, NotFound) as error:
         return _form_page(request, session, current, values=form, error=str(error), status=422)
     if (not ship or ship == "new") and form.get("save_address") == "yes":

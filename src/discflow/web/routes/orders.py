@@ -30,6 +30,7 @@ def create_order(
     session: SessionDep,
     principal: UserDep,
     response: Response,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> OrderPublic:
     """Place an order of one or more requests; a retried POST with the same
@@ -41,6 +42,7 @@ def create_order(
         body.ship_to.to_domain(),
         idempotency_key=idempotency_key,
         source="api",
+        quota=store.OrderQuota.from_settings(settings),
     )
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
