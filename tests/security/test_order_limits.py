@@ -77,9 +77,32 @@ def test_an_address_no_label_can_print_is_refused_at_order_time(
         assert store.list_orders(session, store.Principal(None, "x", Role.ADMIN)) == []
 
 
-def test_letters_of_every_script_the_labels_draw_still_pass() -> None:
+@pytest.mark.parametrize("text", ["Café 🎵", "محمد", "김민준", "𝔸𝕕𝕒"])
+def test_an_address_no_shipped_font_draws_is_refused_at_order_time(
+    client: TestClient, database: Database, text: str
+) -> None:
+    """Printable characters, but not in any label font: the label would fail after the
+    discs were burned, so the order is refused now."""
+    customer = make_token(database, "alice")
+    content = make_content(database, "Field Recordings", 100_000_000)
+    answer = client.post(
+        "/api/v1/orders", json=_order(content, 1, name=text), headers=bearer(customer)
+    )
+    assert answer.status_code == 422, answer.text
+    assert "no label font" in answer.json()["detail"]
+
+
+def test_letters_of_every_script_the_labels_draw_still_pass(
+    client: TestClient, database: Database
+) -> None:
+    operator = make_token(database, "olga", Role.OPERATOR)  # no quota in the way
+    content = make_content(database, "Field Recordings", 100_000_000)
     for name in ("Zoë Ångström", "Ђорђе", "Αλέξανδρος", "山田 太郎", "O'Brien-Smith"):
         Address(name=name, lines=("1 Road",), city="Town", postal_code="1", country="GB")
+        answer = client.post(
+            "/api/v1/orders", json=_order(content, 1, name=name), headers=bearer(operator)
+        )
+        assert answer.status_code == 201, (name, answer.text)
 
 
 # -- 12b: device addresses ----------------------------------------------------------------

@@ -28,6 +28,7 @@ from discflow.domain import (
     check_fits,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
+from discflow.labels import missing_glyphs
 from discflow.settings import Settings
 from discflow.store._auth import OrderQuota, Principal, Role, check_order_quota
 from discflow.store._catalog import get_content
@@ -81,6 +82,17 @@ def _body_hash(lines: Sequence[OrderLine], ship_to: Address) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _check_label_glyphs(ship_to: Address) -> None:
+    """Refuse now an address whose label would fail after the discs are burned."""
+    parts = (ship_to.name, *ship_to.lines, ship_to.city, ship_to.postal_code, ship_to.region or "")
+    missing = missing_glyphs(" ".join(parts))
+    if missing:
+        raise InvalidInput(
+            f"ship_to has characters no label font can draw ({missing}): write the address"
+            " in Latin, Cyrillic, Greek or Japanese script"
+        )
+
+
 def place_order(
     session: Session,
     principal: Principal,
@@ -129,6 +141,7 @@ def place_order(
             prefix = f"requests[{index}]: " if len(lines) > 1 else ""
             raise type(error)(prefix + str(error)) from error
         parsed.append(request_line)
+    _check_label_glyphs(ship_to)
     check_order_quota(
         session,
         principal,
