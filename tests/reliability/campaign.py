@@ -38,6 +38,7 @@ from discflow.demo import DeviceSpec, Fleet, MediaSpec
 from discflow.store import Database, Role
 from tests.reliability.checker import Verdict, check, secrets_in_logs
 from tests.reliability.faults import FAULT_TYPES, hold_database_lock
+from tests.reliability.hostile import HostileMix, TdBridgeStandin, check_mix, place_mix, td_spec
 from tests.reliability.proxy import FaultProxy
 from tests.utils.factories import address
 from tests.utils.processes import Service, free_port
@@ -130,6 +131,9 @@ class Campaign:
         self.placed: dict[str, tuple[str, int]] = {}
         self.orders_placed = 0
         self.proxies: dict[str, FaultProxy] = {}
+        self.td_jobs = root / "tdbridge"
+        self.standin = TdBridgeStandin(self.td_jobs, max(100, requests), root / "tdbridge.log")
+        self.hostile: HostileMix | None = None
 
     # -- the world ---------------------------------------------------------------
 
@@ -159,7 +163,12 @@ class Campaign:
                 )
             }
         self.fleet = Fleet(self.database, self.root / "agents", server_url=self.base)
-        for spec in devices(self.requests, self.seed):
+        # the hostile mix's device: see tests/reliability/hostile.py
+        self.standin.start()
+        for spec in (
+            *devices(self.requests, self.seed),
+            td_spec(self.td_jobs, max(100, self.requests)),
+        ):
             agent = self.fleet.add(spec)
             if spec.name in _PROXIED:
                 proxy = FaultProxy(int(agent.url.rsplit(":", 1)[1]))
@@ -181,6 +190,7 @@ class Campaign:
 
     def _teardown(self) -> None:
         self.fleet.stop_all()
+        self.standin.stop()
         self.dispatcher.stop()
         self.server.stop()
         for proxy in self.proxies.values():
@@ -287,6 +297,8 @@ class Campaign:
             self.orders_placed += 1
             for request in order["requests"]:
                 self.placed[request["id"]] = (sha[request["content_id"]], request["copies"])
+            if index == orders // 3:
+                self._place_hostile_mix()
             while pending and pending[0].after_order <= index:
                 fault = pending.pop(0)
                 self._inject(fault)
@@ -313,7 +325,28 @@ class Campaign:
         tokens = [h["Authorization"].split()[1] for h in (self.customer, self.operator)]
         tokens += [agent_token(self.database, name) for name in self.fleet.agents]
         verdict.problems += secrets_in_logs(self.root, tokens)
+        if self.hostile is not None:
+            verdict.problems += check_mix(
+                self.hostile, database=self.database, root=self.root, jobs_dir=self.td_jobs
+            )
         return verdict
+
+    def _place_hostile_mix(self) -> None:
+        def post(lines: list[dict[str, Any]], key: str) -> dict[str, Any]:
+            self.orders_placed += 1
+            return self._post_order(lines, key=f"campaign-{self.seed}-{key}")
+
+        ordinary = self.contents[0]
+        self.hostile = place_mix(
+            base=self.base,
+            operator=self.operator,
+            database=self.database,
+            blobs=self.blobs,
+            root=self.root,
+            ordinary=(ordinary.id, ordinary.sha256),
+            post_order=post,
+        )
+        self.placed.update(self.hostile.placed)
 
     def _wait_window(self, window: int, watching: list[tuple[Fault, float, int]]) -> None:
         deadline = time.monotonic() + 300

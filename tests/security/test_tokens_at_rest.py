@@ -175,3 +175,51 @@ def test_migration_0009_converts_clear_tokens_and_they_keep_working(
             assert token_matches(user, "ABCDEF0123456789abcdef01")
     finally:
         database.dispose()
+
+
+def _device_with_token(database: Database, token: str) -> None:
+    with database.transaction() as session:
+        store.register_device(
+            session,
+            name="pub-1",
+            driver="image",
+            address="http://127.0.0.1:8101",
+            actor="test",
+            agent_token=token,
+        )
+
+
+def test_rotating_the_key_file_reseals_agent_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Database
+) -> None:
+    monkeypatch.delenv("DISCFLOW_SECRET_KEY")
+    monkeypatch.setenv("DISCFLOW_DATA_DIR", str(tmp_path / "keyed"))
+    _device_with_token(database, "dfa_survives_key_rotation")
+    key_file = tmp_path / "keyed" / "secret.key"
+    before = key_file.read_text()
+    with database.transaction() as session:
+        sealed_before = store.get_device(session, "pub-1").agent_token_sealed
+    _register()
+    rotated = CliRunner().invoke(cli, ["token", "rotate-key"])
+    assert rotated.exit_code == 0, rotated.output
+    assert key_file.read_text() != before and key_file.stat().st_mode & 0o777 == 0o600
+    with database.transaction() as session:
+        device = store.get_device(session, "pub-1")
+        assert device.agent_token_sealed != sealed_before
+        assert device.agent_token == "dfa_survives_key_rotation"
+
+
+def test_rotating_an_environment_key_prints_the_new_one(
+    monkeypatch: pytest.MonkeyPatch, database: Database
+) -> None:
+    _device_with_token(database, "dfa_env_key_rotation")
+    _register()
+    rotated = CliRunner().invoke(cli, ["token", "rotate-key"])
+    assert rotated.exit_code == 0, rotated.output
+    new_key = rotated.output.strip().splitlines()[-1]
+    with database.transaction() as session:
+        with pytest.raises(store.SealBroken):
+            _ = store.get_device(session, "pub-1").agent_token  # the old key no longer opens
+    monkeypatch.setenv("DISCFLOW_SECRET_KEY", new_key)
+    with database.transaction() as session:
+        assert store.get_device(session, "pub-1").agent_token == "dfa_env_key_rotation"

@@ -69,7 +69,7 @@ from discflow.store._orders import (
     place_order,
     transition_request,
 )
-from discflow.store._secrets import SealBroken
+from discflow.store._secrets import SealBroken, install_rotated_key, rotate_server_key
 from discflow.store._tables import (
     ApiToken,
     Base,
@@ -151,6 +151,8 @@ __all__ = [
     "hash_token",
     "OrderQuota",
     "SealBroken",
+    "install_rotated_key",
+    "rotate_server_key",
     "forget_signin_failures",
     "oldest_signin_failure",
     "record_signin_failure",

@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.orm import Session
 
 from discflow.errors import DiscflowError
 from discflow.settings import Settings
@@ -54,14 +55,18 @@ def _key_text(settings: Settings) -> str:
     return text
 
 
+def _fernet_for(key_text: str) -> Fernet:
+    material = hashlib.sha256(b"discflow agent tokens\0" + key_text.encode())
+    return Fernet(base64.urlsafe_b64encode(material.digest()))
+
+
 def _fernet() -> Fernet:
     settings = Settings()
     where = (settings.secret_key, str(Path(settings.data_dir).resolve()))
     with _lock:
         sealer = _cache.get(where)
         if sealer is None:
-            material = hashlib.sha256(b"discflow agent tokens\0" + _key_text(settings).encode())
-            sealer = Fernet(base64.urlsafe_b64encode(material.digest()))
+            sealer = _fernet_for(_key_text(settings))
             _cache[where] = sealer
         return sealer
 
@@ -84,3 +89,42 @@ def unseal(sealed: str, *, what: str) -> str:
             "(DISCFLOW_SECRET_KEY or <data_dir>/secret.key changed?); give it a new one with "
             "'discflow device rotate-token NAME'"
         ) from None
+
+
+def rotate_server_key(session: Session) -> tuple[str, Path | None]:
+    """Re-seal every agent token under a new server key, in the caller's transaction.
+
+    Returns the new key, and the key file it will replace (None when the key comes
+    from ``DISCFLOW_SECRET_KEY``: the operator sets the new value). The new file is
+    written beside the old one as ``secret.key.new`` first; ``install_rotated_key``
+    renames it once the transaction has committed."""
+    from discflow.store._tables import Device  # the table module imports this one
+
+    settings = Settings()
+    old = _fernet_for(_key_text(settings))
+    new_text = secrets.token_hex(32)
+    new = _fernet_for(new_text)
+    for device in session.query(Device).filter(Device.agent_token_sealed.is_not(None)):
+        assert device.agent_token_sealed is not None
+        try:
+            clear = old.decrypt(device.agent_token_sealed.encode("ascii"))
+        except InvalidToken:
+            raise SealBroken(
+                f"the agent token of {device.name} does not open with the current key;"
+                f" rotate it first with 'discflow device rotate-token {device.name}'"
+            ) from None
+        device.agent_token_sealed = new.encrypt(clear).decode("ascii")
+    if settings.secret_key:
+        return new_text, None
+    path = settings.data_dir / KEY_FILE
+    staged = path.with_name(KEY_FILE + ".new")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as sink:
+        sink.write(new_text + "\n")
+    return new_text, path
+
+
+def install_rotated_key(path: Path) -> None:
+    os.replace(path.with_name(KEY_FILE + ".new"), path)
+    with _lock:
+        _cache.clear()
