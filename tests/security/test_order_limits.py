@@ -244,3 +244,36 @@ def test_operators_are_not_held_by_customer_quotas(client: TestClient, database:
     for _ in range(4):
         answer = client.post("/api/v1/orders", json=_order(content, 40), headers=bearer(operator))
         assert answer.status_code == 201
+
+
+def test_concurrent_orders_of_one_account_cannot_overrun_the_quota(database: Database) -> None:
+    """Twelve orders of 10 copies at once against 50 a day: the check and the insert
+    of one order are not interleaved with another's, so at most five get in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from discflow.errors import QuotaExceeded
+    from discflow.store import OrderLine, OrderQuota
+
+    content = make_content(database, "Field Recordings", 100_000_000)
+    with database.transaction() as session:
+        user = store.ensure_user(session, "alice", role=Role.CUSTOMER)
+        principal = store.Principal(user.id, "alice", Role.CUSTOMER)
+    ship = Address(name="Ada", lines=("1 Road",), city="Town", postal_code="1", country="GB")
+    quota = OrderQuota(copies_per_day=50, open_orders=0)
+
+    def place(_: int) -> str:
+        try:
+            with database.transaction() as session:
+                store.place_order(
+                    session, principal, [OrderLine(content, "CD-R", 10)], ship, quota=quota
+                )
+            return "placed"
+        except QuotaExceeded:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(place, range(12)))
+    assert outcomes.count("placed") == 5, outcomes
+    with database.transaction() as session:
+        admin = store.Principal(None, "root", Role.ADMIN)
+        assert sum(r.copies for o in store.list_orders(session, admin) for r in o.requests) == 50

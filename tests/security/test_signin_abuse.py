@@ -104,9 +104,7 @@ def test_a_locked_account_stays_locked_behind_a_trusted_proxy(
         assert _attempt(client, " CARA ", PASSWORD, headers=fresh) == 429
 
 
-def test_the_throttle_holds_across_worker_processes(
-    settings: Settings, database: Database
-) -> None:
+def test_the_throttle_holds_across_worker_processes(settings: Settings, database: Database) -> None:
     """Two app instances on one database stand for two --workers: failures made in
     one count in the other (the limiter used to be per process)."""
     _users(database, "cara")
@@ -117,9 +115,7 @@ def test_the_throttle_holds_across_worker_processes(
         assert _attempt(second, "cara", PASSWORD) == 429
 
 
-def test_a_right_password_clears_the_account_count(
-    client: TestClient, database: Database
-) -> None:
+def test_a_right_password_clears_the_account_count(client: TestClient, database: Database) -> None:
     _users(database, "cara")
     for _ in range(4):
         assert _attempt(client, "cara", SPRAYED) == 401
@@ -185,3 +181,18 @@ def test_the_redirect_after_sign_in_stays_on_the_site(
     )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/"
+
+
+def test_a_spray_from_one_ipv6_64_counts_as_one_client(
+    settings: Settings, database: Database
+) -> None:
+    """A host holds a whole /64: a new address per attempt must not reset its count."""
+    names = [f"user{n}" for n in range(11)]
+    _users(database, *names)
+    with _client(settings, database, trusted_proxies="127.0.0.1") as client:
+        answers = [
+            _attempt(client, name, SPRAYED, headers={"X-Forwarded-For": f"2001:db8:1:2::{n + 1:x}"})
+            for n, name in enumerate(names)
+        ]
+    assert answers[:10] == [401] * 10
+    assert answers[10] == 429

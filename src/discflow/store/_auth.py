@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from discflow.domain import REQUEST_FINAL, RequestState
@@ -151,6 +151,11 @@ def check_order_quota(
     """Refuse an order past the account's quota: 422 if it can never fit, else 429."""
     if principal.role is None or principal.role.at_least(Role.OPERATOR):
         return
+    if not quota.copies_per_day and not quota.open_orders:
+        return
+    # a write to the account's row first: concurrent orders of one account queue here
+    # (PostgreSQL row lock; SQLite's one writer) and each counts what the others stored
+    session.execute(update(User).where(User.id == principal.user_id).values(role=User.role))
     day = quota.copies_per_day
     if day and copies > day:
         raise InvalidInput(

@@ -142,6 +142,15 @@ class EdgeMiddleware:
             scope["scheme"] = proto.strip().lower().decode()
 
 
+def client_key(client: str) -> str:
+    """What one client is to the throttle: its IPv4 address, or its IPv6 /64 (one host
+    commonly holds a whole /64 and could take a new address per attempt)."""
+    address = _address(client)
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address) if address is not None else client
+
+
 @dataclass(frozen=True, slots=True)
 class SignInThrottle:
     """How many failed sign-ins an account and a client may have in a window."""
@@ -161,7 +170,7 @@ class SignInThrottle:
     @staticmethod
     def keys(name: str, client: str) -> tuple[str, str]:
         # casefold: 'Alice' and 'ALICE' are one account to the throttle
-        return f"account:{name.strip().casefold()}", f"client:{client}"
+        return f"account:{name.strip().casefold()}", f"client:{client_key(client)}"
 
     def _since(self) -> datetime:
         return store.utcnow() - timedelta(seconds=self.window_s)
