@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     signin_failures_per_client: int = 10  # in signin_window_s, for any account names
     signin_window_s: float = 900.0
     quota_copies_per_day: int = 10_000  # per customer account; 0: no limit
-    quota_open_orders: int = 100  # per customer account; 0: no limit
+    quota_open_orders: int = 1000  # per customer account; 0: no limit
     header_timeout_s: float = 10.0  # a client must send its request headers within this
     keep_alive_s: int = 5
     max_connections: int = 1000  # beyond it new requests get 503

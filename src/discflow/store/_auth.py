@@ -138,7 +138,7 @@ class OrderQuota:
     0 means no limit. Operators and admins are not limited (they order for others)."""
 
     copies_per_day: int = 10_000
-    open_orders: int = 100
+    open_orders: int = 1000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OrderQuota:
