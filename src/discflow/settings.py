@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     offline_grace_s: float = 30.0
     lease_s: float = 30.0
     max_failed_discs: int = 5
+    stop_job_after_failed_discs: int = 3  # 0: never; else stop the job and pause its device
     reload_count: int = 100
     notice_webhook_url: str = ""
     label_printer: str = ""  # folder:PATH, cups:QUEUE or a queue name; empty: <data_dir>/labels

@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from discflow import store
-from discflow.dispatcher._printing import queue_label
 from discflow.domain import Address
-from discflow.store import Database, OrderLine, Principal, Role
+from discflow.store import Database, OrderLine, Principal, Role, queue_label
 from tests.utils.factories import make_content
 
 

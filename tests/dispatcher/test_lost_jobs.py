@@ -16,7 +16,7 @@ from discflow import store
 from discflow.archive import BlobStore
 from discflow.demo import DeviceSpec, Fleet, MediaSpec
 from discflow.dispatcher import Dispatcher, DispatcherSettings
-from discflow.domain import Address, RequestState
+from discflow.domain import Address, DispatchReason, DispatchState, RequestState
 from discflow.store import CopyCounts, Database, Job, OrderLine, Principal, Request, Role
 from tests.utils.system import agent_token, ingest_contents
 
@@ -60,9 +60,10 @@ async def test_discs_of_a_lost_job_are_counted_when_the_device_returns(
             store.update_job(
                 session,
                 row,
-                state="lost",
+                state=DispatchState.LOST,
                 counts=CopyCounts(0, 0, False, False),
                 error="img offline for over 4 s",
+                reason=DispatchReason.SERVICE_OFF_LINE,
             )
             settled = session.get(Request, request_id)
             assert settled is not None
@@ -82,6 +83,7 @@ async def test_discs_of_a_lost_job_are_counted_when_the_device_returns(
             assert request is not None
             jobs = list(session.scalars(select(Job).where(Job.request_id == request_id)))
             assert [(j.id, j.state, j.good_copies) for j in jobs] == [(job_id, "done", 2)]
+            assert jobs[0].reason == DispatchReason.DEVICE_RETURNED
             assert (request.state, request.good_copies) == ("done", 2)
         discs = sorted((fleet.root / "img" / "discs").rglob("*.iso"))
         assert len(discs) == 2

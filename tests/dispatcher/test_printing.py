@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 from discflow import store
-from discflow.dispatcher._printing import print_pending, queue_label, reprint_order
+from discflow.dispatcher import print_pending, reprint_order
 from discflow.domain import Address, RequestState
 from discflow.labels import FolderPrinter
-from discflow.store import Database, OrderLine, PrintJob, Role
+from discflow.store import Database, OrderLine, PrintJob, Role, queue_label
 from tests.utils.factories import make_content
 
 

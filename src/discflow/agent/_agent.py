@@ -20,11 +20,11 @@ from discflow.agent._config import AgentConfig
 from discflow.agent._coordinator import Coordinator
 from discflow.agent._jobs import JobRunner
 from discflow.agent._media import MediaLedger
-from discflow.agent._schemas import AgentStatus
 from discflow.agent._state import StateFile
 from discflow.agent.drivers import DeviceReport, Driver, DriverSettings, create_driver
 from discflow.domain import Availability
 from discflow.errors import DeviceUnavailable, PermissionDenied
+from discflow.protocol import AgentStatus
 
 __all__ = ["Agent"]
 

@@ -36,16 +36,6 @@ from discflow.agent._agent import Agent
 from discflow.agent._config import AgentConfig
 from discflow.agent._errors import CacheFull, Conflict, HashMismatch
 from discflow.agent._jobs import JobSpec
-from discflow.agent._schemas import (
-    AgentStatus,
-    CacheEntryOut,
-    JobBrief,
-    JobCreate,
-    JobOut,
-    MediaAdd,
-    MediaOut,
-    PartialOut,
-)
 from discflow.agent.drivers import Driver
 from discflow.domain import check_sha256, media_type
 from discflow.errors import (
@@ -55,6 +45,16 @@ from discflow.errors import (
     MediaExhausted,
     NotFound,
     PermissionDenied,
+)
+from discflow.protocol import (
+    AgentStatus,
+    CacheEntryOut,
+    JobBrief,
+    JobCreate,
+    JobOut,
+    MediaAdd,
+    MediaOut,
+    PartialOut,
 )
 
 __all__ = ["create_agent_app"]
@@ -291,7 +291,7 @@ def create_agent_app(config: AgentConfig, *, driver: Driver | None = None) -> Fa
             copies=body.copies,
             volume_name=body.volume_name,
             verify=body.verify,
-            label=body.label,
+            label=body.label.as_mapping() if body.label is not None else None,
         )
         job, created = agent.runner.submit(spec)
         if not created:

@@ -39,6 +39,7 @@ def _register() -> None:
     import discflow.cli._content  # noqa: F401
     import discflow.cli._demo  # noqa: F401
     import discflow.cli._device  # noqa: F401
+    import discflow.cli._dicom  # noqa: F401
     import discflow.cli._dispatch  # noqa: F401
     import discflow.cli._events  # noqa: F401
     import discflow.cli._labels  # noqa: F401

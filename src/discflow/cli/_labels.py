@@ -16,7 +16,7 @@ import typer
 from discflow import store
 from discflow.cli import app
 from discflow.cli._common import open_database
-from discflow.dispatcher._printing import (
+from discflow.dispatcher import (
     label_format,
     label_item,
     print_pending,

@@ -37,6 +37,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from discflow.cli import app
 from discflow.cli._common import open_database
+from discflow.dicom import dicom_service
 from discflow.settings import Settings
 from discflow.web import create_app
 from discflow.web._factory import FACTORY
@@ -111,9 +112,24 @@ def serve(
         1, min=1, max=64, help="API worker processes; >1 runs the dispatcher as one child process"
     ),
     access_log: bool = typer.Option(True, help="log each HTTP request"),
+    dicom_port: int | None = typer.Option(
+        None, help="also run the DICOM service on this port (or DISCFLOW_DICOM_PORT)"
+    ),
 ) -> None:
-    """Run the server (REST API and pages, and mail when configured)."""
+    """Run the server (REST API and pages, and mail/DICOM when configured)."""
     settings = Settings()
+    with dicom_service(settings, port=dicom_port):  # once per serve, beside every worker
+        _serve(settings, host, port, smtp_port, workers, access_log)
+
+
+def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    smtp_port: int | None,
+    workers: int,
+    access_log: bool,
+) -> None:
     if smtp_port is not None:
         settings = settings.model_copy(update={"smtp_port": smtp_port})
         os.environ["DISCFLOW_SMTP_PORT"] = str(smtp_port)  # the workers read the environment
@@ -124,6 +140,7 @@ def serve(
             create_app(settings), host=host, port=port, access_log=access_log, **_limits(settings)
         )
         return
+    create_app(settings)  # a configuration error stops here, before any worker starts
     open_database(settings).dispose()  # migrate once, before the workers start
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings))
     os.environ["DISCFLOW_RUN_DISPATCHER"] = "0"  # the workers serve the API only

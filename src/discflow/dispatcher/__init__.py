@@ -6,16 +6,29 @@ or a device reports, and follows every job on its agent until it is final.
 """
 
 from discflow.dispatcher._client import AgentClient, AgentRefused
-from discflow.dispatcher._loop import Dispatcher
+from discflow.dispatcher._loop import Dispatcher, DispatcherThread
 from discflow.dispatcher._operator import record_media_loaded, set_paused
+from discflow.dispatcher._printing import (
+    label_format,
+    label_item,
+    print_pending,
+    printer_from_setting,
+    reprint_order,
+)
 from discflow.dispatcher._settings import DispatcherSettings, dispatcher_settings
 
 __all__ = [
     "AgentClient",
     "AgentRefused",
     "Dispatcher",
+    "DispatcherThread",
     "DispatcherSettings",
     "dispatcher_settings",
+    "label_format",
+    "label_item",
+    "print_pending",
+    "printer_from_setting",
     "record_media_loaded",
+    "reprint_order",
     "set_paused",
 ]

@@ -1,18 +1,23 @@
 """The dispatcher's side of the device-agent HTTP contract.
 
 Invariant: every failure to reach or understand an agent surfaces as
-``DeviceUnavailable`` (the agent could not be asked) or ``AgentRefused`` (it
-answered no, with its reason); httpx's own errors never leak past this module.
+``DeviceUnavailable`` (the agent could not be asked, or answered something
+that is not ``discflow.protocol``) or ``AgentRefused`` (it answered no, with
+its reason); httpx's and pydantic's own errors never leak past this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from discflow.errors import DeviceUnavailable, DriverError
+from discflow.protocol import AgentStatus, JobCreate, JobOut, MediaAdd, MediaOut
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class AgentRefused(DriverError):
@@ -50,10 +55,17 @@ class AgentClient:
             raise AgentRefused(response.status_code, _detail(response))
         return response
 
-    async def status(self) -> dict[str, Any]:
-        response = await self._call("GET", "/v1/status")
-        body: dict[str, Any] = response.json()
-        return body
+    def _parse(self, model: type[_M], response: httpx.Response) -> _M:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as error:
+            raise DeviceUnavailable(
+                f"{self.name} answered {response.request.url.path} with something that is not "
+                f"a {model.__name__}: {error.errors()[:1]}"
+            ) from error
+
+    async def status(self) -> AgentStatus:
+        return self._parse(AgentStatus, await self._call("GET", "/v1/status"))
 
     async def cached_bytes(self, sha256: str) -> tuple[bool, int]:
         """(complete, bytes already held) for a content, so an upload can resume."""
@@ -84,25 +96,25 @@ class AgentClient:
     async def evict(self, sha256: str) -> None:
         await self._call("DELETE", f"/v1/cache/{sha256}")
 
-    async def submit(self, job: dict[str, Any]) -> dict[str, Any]:
-        response = await self._call("POST", "/v1/jobs", json=job)
-        body: dict[str, Any] = response.json()
-        return body
+    async def submit(self, job: JobCreate) -> JobOut:
+        response = await self._call("POST", "/v1/jobs", json=job.model_dump(mode="json"))
+        if response.status_code == 404:
+            raise AgentRefused(404, _detail(response))
+        return self._parse(JobOut, response)
 
-    async def job(self, job_id: str) -> dict[str, Any] | None:
+    async def job(self, job_id: str) -> JobOut | None:
+        """The agent's view of a job; None when it does not know the job."""
         response = await self._call("GET", f"/v1/jobs/{job_id}")
         if response.status_code == 404:
             return None
-        body: dict[str, Any] = response.json()
-        return body
+        return self._parse(JobOut, response)
 
     async def cancel(self, job_id: str) -> None:
         await self._call("POST", f"/v1/jobs/{job_id}/cancel")
 
-    async def add_media(self, media: str, count: int) -> dict[str, Any]:
-        response = await self._call("POST", "/v1/media", json={"media": media, "count": count})
-        body: dict[str, Any] = response.json()
-        return body
+    async def add_media(self, media: str, count: int) -> MediaOut:
+        body = MediaAdd(media=media, count=count).model_dump(mode="json")
+        return self._parse(MediaOut, await self._call("POST", "/v1/media", json=body))
 
 
 def _detail(response: httpx.Response) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from discflow import store
 from discflow.dispatcher._client import AgentClient
+from discflow.dispatcher._needs import media_loaded_now
 from discflow.domain import media_type
 from discflow.errors import DeviceUnavailable, InvalidInput
 from discflow.store import Database
@@ -34,7 +35,7 @@ async def record_media_loaded(
         answer = await client.add_media(name, count)
     finally:
         await client.close()
-    loaded = int(answer.get("loaded", 0))
+    loaded = answer.loaded
     with database.transaction() as session:
         store.record(
             session,
@@ -44,6 +45,7 @@ async def record_media_loaded(
             actor=actor,
             data={"media": name, "count": count, "loaded": loaded},
         )
+        media_loaded_now(session, device=device, answer={**answer.model_dump(), "media": name})
     return loaded
 
 

@@ -13,22 +13,17 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.archive import BlobStore
 from discflow.dispatcher._client import AgentClient, AgentRefused
 from discflow.dispatcher._snapshot import Upload
+from discflow.domain import DispatchReason, DispatchState
 from discflow.errors import DeviceUnavailable
-from discflow.store import CopyCounts, Database, Job, Request
+from discflow.protocol import JobCreate
+from discflow.store import Database, Job, Request, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
-
-# (session, job, the agent's answer) -> None: the dispatcher's mirror of a job
-Mirror = Callable[[Session, Job, dict[str, Any]], None]
-Settle = Callable[[Session, str], None]
 
 _ASSUMED_LINK_BPS = 50_000_000  # until the record says otherwise, for upload estimates
 _UPLOAD_TRIES = 3  # per content and command: room made, or bytes resent after a bad hash
@@ -53,15 +48,13 @@ class Pusher:
         *,
         owner: str,
         clock: Callable[[], float],
-        mirror: Mirror,
-        settle: Settle,
+        policy: SettlePolicy,
     ) -> None:
         self.database = database
         self.blobs = blobs
         self.owner = owner
         self.clock = clock
-        self.mirror = mirror
-        self.settle = settle
+        self.policy = policy
         self.links: dict[str, DeviceLink] = {}
         self._stopping = False
 
@@ -109,19 +102,18 @@ class Pusher:
                 if (request := session.get(Request, job.request_id)) is not None
             }
         status = await link.client.status()
-        free = int(status.get("cache_free_bytes", 0))
+        free = status.cache_free_bytes
         idle = sorted(
-            (e for e in status.get("cache", []) if e["sha256"] not in wanted),
-            key=lambda e: float(e.get("last_used", 0.0)),
+            (e for e in status.cache if e.sha256 not in wanted), key=lambda e: e.last_used
         )
         for entry in idle:
             if free >= need:
                 return
             try:
-                await link.client.evict(entry["sha256"])
+                await link.client.evict(entry.sha256)
             except AgentRefused:
                 continue  # in use after all
-            free += int(entry["size_bytes"])
+            free += entry.size_bytes
 
     async def _worker(self, name: str) -> None:
         link = self.links[name]
@@ -149,63 +141,36 @@ class Pusher:
         while (work := self._next_command(name)) is not None:
             command, size = work
             try:
-                await self._ensure_cached(link, str(command["content_sha256"]), size)
+                await self._ensure_cached(link, command.content_sha256, size)
             except AgentRefused as error:
                 # no room even after evicting, or the bytes keep arriving damaged: give the
                 # copies back to the planner rather than retry this device forever
-                self._refused(str(command["job_id"]), f"{name} cannot take the content: {error}")
+                self._refused(
+                    command.job_id,
+                    f"{name} cannot take the content: {error}",
+                    DispatchReason.DOCUMENT_ACCESS_ERROR,
+                )
                 continue
             try:
                 answer = await link.client.submit(command)
             except AgentRefused as error:
-                self._refused(str(command["job_id"]), f"{name} refused the job: {error}")
+                self._refused(
+                    command.job_id, f"{name} refused the job: {error}", DispatchReason.JOB_REFUSED
+                )
                 continue
             with self.database.transaction() as session:
-                row = session.get(Job, command["job_id"])
-                if row is not None and row.state == "pending":
-                    self.mirror(session, row, answer)
-                    if row.state == "pending":
-                        row.state = "queued"
+                row = session.get(Job, command.job_id)
+                if row is not None and store.job_state(row) is DispatchState.PENDING:
+                    store.apply_agent_report(session, row.id, answer, self.policy)
+                    store.accept_job(row)
 
-    def _next_command(self, device: str) -> tuple[dict[str, Any], int] | None:
+    def _next_command(self, device: str) -> tuple[JobCreate, int] | None:
         with self.database.transaction() as session:
-            job = next(
-                (
-                    j
-                    for j in store.active_jobs(session, device=device)
-                    if j.state == "pending" and j.lease_owner == self.owner
-                ),
-                None,
-            )
-            if job is None:
-                return None
-            request = session.get(Request, job.request_id)
-            assert request is not None
-            order = request.order
-            command: dict[str, Any] = {
-                "job_id": job.id,
-                "content_sha256": request.content.sha256,
-                "media": job.media,
-                "copies": job.copies,
-                "volume_name": request.content.volume_id or "DISCFLOW",
-                "verify": True,
-                "label": {
-                    "title": request.content.title,
-                    "order_id": order.id,
-                    "request_id": request.id,
-                    "customer": str(order.ship_to.get("name", "")),
-                },
-            }
-            return command, request.content.size_bytes
+            return store.next_command(session, device=device, owner=self.owner)
 
-    def _refused(self, job_id: str, error: str) -> None:
+    def _refused(self, job_id: str, error: str, reason: DispatchReason) -> None:
         with self.database.transaction() as session:
-            row = session.get(Job, job_id)
-            assert row is not None
-            store.update_job(
-                session, row, state="failed", counts=CopyCounts(0, 0, False, False), error=error
-            )
-            self.settle(session, row.request_id)
+            store.refuse_job(session, job_id, self.policy, error=error, reason=reason)
 
     async def _ensure_cached(self, link: DeviceLink, sha: str, size: int) -> None:
         complete, have = await link.client.cached_bytes(sha)

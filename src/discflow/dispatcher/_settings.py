@@ -14,6 +14,7 @@ class DispatcherSettings:
     heartbeat_offline_s: float = 15.0
     offline_grace_s: float = 30.0
     max_failed_discs: int = 5
+    stop_job_after_failed_discs: int = 3
     idle_poll_s: float = 1.0
     reload_count: int = 100
     reload_delay_s: float = 900.0
@@ -31,6 +32,7 @@ def dispatcher_settings(settings: Settings) -> DispatcherSettings:
         heartbeat_offline_s=settings.heartbeat_offline_s,
         offline_grace_s=settings.offline_grace_s,
         max_failed_discs=settings.max_failed_discs,
+        stop_job_after_failed_discs=settings.stop_job_after_failed_discs,
         reload_count=settings.reload_count,
         notice_webhook_url=settings.notice_webhook_url,
         label_printer=settings.label_printer,

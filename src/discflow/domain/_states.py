@@ -41,6 +41,51 @@ class JobState(StrEnum):
     INTERRUPTED = "interrupted"  # the agent died mid-job; reported after restart
 
 
+class DispatchState(StrEnum):
+    """The server's record of a write command it gave one device (table ``jobs``).
+
+    ``pending`` is the server's alone (written, not yet accepted by the agent);
+    ``queued`` .. ``interrupted`` mirror the agent's ``JobState``; ``lost``
+    means the server gave the job up (its device went silent, or forgot it)."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    LOST = "lost"
+
+    @classmethod
+    def mirroring(cls, agent_state: JobState) -> DispatchState:
+        """The server's state for what the agent reports."""
+        return cls(agent_state.value)
+
+
+class DispatchReason(StrEnum):
+    """Why a dispatch job is where it is, in the manner of CUPS ``job-state-reasons``.
+
+    Code reads these, never the ``error`` sentence (which is for people)."""
+
+    NONE = "none"
+    SERVICE_OFF_LINE = "service-off-line"  # lost: its device was silent past the grace period
+    DEVICE_RETURNED = "device-returned"  # a lost job rechecked on its returned device
+    JOB_UNKNOWN_AT_DEVICE = "job-unknown-at-device"  # the agent no longer knows it
+    JOB_CANCELED_BY_USER = "job-canceled-by-user"  # its request was cancelled
+    DOCUMENT_ACCESS_ERROR = "document-access-error"  # the content could not be placed there
+    JOB_REFUSED = "job-refused"  # the agent refused the command
+
+
+class PrintState(StrEnum):
+    """A mailing label in the print queue (table ``print_jobs``)."""
+
+    PENDING = "pending"
+    PRINTED = "printed"
+    FAILED = "failed"  # gave up after its attempts, or its request is gone
+
+
 class CopyState(StrEnum):
     """One disc of a job."""
 
@@ -150,6 +195,42 @@ JOB_LIFECYCLE: Lifecycle[JobState] = Lifecycle(
             _J.FAILED: set(),
             _J.CANCELLED: set(),
             _J.INTERRUPTED: set(),
+        }
+    ),
+)
+
+_D = DispatchState
+_MIRRORED = {_D.QUEUED, _D.RUNNING, _D.PAUSED, _D.DONE, _D.FAILED, _D.CANCELLED, _D.INTERRUPTED}
+# The server samples the agent's state by polling, so from any active state it may
+# see any later one; ``lost`` jobs are settled only from the returned agent's final word.
+DISPATCH_LIFECYCLE: Lifecycle[DispatchState] = Lifecycle(
+    "dispatch job",
+    _D.PENDING,
+    _table(
+        {
+            _D.PENDING: _MIRRORED | {_D.LOST},
+            _D.QUEUED: (_MIRRORED - {_D.QUEUED}) | {_D.LOST},
+            _D.RUNNING: (_MIRRORED - {_D.QUEUED, _D.RUNNING}) | {_D.LOST},
+            _D.PAUSED: (_MIRRORED - {_D.QUEUED, _D.PAUSED}) | {_D.LOST},
+            _D.LOST: {_D.DONE, _D.FAILED, _D.CANCELLED, _D.INTERRUPTED},
+            _D.DONE: set(),
+            _D.FAILED: set(),
+            _D.CANCELLED: set(),
+            _D.INTERRUPTED: set(),
+        }
+    ),
+)
+DISPATCH_ACTIVE = frozenset({_D.PENDING, _D.QUEUED, _D.RUNNING, _D.PAUSED})
+DISPATCH_FINAL = frozenset(set(_D) - DISPATCH_ACTIVE)
+
+PRINT_LIFECYCLE: Lifecycle[PrintState] = Lifecycle(
+    "label",
+    PrintState.PENDING,
+    _table(
+        {
+            PrintState.PENDING: {PrintState.PRINTED, PrintState.FAILED},
+            PrintState.PRINTED: set(),
+            PrintState.FAILED: set(),
         }
     ),
 )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from discflow.domain import MediaType, media_fitting
 from discflow.errors import InvalidInput, NotFound
+from discflow.store._auth import Principal, Role
 from discflow.store._events import record
 from discflow.store._ids import new_id
 from discflow.store._tables import Content
@@ -39,6 +40,7 @@ def add_content(
     volume_id: str = "",
     filesystems: Sequence[str] = (),
     actor: str = "system",
+    owner_user_id: int | None = None,
 ) -> Content:
     title = title.strip()
     if not title or len(title) > 200:
@@ -53,11 +55,13 @@ def add_content(
         sha256=sha256,
         volume_id=volume_id,
         filesystems=list(filesystems),
+        owner_user_id=owner_user_id,
         search_text=fold(" ".join([title, description, *clean_tags])),
     )
     session.add(content)
     session.flush()
-    if session.get_bind().dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite" and owner_user_id is None:
+        # a private content is never in the shared catalog's search index
         session.execute(
             text(
                 "INSERT INTO contents_fts (content_id, title, description, tags) "
@@ -88,8 +92,24 @@ def get_content(session: Session, content_id: str) -> Content:
     return content
 
 
+def check_visible(content: Content, principal: Principal) -> Content:
+    """``content`` if ``principal`` may see and order it; a private content (a patient
+    disc) is its owner's and the operators' alone, and looks missing to anyone else."""
+    if content.owner_user_id is None or content.owner_user_id == principal.user_id:
+        return content
+    if principal.role is not None and principal.role.at_least(Role.OPERATOR):
+        return content
+    if principal.device is not None:  # an agent fetching the image it was told to burn
+        return content
+    raise NotFound(f"no content with id {content.id!r}; list them with GET /api/v1/contents")
+
+
 def find_by_title(session: Session, title: str) -> Content | None:
-    return session.scalar(select(Content).where(func.lower(Content.title) == title.lower()))
+    return session.scalar(
+        select(Content).where(
+            func.lower(Content.title) == title.lower(), Content.owner_user_id.is_(None)
+        )
+    )
 
 
 def fitting_media(content: Content) -> list[MediaType]:
@@ -107,7 +127,7 @@ def search_contents(
 ) -> list[Content]:
     """Contents matching every word of ``query`` (prefix match), best match first."""
     words = _WORD.findall(query)[:12]
-    statement = select(Content)
+    statement = select(Content).where(Content.owner_user_id.is_(None))
     dialect = session.get_bind().dialect.name
     if words and dialect == "sqlite":
         fts_query = " AND ".join(f'"{w}"*' for w in words)

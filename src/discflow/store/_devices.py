@@ -12,13 +12,13 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
     Availability,
     CacheEntry,
+    DeviceReason,
     DeviceRecord,
     DriveState,
     DriveStatus,
@@ -27,6 +27,7 @@ from discflow.domain import (
     media_type,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
+from discflow.protocol import AgentStatus, DeviceReasonOut
 from discflow.store._auth import hash_token
 from discflow.store._events import record
 from discflow.store._ids import new_token
@@ -35,46 +36,6 @@ from discflow.store._types import utcnow
 
 DRIVERS = ("image", "xorriso", "ptburn", "tdbridge", "sim")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-class DriveReport(BaseModel):
-    index: int = Field(ge=0)
-    state: DriveState = DriveState.IDLE
-    job_id: str | None = None
-    progress: float = Field(default=0.0, ge=0.0, le=1.0)
-
-
-class MediaReport(BaseModel):
-    media: str
-    loaded: int = Field(ge=0)
-    write_Bps: int = Field(ge=0)  # noqa: N815
-    overhead_s: float = Field(default=60.0, ge=0)
-    low_threshold: int = Field(default=10, ge=0)
-    loaded_total: int = Field(default=0, ge=0)
-    used_good: int = Field(default=0, ge=0)
-    used_failed: int = Field(default=0, ge=0)
-
-
-class CacheReport(BaseModel):
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size_bytes: int = Field(ge=0)
-    last_used: float = 0.0
-
-
-class DeviceStatusReport(BaseModel):
-    """What an agent reports in ``GET /v1/status`` and in its heartbeats."""
-
-    name: str
-    driver: str
-    address: str = ""
-    availability: Availability
-    drives: list[DriveReport]
-    media: list[MediaReport]
-    cache: list[CacheReport]
-    cache_capacity_bytes: int = Field(ge=0)
-    cache_free_bytes: int = Field(ge=0)
-    link_Bps: int = Field(default=100_000_000, gt=0)  # noqa: N815
-    jobs: list[dict[str, object]] = Field(default_factory=list)
 
 
 def _check_name(name: str) -> str:
@@ -167,7 +128,7 @@ def list_devices(session: Session) -> list[Device]:
     )
 
 
-def apply_heartbeat(session: Session, device: Device, report: DeviceStatusReport) -> None:
+def apply_heartbeat(session: Session, device: Device, report: AgentStatus) -> None:
     """Refresh the resource record from a report, logging what changed."""
     if report.name != device.name:
         raise InvalidInput(f"heartbeat for {report.name!r} sent with {device.name!r}'s token")
@@ -246,6 +207,12 @@ def apply_heartbeat(session: Session, device: Device, report: DeviceStatusReport
                 device=device.name,
                 data={"sha256": sha, "size_bytes": cache_report.size_bytes},
             )
+
+
+def device_reasons(device: Device) -> list[DeviceReason]:
+    """The conditions the device's last heartbeat named (CUPS printer-state-reasons)."""
+    reported = (device.status or {}).get("reasons")
+    return [DeviceReasonOut.model_validate(item).to_domain() for item in reported or []]
 
 
 def mark_offline_if_silent(session: Session, *, older_than: datetime) -> list[str]:

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from discflow.store._tables import Event
 
+RECORDED_FLAG = "discflow_events_recorded"
+
 
 def _printable(value: Any) -> Any:
     """PostgreSQL text cannot hold NUL: show it as U+FFFD so the log keeps the entry."""
@@ -54,6 +56,7 @@ def record(
         data=data or {},
     )
     session.add(event)
+    session.info[RECORDED_FLAG] = True  # announced on commit (store._feed)
     return event
 
 

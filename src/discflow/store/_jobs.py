@@ -16,16 +16,24 @@ from datetime import timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from discflow.domain import REQUEST_FINAL, RequestState
+from discflow.domain import (
+    DISPATCH_ACTIVE,
+    DISPATCH_FINAL,
+    DISPATCH_LIFECYCLE,
+    REQUEST_FINAL,
+    DispatchReason,
+    DispatchState,
+    RequestState,
+)
 from discflow.store._events import record
 from discflow.store._ids import new_id
 from discflow.store._orders import transition_request
 from discflow.store._tables import Job, Request
 from discflow.store._types import utcnow
 
-# "pending": created here, not yet accepted by the agent; the rest mirror the agent
-JOB_ACTIVE = ("pending", "queued", "running", "paused")
-JOB_FINAL = ("done", "failed", "cancelled", "interrupted", "lost")
+# for SQL ``IN``: the dispatch states a job is still being worked on in, and the rest
+JOB_ACTIVE = tuple(sorted(DISPATCH_ACTIVE))
+JOB_FINAL = tuple(sorted(DISPATCH_FINAL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +53,8 @@ def create_job(
         device=device,
         media=request.media,
         copies=copies,
-        state="pending",
+        state=DispatchState.PENDING,
+        reason=DispatchReason.NONE,
         lease_owner=owner,
         lease_expires_at=utcnow() + timedelta(seconds=lease_s),
     )
@@ -84,13 +93,47 @@ def active_jobs(session: Session, *, device: str | None = None) -> list[Job]:
     return list(session.scalars(query.order_by(Job.created_at, Job.id)))
 
 
+def job_state(job: Job) -> DispatchState:
+    return DispatchState(job.state)
+
+
+def _move(job: Job, target: DispatchState) -> None:
+    """The one place a job's state is written: the transition table is checked here."""
+    current = DispatchState(job.state)
+    if current != target:
+        DISPATCH_LIFECYCLE.check(current, target, subject=job.id)
+        job.state = target
+
+
+def accept_job(job: Job) -> None:
+    """The agent took a pending command (its answer said nothing later than queued)."""
+    if job_state(job) is DispatchState.PENDING:
+        _move(job, DispatchState.QUEUED)
+
+
+def set_job_reason(job: Job, reason: DispatchReason, error: str) -> None:
+    """A new reason (and sentence) for a job that stays where it is."""
+    job.reason = reason
+    job.error = error
+
+
 def update_job(
-    session: Session, job: Job, *, state: str, counts: CopyCounts, error: str = ""
+    session: Session,
+    job: Job,
+    *,
+    state: DispatchState,
+    counts: CopyCounts,
+    error: str = "",
+    reason: DispatchReason = DispatchReason.NONE,
 ) -> bool:
-    """Mirror the agent's view of a job; returns True when anything changed."""
+    """Mirror the agent's view of a job (or give it up); True when anything changed.
+
+    Raises ``IllegalTransition`` for a move the dispatch lifecycle forbids."""
     changed = (job.state, job.good_copies, job.failed_copies) != (state, counts.good, counts.failed)
     if not changed:
         return False
+    if state != job.state:
+        DISPATCH_LIFECYCLE.check(DispatchState(job.state), state, subject=job.id)
     if counts.failed > job.failed_copies:
         record(
             session,
@@ -120,7 +163,9 @@ def update_job(
             device=job.device,
             job_id=job.id,
         )
-    job.state = state
+    _move(job, state)
+    if state != DispatchState.PENDING:
+        job.reason = reason
     job.good_copies = counts.good
     job.failed_copies = counts.failed
     if error:
@@ -146,7 +191,7 @@ def settle_request(
     if RequestState(request.state) in REQUEST_FINAL:
         return
     state = RequestState(request.state)
-    active = [j for j in jobs if j.state in JOB_ACTIVE]
+    active = [j for j in jobs if DispatchState(j.state) in DISPATCH_ACTIVE]
     if request.good_copies >= request.copies:
         # the log shows every phase, even when one poll saw the whole job finish
         if state == RequestState.QUEUED:  # a device came back with discs of a moved job
@@ -195,10 +240,3 @@ def settle_request(
         transition_request(session, request, RequestState.VERIFYING)
     elif writing and state == RequestState.VERIFYING:
         transition_request(session, request, RequestState.BURNING)
-
-
-def copies_in_flight(session: Session, request_id: str) -> int:
-    jobs = session.scalars(
-        select(Job).where(Job.request_id == request_id, Job.state.in_(JOB_ACTIVE))
-    )
-    return sum(max(0, j.copies - j.good_copies) for j in jobs)

@@ -1,7 +1,8 @@
 """Operator notices: what someone on the floor must see or do.
 
 Invariants: at most one open notice per (kind, device, media); raising it again
-updates its text instead of piling up duplicates. Raising, acknowledging and
+updates its text, severity and data instead of piling up duplicates (so a
+notice always says what the gauges say now). Raising, acknowledging and
 clearing are each logged in the task log.
 """
 
@@ -21,6 +22,7 @@ KINDS = (
     "media-low",
     "media-out",
     "device-offline",
+    "device-error",
     "job-failed",
     "print-failed",
     "request-unplaceable",
@@ -49,8 +51,9 @@ def raise_notice(
         )
     )
     if notice is not None:
-        if notice.message != message:
+        if (notice.message, notice.severity, notice.data) != (message, severity, data or {}):
             notice.message = message
+            notice.severity = severity
             notice.data = data or {}
         return notice
     notice = Notice(

@@ -23,6 +23,7 @@ from discflow.domain import (
     REQUEST_FINAL,
     REQUEST_LIFECYCLE,
     Address,
+    Priority,
     RequestLine,
     RequestState,
     check_fits,
@@ -31,7 +32,7 @@ from discflow.errors import InvalidInput, NotFound, PermissionDenied
 from discflow.labels import missing_glyphs
 from discflow.settings import Settings
 from discflow.store._auth import OrderQuota, Principal, Role, check_order_quota
-from discflow.store._catalog import get_content
+from discflow.store._catalog import check_visible, get_content
 from discflow.store._events import record
 from discflow.store._ids import new_id
 from discflow.store._tables import IdempotencyKey, Order, Request, User
@@ -59,6 +60,12 @@ class PlacedOrder:
     replayed: bool  # True when an Idempotency-Key matched an earlier order
 
 
+def order_priority(order: Order) -> Priority:
+    """The most urgent priority among the order's requests (normal when it has none)."""
+    priorities = [Priority(r.priority) for r in order.requests]
+    return max(priorities, key=lambda p: p.rank, default=Priority.NORMAL)
+
+
 def order_state(order: Order) -> str:
     """An order's state, derived from its requests (never stored, never stale)."""
     states = {RequestState(r.state) for r in order.requests}
@@ -73,12 +80,12 @@ def order_state(order: Order) -> str:
     return "in-progress"
 
 
-def _body_hash(lines: Sequence[OrderLine], ship_to: Address) -> str:
-    canonical = json.dumps(
-        {"lines": [asdict(line) for line in lines], "ship_to": asdict(ship_to)},
-        sort_keys=True,
-        ensure_ascii=False,
-    )
+def _body_hash(lines: Sequence[OrderLine], ship_to: Address, priority: Priority) -> str:
+    body: dict[str, Any] = {"lines": [asdict(line) for line in lines], "ship_to": asdict(ship_to)}
+    if priority is not Priority.NORMAL:
+        # only when set: keys stored before priorities existed still match their retries
+        body["priority"] = priority.value
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -101,18 +108,20 @@ def place_order(
     *,
     idempotency_key: str | None = None,
     source: str = "api",
+    priority: Priority = Priority.NORMAL,
     quota: OrderQuota | None = None,
 ) -> PlacedOrder:
     """Validate and store an order; every refusal says what to fix.
 
-    ``quota`` defaults to the installation's (``DISCFLOW_QUOTA_*``)."""
+    ``priority`` applies to every request of the order; ``quota`` defaults to the
+    installation's (``DISCFLOW_QUOTA_*``)."""
     if principal.user_id is None:
         raise PermissionDenied("only a signed-in user can place an order")
     if not lines:
         raise InvalidInput("an order needs at least one request")
     if len(lines) > MAX_REQUESTS_PER_ORDER:
         raise InvalidInput(f"an order holds at most {MAX_REQUESTS_PER_ORDER} requests")
-    body_hash = _body_hash(lines, ship_to)
+    body_hash = _body_hash(lines, ship_to, priority)
     if idempotency_key is not None:
         if not 1 <= len(idempotency_key) <= 200:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
@@ -133,7 +142,7 @@ def place_order(
     for index, line in enumerate(lines):
         try:
             request_line = RequestLine.parse(line.content_id, line.media, line.copies)
-            content = get_content(session, line.content_id)
+            content = check_visible(get_content(session, line.content_id), principal)
             check_fits(
                 content_id=content.id, size_bytes=content.size_bytes, media=request_line.media
             )
@@ -176,6 +185,7 @@ def place_order(
             media=request_line.media.name,
             copies=request_line.copies,
             state=RequestState.RECEIVED.value,
+            priority=priority.value,
         )
         session.add(request)
         transition_request(

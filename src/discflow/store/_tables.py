@@ -72,6 +72,9 @@ class Content(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     volume_id: Mapped[str] = mapped_column(String(64), default="")
     filesystems: Mapped[list[Any]] = mapped_column(default=list)
+    # set for a private content (a patient disc): only this account and operators see it,
+    # and it is never in the shared catalog (migration 0010)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # title, description and tags folded to lowercase without accents, for search
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -105,6 +108,8 @@ class Request(Base):
     failed_copies: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16), index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # a discflow.domain.Priority value (the migration checks it)
+    priority: Mapped[str] = mapped_column(String(8), default="normal", server_default="normal")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -208,13 +213,17 @@ class Job(Base):
     device: Mapped[str] = mapped_column(ForeignKey("devices.name"), index=True)
     media: Mapped[str] = mapped_column(String(16))
     copies: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # a DispatchState
+    # a DispatchReason: what code reads; ``error`` is the sentence for people
+    reason: Mapped[str] = mapped_column(String(40), default="none", server_default="none")
     good_copies: Mapped[int] = mapped_column(Integer, default=0)
     failed_copies: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the planner's estimate of its last disc (shown as the request's ETA); None: not planned
+    planned_end_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -11,10 +11,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from discflow import __version__
 from discflow.archive import BlobStore
-from discflow.dispatcher import AgentRefused, Dispatcher, dispatcher_settings
+from discflow.dispatcher import AgentRefused, Dispatcher, DispatcherThread, dispatcher_settings
 from discflow.errors import (
     DeviceUnavailable,
     DiscflowError,
@@ -24,7 +25,7 @@ from discflow.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
-from discflow.mail import mail_services
+from discflow.mail import mail_services, mail_settings
 from discflow.settings import Settings
 from discflow.store import Database, IdempotencyKeyInUse
 from discflow.web._admission import install_admission
@@ -83,8 +84,39 @@ def _document_plain_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+class WakeDispatcher:
+    """After a change that succeeded (orders, cancellations, device actions), wake the
+    in-process dispatcher at once instead of at its next poll. Heartbeats do not:
+    what they change is logged, and the change feed carries that."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("GET", "HEAD", "OPTIONS")
+            or scope["path"].endswith("/heartbeat")
+        ):
+            await self.app(scope, receive, send)
+            return
+        succeeded = False
+
+        async def watch(message: Message) -> None:
+            nonlocal succeeded
+            if message["type"] == "http.response.start":
+                succeeded = message["status"] < 400
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        dispatcher = getattr(scope["app"].state, "dispatcher", None)
+        if succeeded and dispatcher is not None:
+            dispatcher.wake()
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or Settings()
+    mail_settings(settings)  # a ConfigError here is one sentence, not a startup traceback
     database = database or Database(settings.resolved_database_url())
 
     @asynccontextmanager
@@ -99,15 +131,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if not settings.run_dispatcher:
                 yield
                 return
-            stop = asyncio.Event()
+            # on its own thread and loop: its database work and planning never hold up
+            # a request (issue #19: they froze the server when they shared this loop)
             dispatcher = Dispatcher(database, app.state.blobs, dispatcher_settings(settings))
             app.state.dispatcher = dispatcher
-            task = asyncio.create_task(dispatcher.run(stop), name="dispatcher")
+            thread = DispatcherThread(dispatcher)
+            thread.start()
             try:
                 yield
             finally:
-                stop.set()
-                await task
+                await asyncio.to_thread(thread.stop)
 
     app = FastAPI(
         title="discflow",
@@ -124,6 +157,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return settings.max_upload_bytes
         return settings.max_json_body_bytes
 
+    app.add_middleware(WakeDispatcher)
     install_admission(app)
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     install_pages(app, database=database)

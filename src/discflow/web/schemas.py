@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from discflow.domain import Address
+from discflow.domain import Address, Priority
 
 
 class AddressIn(BaseModel):
@@ -44,6 +44,9 @@ class OrderCreate(BaseModel):
 
     requests: list[RequestIn] = Field(min_length=1, max_length=100)
     ship_to: AddressIn
+    priority: Priority = Field(
+        default=Priority.NORMAL, description="how soon to burn every request of the order"
+    )
 
 
 class RequestPublic(BaseModel):
@@ -55,11 +58,13 @@ class RequestPublic(BaseModel):
     failed_copies: int
     state: str
     reason: str
+    priority: Priority
 
 
 class OrderPublic(BaseModel):
     id: str
     state: str
+    priority: Priority = Field(description="the most urgent priority among its requests")
     user: str
     source: str
     created_at: datetime

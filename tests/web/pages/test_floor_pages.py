@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from discflow import store
 from discflow.archive import BlobStore
-from discflow.store import Database, DeviceStatusReport, Notice, Role
+from discflow.protocol import AgentStatus
+from discflow.store import Database, Notice, Role
 from tests.utils.factories import address, make_content, make_token
 from tests.web.pages.conftest import make_user, sign_in
 
@@ -21,7 +22,7 @@ def _device(database: Database, *, loaded: int = 8) -> None:
             session, name="pub-1", driver="image", address="http://127.0.0.1:9", actor="t"
         )
         session.flush()
-        report = DeviceStatusReport.model_validate(
+        report = AgentStatus.model_validate(
             {
                 "name": "pub-1",
                 "driver": "image",
@@ -68,7 +69,7 @@ def test_device_card_shows_drives_gauges_cache_and_notice(
     assert "750.0 kB of 1.0 MB used (75%)" in card
     assert "Load 100 CD-R into pub-1" in page
     live = client.get("/floor/live").text
-    assert live.count('hx-swap-oob="true"') == 3  # notices, the one device, the queue
+    assert live.count('hx-swap-oob="true"') == 4  # summary, notices, the one device, the queue
     assert client.get("/floor/charts").text.count("<svg") == 3
 
 

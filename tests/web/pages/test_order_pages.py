@@ -125,10 +125,16 @@ def test_saved_address_is_offered_and_stays_private(
     # and carl sees none of cara's orders, nor any of them by id
     assert "ORD-" not in other_client.get("/orders").text
     order_id = first.headers["location"].rsplit("/", 1)[1]
-    refused = other_client.get(f"/orders/{order_id}")
-    assert refused.status_code == 403 and "belongs to another customer" in refused.text
+    # another customer's order reads exactly like one that does not exist
+    made_up = "ORD-0000000000"
+    for suffix, method in (("", "get"), ("/live", "get"), ("/labels.pdf", "get")):
+        refused = getattr(other_client, method)(f"/orders/{order_id}{suffix}")
+        missing = getattr(other_client, method)(f"/orders/{made_up}{suffix}")
+        assert refused.status_code == missing.status_code == 404, suffix
+        assert "belongs to another customer" not in refused.text
+        assert refused.text.replace(order_id, made_up) == missing.text
     cancel = other_client.post(f"/orders/{order_id}/cancel", data={"csrf_token": carl_csrf})
-    assert cancel.status_code == 403
+    assert cancel.status_code == 404
 
 
 def test_order_page_polls_until_final_and_cancel_works(
@@ -151,7 +157,9 @@ def test_order_page_polls_until_final_and_cancel_works(
     url = placed.headers["location"]
     page = client.get(url).text
     assert 'hx-trigger="every 2s"' in page and 'http-equiv="refresh"' in page
-    assert "request.queued" in page and "order.received" in page
+    # the customer reads plain words, not the task log's event names
+    assert "We received your order." in page and "waiting for a free disc burner" in page
+    assert "request.queued" not in page and "order.received" not in page
     assert client.post(f"{url}/cancel", data={}).status_code == 403  # no token, no change
     done = client.post(f"{url}/cancel", data={"csrf_token": csrf})
     assert done.status_code == 200 and "cancelled" in done.text

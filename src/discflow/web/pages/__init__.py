@@ -8,10 +8,19 @@ permission model (a session cookie becomes ``request.state.principal``).
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from discflow.store import Database
-from discflow.web.pages import _admin, _auth, _catalog, _floor, _orders, _tasklog
+from discflow.web.pages import (
+    _admin,
+    _auth,
+    _catalog,
+    _floor,
+    _order_list,
+    _orders,
+    _tasklog,
+)
 from discflow.web.pages._accounts import (
     SESSION_TTL,
     SignedIn,
@@ -28,8 +37,18 @@ from discflow.web.pages._common import STATIC_DIR
 from discflow.web.pages._sessions import COOKIE, SessionMiddleware
 
 router = APIRouter(include_in_schema=False)
-for _module in (_auth, _catalog, _orders, _floor, _tasklog, _admin):
+for _module in (_auth, _catalog, _order_list, _orders, _floor, _tasklog, _admin):
     router.include_router(_module.router)
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for it before any page links one: answer, so no console error."""
+    return FileResponse(
+        STATIC_DIR / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 def install_pages(app: FastAPI, *, database: Database) -> None:

@@ -69,7 +69,7 @@ def catalog(
 def content_detail(
     content_id: str, request: Request, session: PageSession, current: SignedInDep
 ) -> Response:
-    content = store.get_content(session, content_id)
+    content = store.check_visible(store.get_content(session, content_id), current.principal)
     return render(
         request,
         "content.html",
@@ -87,7 +87,7 @@ async def disc_label_preview(
     content_id: str, session: PageSession, current: SignedInDep
 ) -> Response:
     """What the disc face will look like: the content's title with sample merge fields."""
-    content = store.get_content(session, content_id)
+    content = store.check_visible(store.get_content(session, content_id), current.principal)
     fields = DiscLabelFields(
         title=content.title[:120],
         order_id="ORD-PREVIEW",

@@ -65,6 +65,15 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _clock(value: datetime | None) -> str:
+    """Time of day only, for a live console where the date is today's."""
+    return "never" if value is None else value.astimezone(UTC).strftime("%H:%M:%S")
+
+
+def _left(seconds: int) -> str:
+    return f"{seconds} s left" if seconds < 90 else f"{round(seconds / 60)} min left"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -75,6 +84,8 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["size"] = describe_size
     env.filters["when"] = _when
+    env.filters["left"] = _left
+    env.filters["clock"] = _clock
     return env
 
 
@@ -231,6 +242,20 @@ OperatorCsrfDep = Annotated[SignedIn, Depends(operator_csrf_checked)]
 
 def principal_of(current: SignedIn) -> Principal:
     return current.principal
+
+
+def whole_number(text: str, *, what: str, low: int, high: int) -> int:
+    """A number typed into a form: ASCII digits only (``str.isdigit`` takes "²" and
+    "٣"), within ``low..high`` so it fits every column it reaches."""
+    given = text.strip()
+    if not given.isascii() or not given.isdigit() or len(given) > len(str(high)):
+        raise InvalidInput(
+            f"{what}: {given[:24]!r} is not a whole number from {low} to {high}; type digits only"
+        )
+    value = int(given)
+    if not low <= value <= high:
+        raise InvalidInput(f"{what}: {value} is outside {low} to {high}")
+    return value
 
 
 def see_other(location: str) -> Response:

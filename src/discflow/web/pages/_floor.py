@@ -24,9 +24,9 @@ from starlette.responses import Response
 from discflow import store
 from discflow.dispatcher import record_media_loaded, set_paused
 from discflow.domain import MEDIA_TYPES, REQUEST_FINAL
-from discflow.errors import DiscflowError, InvalidInput
+from discflow.errors import DiscflowError, NotFound
 from discflow.settings import Settings
-from discflow.store import Content, Device
+from discflow.store import Content
 from discflow.store import Request as DiscRequest
 from discflow.web.deps import SettingsDep
 from discflow.web.pages._common import (
@@ -38,9 +38,17 @@ from discflow.web.pages._common import (
     form_data,
     render,
     see_other,
+    whole_number,
+)
+from discflow.web.pages._console import MOVABLE, console_cards
+from discflow.web.pages._job_actions import (
+    cancel_request_of,
+    move_job,
+    one_more_disc,
+    rebalance_after_reload,
 )
 from discflow.web.pages._series import load_charts
-from discflow.web.pages._svg import Series, bar_chart, gauge, gauge_scale, line_chart
+from discflow.web.pages._svg import Series, bar_chart, line_chart
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -87,64 +95,11 @@ def queue_by_content(session: Session) -> list[QueueGroup]:
     return sorted(made, key=lambda g: (-g.copies, g.title))
 
 
-def _device_view(device: Device, titles: dict[str, str], settings: Settings) -> dict[str, Any]:
-    used = max(0, device.cache_capacity_bytes - device.cache_free_bytes)
-    capacity = max(1, device.cache_capacity_bytes)
-    bins = []
-    for row in device.media:
-        full = gauge_scale(
-            row.loaded, threshold=row.low_threshold, reload_count=settings.reload_count
-        )
-        bins.append(
-            {
-                "media": row.media,
-                "loaded": row.loaded,
-                "threshold": row.low_threshold,
-                "low": row.loaded <= row.low_threshold,
-                "used": row.used_good + row.used_failed,
-                # safe: the renderer escapes every text it writes
-                "svg": Markup(  # nosec B704
-                    gauge(
-                        row.loaded,
-                        maximum=full,
-                        threshold=row.low_threshold,
-                        label=f"{row.media} blanks in {device.name}",
-                    )
-                ),
-            }
-        )
-    return {
-        "name": device.name,
-        "driver": device.driver,
-        "availability": device.availability,
-        "paused": device.paused,
-        "last_seen_at": device.last_seen_at,
-        "drives": [
-            {
-                "index": int(d.get("index", i)),
-                "state": str(d.get("state", "idle")),
-                "percent": round(float(d.get("progress", 0.0)) * 100),
-                "job_id": d.get("job_id"),
-            }
-            for i, d in enumerate(device.drives)
-        ],
-        "bins": bins,
-        "cache_used": used,
-        "cache_capacity": device.cache_capacity_bytes,
-        "cache_percent": round(100 * used / capacity),
-        "cache": [
-            {"title": titles.get(c.sha256, c.sha256[:12]), "size": c.size_bytes}
-            for c in sorted(device.cache, key=lambda c: -c.last_used)
-        ],
-    }
-
-
 def floor_context(session: Session, settings: Settings) -> dict[str, Any]:
-    titles: dict[str, str] = dict(session.execute(select(Content.sha256, Content.title)).all())
-    devices = store.list_devices(session)
+    devices = console_cards(session, settings)
     return {
-        "devices": [_device_view(d, titles, settings) for d in devices],
-        "device_names": [d.name for d in devices],
+        "devices": devices,
+        "device_names": [d["name"] for d in devices],
         "notices": store.list_notices(session),
         "queue": queue_by_content(session),
         "media_types": list(MEDIA_TYPES),
@@ -219,19 +174,25 @@ async def media_loaded(name: str, request: Request, current: CsrfDep) -> Respons
     current.principal.require(store.Role.OPERATOR)
     form = await form_data(request)
     try:
-        count_text = form.get("count", "").strip()
-        if not count_text.isdigit():
-            raise InvalidInput(f"how many blanks? {count_text!r} is not a whole number")
+        count = whole_number(form.get("count", ""), what="Blanks added", low=1, high=10_000)
         loaded = await record_media_loaded(
             request.app.state.database,
             device=name,
             media=form.get("media", ""),
-            count=int(count_text),
+            count=count,
             actor=current.principal.name,
         )
     except DiscflowError as error:
         return flash(see_other(f"/floor#device-{name}"), f"Not recorded: {error}")
-    message = f"Recorded: {count_text} {form.get('media')} loaded into {name} ({loaded} now)"
+    moved = await rebalance_after_reload(
+        request.app.state.database,
+        device=name,
+        media=form.get("media", ""),
+        actor=current.principal.name,
+    )
+    message = f"Recorded: {count} {form.get('media')} loaded into {name} ({loaded} now)"
+    if moved:
+        message += f"; {len(moved)} job{'' if len(moved) == 1 else 's'} not started moved here"
     return flash(see_other(f"/floor#device-{name}"), message)
 
 
@@ -247,3 +208,72 @@ def resume(name: str, request: Request, current: CsrfDep) -> Response:
     current.principal.require(store.Role.OPERATOR)
     set_paused(request.app.state.database, device=name, paused=False, actor=current.principal.name)
     return flash(see_other(f"/floor#device-{name}"), f"{name} resumed")
+
+
+@router.post("/floor/jobs/{job_id}/move")
+async def move(job_id: str, request: Request, current: CsrfDep) -> Response:
+    current.principal.require(store.Role.OPERATOR)
+    target = (await form_data(request)).get("device", "")
+    try:
+        new_id = await move_job(
+            request.app.state.database, job_id=job_id, target=target, actor=current.principal.name
+        )
+    except DiscflowError as error:
+        return flash(see_other("/floor#devices-h"), f"Not moved: {error}")
+    return flash(
+        see_other(f"/floor#device-{target}"), f"Moved: {job_id} now burns on {target} as {new_id}"
+    )
+
+
+@router.post("/floor/jobs/{job_id}/one-more")
+def one_more(job_id: str, request: Request, current: CsrfDep) -> Response:
+    current.principal.require(store.Role.OPERATOR)
+    new_id = one_more_disc(request.app.state.database, job_id=job_id, actor=current.principal.name)
+    return flash(see_other("/floor#devices-h"), f"One more disc queued as {new_id}")
+
+
+@router.post("/floor/jobs/{job_id}/cancel")
+def cancel_job(job_id: str, request: Request, current: CsrfDep) -> Response:
+    current.principal.require(store.Role.OPERATOR)
+    cancelled = cancel_request_of(
+        request.app.state.database, job_id=job_id, actor=current.principal.name
+    )
+    return flash(
+        see_other("/floor#devices-h"),
+        f"Cancelled request {cancelled.id} of order {cancelled.order_id}; "
+        "its unfinished discs stop on their device",
+    )
+
+
+@router.get("/floor/jobs/{job_id}")
+def job_page(
+    job_id: str, request: Request, session: PageSession, current: OperatorPage
+) -> Response:
+    """One job: its order, discs (good/failed with the device's words) and actions."""
+    job = session.get(store.Job, job_id)
+    if job is None:
+        raise NotFound(f"no job with id {job_id!r}")
+    disc_request = store.get_request(session, job.request_id)
+    events = session.scalars(
+        select(store.Event).where(store.Event.job_id == job_id).order_by(store.Event.id)
+    ).all()
+    targets = [
+        d.name
+        for d in store.list_devices(session)
+        if d.name != job.device and any(m.media == job.media for m in d.media)
+    ]
+    return render(
+        request,
+        "job.html",
+        {
+            "title": f"Job {job.id}",
+            "job": job,
+            "request": disc_request,
+            "content_title": disc_request.content.title,
+            "priority": disc_request.priority,
+            "active": job.state in store.JOB_ACTIVE,
+            "movable": job.state in MOVABLE and job.good_copies + job.failed_copies == 0,
+            "targets": targets,
+            "events": events,
+        },
+    )

@@ -64,9 +64,17 @@ def task_log(
         query = query.where(Event.id < before)
     events = list(session.scalars(query.order_by(Event.id.desc()).limit(PAGE)))
     kinds = sorted(set(session.scalars(select(Event.type).distinct())))
+    # disc and job events carry only the request: link them to their order too
+    linked = {e.request_id for e in events if e.request_id and not e.order_id}
+    order_of = dict(
+        session.execute(
+            select(store.Request.id, store.Request.order_id).where(store.Request.id.in_(linked))
+        ).all()
+    )
     context = {
         "title": "Task log",
         "events": events,
+        "order_of": order_of,
         "type": kind,
         "device": device.strip(),
         "order": order.strip(),

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from discflow.store import Content, Device, Event, Order, fitting_media, order_state
+from discflow.domain import Priority
+from discflow.store import (
+    Content,
+    Device,
+    Event,
+    Order,
+    fitting_media,
+    order_priority,
+    order_state,
+)
 from discflow.web.schemas import (
     CachePublic,
     ContentPublic,
@@ -18,6 +27,7 @@ def order_public(order: Order) -> OrderPublic:
     return OrderPublic(
         id=order.id,
         state=order_state(order),
+        priority=order_priority(order),
         user=order.user.name,
         source=order.source,
         created_at=order.created_at,
@@ -32,6 +42,7 @@ def order_public(order: Order) -> OrderPublic:
                 failed_copies=r.failed_copies,
                 state=r.state,
                 reason=r.reason,
+                priority=Priority(r.priority),
             )
             for r in order.requests
         ],

@@ -47,7 +47,8 @@ def list_contents(
 
 @router.get("/{content_id}", response_model=ContentPublic)
 def get_content(content_id: str, session: SessionDep, principal: UserDep) -> ContentPublic:
-    return content_public(store.get_content(session, content_id))
+    content = store.check_visible(store.get_content(session, content_id), principal)
+    return content_public(content)
 
 
 @router.get("/{content_id}/image", response_class=FileResponse)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from discflow import store
 from discflow.dispatcher import record_media_loaded, set_paused
 from discflow.errors import PermissionDenied
-from discflow.store import DeviceStatusReport
+from discflow.protocol import AgentStatus
 from discflow.web.deps import (
     AgentDep,
     OperatorDep,
@@ -67,9 +67,7 @@ def get_device(
 
 
 @router.post("/{name}/heartbeat", status_code=204)
-def heartbeat(
-    name: str, report: DeviceStatusReport, session: SessionDep, agent: AgentDep
-) -> Response:
+def heartbeat(name: str, report: AgentStatus, session: SessionDep, agent: AgentDep) -> Response:
     """An agent's periodic status; refreshes the resource record."""
     if agent.name != name:
         raise PermissionDenied(f"this token belongs to {agent.name!r}, not {name!r}")

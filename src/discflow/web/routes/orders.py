@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel
 
 from discflow import store
-from discflow.dispatcher._printing import printer_from_setting, reprint_order
+from discflow.dispatcher import printer_from_setting, reprint_order
 from discflow.store import OrderLine
 from discflow.web.deps import (
     Count,
@@ -42,6 +42,7 @@ def create_order(
         body.ship_to.to_domain(),
         idempotency_key=idempotency_key,
         source="api",
+        priority=body.priority,
         quota=store.OrderQuota.from_settings(settings),
     )
     if placed.replayed:

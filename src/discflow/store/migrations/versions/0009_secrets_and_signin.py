@@ -8,7 +8,7 @@
 - ``signin_failures``: the sign-in throttle, shared by every worker process.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from discflow.store._secrets import digest, seal
 from discflow.store._types import UTCDateTime
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
