@@ -121,8 +121,11 @@ class Tally:
 
 
 class Campaign:
-    def __init__(self, root: Path, *, requests: int, seed: int, database_url: str) -> None:
+    def __init__(
+        self, root: Path, *, requests: int, seed: int, database_url: str, hostile: bool = True
+    ) -> None:
         self.root = root
+        self.with_hostile_mix = hostile
         self.requests = requests
         self.seed = seed
         self.database_url = database_url
@@ -297,7 +300,7 @@ class Campaign:
             self.orders_placed += 1
             for request in order["requests"]:
                 self.placed[request["id"]] = (sha[request["content_id"]], request["copies"])
-            if index == orders // 3:
+            if index == orders // 3 and self.with_hostile_mix:
                 self._place_hostile_mix()
             while pending and pending[0].after_order <= index:
                 fault = pending.pop(0)
@@ -429,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder")
+    parser.add_argument(
+        "--no-hostile", action="store_true", help="leave out the hostile image and wedging job"
+    )
     args = parser.parse_args(argv)
     # a SIGTERM (make, CI timeout) must still stop the processes the run started
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -436,7 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     # this process seals the agents' tokens; the server and dispatchers must open them
     os.environ.setdefault("DISCFLOW_SECRET_KEY", secrets.token_hex(32))
     url = args.database_url or f"sqlite:///{root / 'discflow.db'}"
-    campaign = Campaign(root, requests=args.requests, seed=args.seed, database_url=url)
+    campaign = Campaign(
+        root,
+        requests=args.requests,
+        seed=args.seed,
+        database_url=url,
+        hostile=not args.no_hostile,
+    )
     verdict = campaign.run(drain_s=max(900.0, args.requests * 1.0))
     print(f"fault campaign: {args.requests} requests, seed {args.seed}, {url.split(':')[0]}")
     print(campaign.table(verdict))
