@@ -20,7 +20,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
@@ -33,8 +32,8 @@ from typing import Any
 
 import typer
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from discflow._header_deadline import HeaderDeadlineProtocol
 from discflow.cli import app
 from discflow.cli._common import open_database
 from discflow.dicom import dicom_service
@@ -44,44 +43,6 @@ from discflow.web._factory import FACTORY
 
 _log = logging.getLogger("discflow.serve")
 MAX_HEADER_BYTES = 65_536
-
-
-class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol, closing a connection that is too slow with its headers."""
-
-    # from the environment at import: workers import this class by name in a new process
-    header_timeout_s = float(os.environ.get("DISCFLOW_HEADER_TIMEOUT_S", "10") or 10)
-    _deadline: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._arm()
-
-    def on_headers_complete(self) -> None:
-        self._disarm()
-        super().on_headers_complete()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        if self._deadline is None:
-            self._deadline = self.loop.call_later(self.header_timeout_s, self._too_slow)
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _too_slow(self) -> None:
-        self._deadline = None
-        if not self.transport.is_closing():
-            self.transport.close()
 
 
 def _protocol_for(settings: Settings) -> type[HeaderDeadlineProtocol]:
