@@ -36,19 +36,20 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
 
 from discflow import store
 from discflow.archive import BlobStore
-from discflow.store import Database, Role
-from discflow.store._ids import new_token
+from discflow.store import Database, Role, new_token
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.utils
+from tests.utils.databases import private_database  # noqa: E402
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 SHIP_TO = {
@@ -77,25 +78,6 @@ def _quantile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-@contextmanager
-def _database(kind: str, folder: Path, pg_server: str) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'bench.db'}"
-        return
-    name = f"discflow_bench_{os.getpid()}"
-    server = make_url(pg_server).set(drivername="postgresql+psycopg")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _process(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -280,7 +262,7 @@ def _scenario(
 ) -> dict[str, Any]:
     folder.mkdir(parents=True)
     with ExitStack() as stack:
-        url = stack.enter_context(_database(args.database, folder, args.pg_server))
+        url = stack.enter_context(private_database(args.database, folder, args.pg_server))
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         seeded = _seed(url, folder, agents=args.agents, contents=args.contents, server=base)

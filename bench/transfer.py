@@ -55,7 +55,7 @@ def raw_sink(path: Path, size: int, *, to_disk: Path | None = None) -> float:
         nonlocal received
         conn, _ = server.accept()
         buffer = bytearray(_BLOCK)
-        out = open(to_disk, "wb") if to_disk else None  # noqa: SIM115
+        out = open(to_disk, "wb") if to_disk else None
         with conn:
             while True:
                 n = conn.recv_into(buffer)

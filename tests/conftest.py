@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 from discflow.settings import Settings
 from discflow.store import Database
+from tests.utils.databases import private_postgres
 
 TEST_DATABASE_URL = os.environ.get("DISCFLOW_TEST_DATABASE_URL", "")
 # one server key for the whole run, inherited by every process a test starts: the test
@@ -26,16 +27,8 @@ os.environ.setdefault("DISCFLOW_SECRET_KEY", secrets.token_hex(32))
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of this test run's own on the PostgreSQL server, so runs never collide."""
-    server = make_url(TEST_DATABASE_URL)
-    name = f"discflow_test_{os.getpid()}"
-    admin = create_engine(server.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with private_postgres(TEST_DATABASE_URL, prefix="discflow_test") as url:
+        yield url
 
 
 @pytest.fixture

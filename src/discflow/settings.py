@@ -66,7 +66,3 @@ class Settings(BaseSettings):
     @property
     def archive_dir(self) -> Path:
         return self.data_dir / "archive"
-
-
-def get_settings() -> Settings:
-    return Settings()

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from discflow import store
 from discflow.demo import DeviceSpec, Fleet, MediaSpec
-from discflow.dicom import MediaRequest, allow_peer
+from discflow.dicom import MediaRequest, allow_peer, face_pdf_path
 from discflow.store import Database, Role
 from tests.dicom.peers import (
     MCM,
@@ -149,6 +149,17 @@ def _pdf_text(path: Path) -> str:
     return done.stdout
 
 
+def _wait_built(world: World, uid: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with world.database.transaction() as session:
+            request = session.get(MediaRequest, uid)
+            if request is not None and request.state != "building":
+                return
+        time.sleep(0.2)
+    raise AssertionError("the file-sets were not built within 60 s")
+
+
 def _drive_the_request(world: World) -> str:
     datasets = study(4)
     with association(world.dicom_port) as assoc:
@@ -208,7 +219,9 @@ def test_pacs_to_verified_patient_disc(world: World, tmp_path: Path) -> None:
     assert "DICOM" in (tmp_path / "disc" / "README.TXT").read_text()
 
     # the disc face (labels package) and the mailing label (Media Disposition)
-    face = _pdf_text(world.data / "dicom" / "faces" / f"{content_id}.pdf")
+    face_path = face_pdf_path(world.data, content_id)
+    assert face_path is not None
+    face = _pdf_text(face_path)
     for expected in ("QUEXBRILL, Hildegard", PATIENT_ID, "1961-02-14", "2026-11-20",
                      "Knee left", "CT MR", "Harbour Imaging Centre", "DICOM ONLY",
                      "disc 1 of 1"):  # fmt: skip
@@ -265,6 +278,7 @@ def test_cancelled_before_burning_nothing_is_burned(world: World) -> None:
         uid = assoc.responses.affected[-1]
         assert assoc.send_n_action(initiate(1, "MED"), 1, MCM, uid)[0].Status == 0x0000
         assert _n_get(assoc, uid).ExecutionStatus == "PENDING"
+        _wait_built(world, uid)  # while the file-sets are written a cancel is refused (C202)
         status, _ = assoc.send_n_action(None, 2, MCM, uid)
         assert status.Status == 0x0000
         time.sleep(3)  # several dispatcher rounds

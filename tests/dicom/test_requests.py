@@ -33,6 +33,7 @@ def _send(service: DicomService, splitting: str) -> tuple[str, object]:
         uid = assoc.responses.affected[-1]
         status, _ = assoc.send_n_action(initiate(1, "LOW"), 1, MCM, uid)
         assert status.Status == 0
+        assert service.wait_idle()
         status, reply = assoc.send_n_get([0x21000020, 0x21000030, 0x2200000D], MCM, uid)
         return uid, reply
 

@@ -107,6 +107,7 @@ def test_unknown_instance_fails_at_n_get_not_at_n_create(
         assert _get(assoc, uid).ExecutionStatus == "IDLE"
         status, _ = assoc.send_n_action(initiate(), 1, MCM, uid)
         assert status.Status == 0x0000
+        assert service.wait_idle()  # the file-sets are checked and built after the answer
         reply = _get(assoc, uid)
         assert reply.ExecutionStatus == "FAILURE"
         assert reply.ExecutionStatusInfo == "NO_INSTANCE"
@@ -128,6 +129,8 @@ def _ordered(service: DicomService, **attrs: object) -> tuple[str, str]:
         assert code == 0
         status, _ = assoc.send_n_action(initiate(2, "HIGH"), 1, MCM, uid)
         assert status.Status == 0x0000
+        assert _get(assoc, uid).ExecutionStatus == "PENDING"  # building, then queued
+        assert service.wait_idle()
         assert _get(assoc, uid).ExecutionStatus == "PENDING"
     with service.ctx.database.transaction() as session:
         request = session.get(MediaRequest, uid)
@@ -239,3 +242,26 @@ def test_pynetdicom_apps_work_against_it(service: DicomService, tmp_path: Path) 
     assert "Calling AE title not recognised" in refused.stdout + refused.stderr
     with service.ctx.database.transaction() as session:
         assert len(session.scalars(select(DicomInstance)).all()) == 1
+
+
+def test_a_build_cut_off_by_a_restart_is_done_on_the_next_start(service: DicomService) -> None:
+    datasets = study(2)
+    with association(service.port) as assoc:
+        _store_all(assoc, datasets)
+        code, uid = _create(assoc, datasets)
+        assert code == 0
+    with service.ctx.database.transaction() as session:
+        request = session.get(MediaRequest, uid)
+        assert request is not None
+        request.state = "building"  # as a server killed between the claim and the order left it
+    service.stop()
+    again = DicomService(service.ctx)
+    again.start()
+    try:
+        assert again.wait_idle()
+        with service.ctx.database.transaction() as session:
+            request = session.get(MediaRequest, uid)
+            assert request is not None and request.state == "ordered"
+            assert len(session.scalars(select(store.Order)).all()) == 1
+    finally:
+        again.stop()

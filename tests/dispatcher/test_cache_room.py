@@ -15,8 +15,9 @@ from discflow import store
 from discflow.archive import BlobStore
 from discflow.demo import DeviceSpec, Fleet, MediaSpec
 from discflow.dispatcher import Dispatcher, DispatcherSettings
-from discflow.domain import Address, RequestState
-from discflow.store import Database, Job, OrderLine, Principal, Role
+from discflow.domain import RequestState
+from discflow.store import Database, Job
+from tests.utils.factories import place_request
 from tests.utils.system import agent_token, ingest_contents
 
 
@@ -39,14 +40,7 @@ async def test_full_cache_is_made_room_in(tmp_path: Path, database: Database) ->
         )
         assert put.status_code == 201, put.text
         with database.transaction() as session:
-            user = store.ensure_user(session, "cara", role=Role.CUSTOMER)
-            placed = store.place_order(
-                session,
-                Principal(user_id=user.id, name=user.name, role=Role.CUSTOMER),
-                [OrderLine(new.id, "CD-R", 1)],
-                Address(name="Ada", lines=("1 Rd",), city="London", postal_code="N1", country="GB"),
-            )
-            request = placed.order.requests[0]
+            request = place_request(session, new.id, 1)
             store.transition_request(session, request, RequestState.ASSIGNED)
             settings = DispatcherSettings(data_dir=tmp_path / "data")
             dispatcher = Dispatcher(database, blobs, settings, owner="d1")

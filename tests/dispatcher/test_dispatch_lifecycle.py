@@ -11,13 +11,14 @@ from discflow.archive import BlobStore
 from discflow.domain import (
     DISPATCH_ACTIVE,
     DISPATCH_LIFECYCLE,
-    Address,
     DispatchReason,
     DispatchState,
     JobState,
+    Priority,
 )
 from discflow.errors import IllegalTransition
-from discflow.store import CopyCounts, Database, Job, OrderLine, Principal, Role
+from discflow.store import CopyCounts, Database, Job
+from tests.utils.factories import place_request
 from tests.utils.system import ingest_contents
 
 
@@ -28,14 +29,7 @@ def _job(database: Database, root: Path) -> str:
         store.register_device(
             session, name="img", driver="image", address="http://127.0.0.1:9", actor="op"
         )
-        user = store.ensure_user(session, "cara", role=Role.CUSTOMER)
-        placed = store.place_order(
-            session,
-            Principal(user_id=user.id, name=user.name, role=Role.CUSTOMER),
-            [OrderLine(content.id, "CD-R", 2)],
-            Address(name="Ada", lines=("1 Rd",), city="London", postal_code="N1", country="GB"),
-        )
-        request = placed.order.requests[0]
+        request = place_request(session, content.id, 2)
         job = store.create_job(session, request, device="img", copies=2, owner="d1", lease_s=30)
         return job.id
 
@@ -101,3 +95,15 @@ def test_command_numbers_each_disc_within_its_request(database: Database, tmp_pa
         assert [m["COPY"] for m in command.label.merge] == ["1 of 2", "2 of 2"]
         assert command.label.merge[0]["CUSTOMER"] == "Ada"
         assert store.next_command(session, device="img", owner="someone-else") is None
+
+
+def test_command_carries_the_requests_priority(database: Database, tmp_path: Path) -> None:
+    job_id = _job(database, tmp_path)
+    with database.transaction() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        request = session.get(store.Request, job.request_id)
+        assert request is not None
+        request.priority = Priority.RUSH
+        work = store.next_command(session, device="img", owner="d1")
+        assert work is not None and work[0].priority is Priority.RUSH

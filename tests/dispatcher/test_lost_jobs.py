@@ -16,8 +16,9 @@ from discflow import store
 from discflow.archive import BlobStore
 from discflow.demo import DeviceSpec, Fleet, MediaSpec
 from discflow.dispatcher import Dispatcher, DispatcherSettings
-from discflow.domain import Address, DispatchReason, DispatchState, RequestState
-from discflow.store import CopyCounts, Database, Job, OrderLine, Principal, Request, Role
+from discflow.domain import DispatchReason, DispatchState, RequestState
+from discflow.store import CopyCounts, Database, Job, Request
+from tests.utils.factories import place_request
 from tests.utils.system import agent_token, ingest_contents
 
 
@@ -29,14 +30,7 @@ async def test_discs_of_a_lost_job_are_counted_when_the_device_returns(
     fleet = Fleet(database, tmp_path / "agents", server_url="http://127.0.0.1:9")
     agent = fleet.add(DeviceSpec("img", "image", 1, {"CD-R": MediaSpec(10, 7_800_000, 0.0, 2)}))
     with database.transaction() as session:
-        user = store.ensure_user(session, "cara", role=Role.CUSTOMER)
-        placed = store.place_order(
-            session,
-            Principal(user_id=user.id, name=user.name, role=Role.CUSTOMER),
-            [OrderLine(content.id, "CD-R", 2)],
-            Address(name="Ada", lines=("1 Road",), city="London", postal_code="N1", country="GB"),
-        )
-        request = placed.order.requests[0]
+        request = place_request(session, content.id, 2)
         store.transition_request(session, request, RequestState.ASSIGNED)
         job = store.create_job(session, request, device="img", copies=2, owner="d0", lease_s=5)
         request_id, job_id = request.id, job.id

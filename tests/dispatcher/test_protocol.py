@@ -16,7 +16,7 @@ from discflow import store
 from discflow.dispatcher import AgentClient
 from discflow.domain import DeviceStateReason, JobState, Priority, ReasonSeverity, can_burn
 from discflow.errors import DeviceUnavailable
-from discflow.protocol import AgentStatus, DiscLabel, JobCreate, JobOut
+from discflow.protocol import AgentStatus, DiscLabel, DriverName, JobCreate, JobOut
 from discflow.store import Database
 from tests.agent.conftest import TOKEN, content, make_config, running, upload
 
@@ -119,3 +119,10 @@ def test_heartbeat_intake_keeps_the_reasons(database: Database) -> None:
         (DeviceStateReason.COVER_OPEN, ReasonSeverity.ERROR)
     ]
     assert not can_burn(reasons)
+
+
+def test_driver_names_are_listed_once() -> None:
+    from discflow.agent.drivers import DRIVERS
+
+    assert set(DRIVERS) == set(DriverName)
+    assert store.DRIVERS == tuple(name.value for name in DriverName)

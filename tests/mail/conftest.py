@@ -34,7 +34,7 @@ class _Catcher:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=email_policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)

@@ -19,11 +19,11 @@ def device(
     *,
     drives: tuple[float, ...] = (0.0,),
     blanks: int = 100,
-    write_Bps: float = 10.0,  # noqa: N803
+    write_Bps: float = 10.0,
     overhead_s: float = 0.0,
     cache_bytes: int = 10_000,
     cached: tuple[CachedContent, ...] = (),
-    link_Bps: float = 10.0,  # noqa: N803
+    link_Bps: float = 10.0,
     low_threshold: int = 10,
     reload_pending: bool = False,
     media: str = "CD-R",

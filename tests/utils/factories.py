@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from discflow import store
-from discflow.store import Database, Role
+from discflow.domain import Address
+from discflow.store import Database, OrderLine, Principal, Request, Role
 
 
 def make_token(database: Database, user: str, role: Role = Role.CUSTOMER) -> str:
@@ -47,3 +50,15 @@ def address(**changes: Any) -> dict[str, Any]:
     }
     base.update(changes)
     return base
+
+
+def place_request(session: Session, content_id: str, copies: int, media: str = "CD-R") -> Request:
+    """One customer order of one request (to Ada in London), in the caller's transaction."""
+    user = store.ensure_user(session, "cara", role=Role.CUSTOMER)
+    placed = store.place_order(
+        session,
+        Principal(user_id=user.id, name=user.name, role=Role.CUSTOMER),
+        [OrderLine(content_id, media, copies)],
+        Address(name="Ada", lines=("1 Rd",), city="London", postal_code="N1", country="GB"),
+    )
+    return placed.order.requests[0]

@@ -9,11 +9,11 @@ from discflow.agent._agent import Agent
 from discflow.agent._app import create_agent_app
 from discflow.agent._cache import ContentCache, PartialUpload
 from discflow.agent._config import AgentConfig, MediaConfig, load_config, parse_config
-from discflow.agent._coordinator import Coordinator
 from discflow.agent._errors import CacheFull, Conflict, HashMismatch
 from discflow.agent._jobs import Copy, Job, JobRunner, JobSpec
 from discflow.agent._media import MediaCounts, MediaLedger
 from discflow.agent._serve import run_agent
+from discflow.coordinator import Coordinator
 
 __all__ = [
     "Agent",

@@ -17,11 +17,11 @@ import httpx
 
 from discflow.agent._cache import ContentCache
 from discflow.agent._config import AgentConfig
-from discflow.agent._coordinator import Coordinator
 from discflow.agent._jobs import JobRunner
 from discflow.agent._media import MediaLedger
 from discflow.agent._state import StateFile
 from discflow.agent.drivers import DeviceReport, Driver, DriverSettings, create_driver
+from discflow.coordinator import Coordinator
 from discflow.domain import Availability
 from discflow.errors import DeviceUnavailable, PermissionDenied
 from discflow.protocol import AgentStatus

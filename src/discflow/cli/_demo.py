@@ -28,9 +28,8 @@ from discflow.cli import app
 from discflow.cli._common import console, open_database
 from discflow.demo import DEMO_DEVICES, Fleet, ensure_sample_catalog
 from discflow.settings import Settings
-from discflow.store import ApiToken, Role, User
+from discflow.store import ApiToken, Role, User, set_password
 from discflow.web import create_app
-from discflow.web.pages import set_password
 
 DEMO_TOKEN_LABEL = "demo"
 

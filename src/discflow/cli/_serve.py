@@ -38,8 +38,7 @@ from discflow.cli import app
 from discflow.cli._common import open_database
 from discflow.dicom import dicom_service
 from discflow.settings import Settings
-from discflow.web import create_app
-from discflow.web._factory import FACTORY
+from discflow.web import FACTORY, create_app
 
 _log = logging.getLogger("discflow.serve")
 MAX_HEADER_BYTES = 65_536

@@ -10,7 +10,7 @@ from discflow import store
 from discflow.cli import app
 from discflow.cli._common import console, open_database
 from discflow.errors import InvalidInput
-from discflow.web.pages import create_user
+from discflow.store import create_user
 
 user_app = typer.Typer(help="User accounts: web sign-in and mail tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")

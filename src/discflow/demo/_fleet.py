@@ -21,14 +21,13 @@ from typing import Any
 import httpx
 
 from discflow import store
-from discflow.store import Database
-from discflow.store._ids import new_token
+from discflow.store import Database, new_token
 
 
 @dataclass(frozen=True, slots=True)
 class MediaSpec:
     loaded: int
-    write_Bps: int  # noqa: N815
+    write_Bps: int
     overhead_s: float = 2.0
     low_threshold: int = 10
 

@@ -8,13 +8,14 @@ Public API:
 - ``allow_peer``, ``account_for``, ``list_peers``: the AE-title allow list.
 - ``build_discs`` / ``PdiRefusal`` / ``DiscTree``: IHE PDI file-set folders.
 - ``add_dicom_content``: a folder or zip of DICOM files as a private content.
-- ``face_fields`` / ``render_face``: the patient disc face through ``labels``.
+- ``face_fields`` / ``render_face``: the patient disc face through ``labels``;
+  ``face_pdf_path(data_dir, content_id)`` finds the one rendered for a content.
 - ``parse_disposition``: a Media Disposition as a mailing address.
 
 See docs/dicom.md for the statuses, the privacy rules and the decisions.
 """
 
-from discflow.dicom._face import PatientFace, face_fields, render_face
+from discflow.dicom._face import PatientFace, face_fields, face_pdf_path, render_face
 from discflow.dicom._ingest import add_dicom_content
 from discflow.dicom._initiate import Context
 from discflow.dicom._pdi import DiscTree, PdiRefusal, build_discs, plan_discs
@@ -41,6 +42,7 @@ __all__ = [
     "build_discs",
     "dicom_service",
     "face_fields",
+    "face_pdf_path",
     "list_peers",
     "parse_disposition",
     "plan_discs",

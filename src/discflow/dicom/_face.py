@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
 from reportlab.lib.units import mm
 
+from discflow.dicom._settings import DicomSettings
 from discflow.labels import (
     DiscLabelFields,
     DiscLayout,
@@ -105,6 +107,12 @@ def _place(lines: tuple[str, ...], *, top: float, size: float, bold_first: bool)
         baseline = top - (index + 1) * size * 1.2
         boxes.append(TextBox(line, centre - width / 2, baseline, size, bold))
     return boxes
+
+
+def face_pdf_path(data_dir: Path, content_id: str) -> Path | None:
+    """The rendered face of a patient disc content, if it is one (for the robot's label)."""
+    path = DicomSettings().faces_dir(data_dir) / f"{content_id}.pdf"
+    return path if path.is_file() else None
 
 
 def render_face(face: PatientFace, *, order_id: str, template: DiscTemplate | None = None) -> bytes:

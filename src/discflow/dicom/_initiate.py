@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.archive import BlobStore
@@ -67,9 +68,45 @@ def _short(uid: str) -> str:
     return hashlib.sha256(uid.encode()).hexdigest()[:10]
 
 
-def _claim(
-    ctx: Context, uid: str, user_id: int, action: Initiate
-) -> tuple[list[Path], dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    uid: str
+    user_id: int
+    paths: list[Path]
+    attributes: dict[str, Any]
+
+
+def _gather(ctx: Context, session: Session, request: MediaRequest) -> Claimed:
+    """What a build needs: the spool paths of the named instances, flags, and what is missing."""
+    wanted = [ref["instance"] for ref in request.references]
+    rows = {
+        row.sop_instance_uid: row
+        for row in session.scalars(
+            select(DicomInstance).where(DicomInstance.sop_instance_uid.in_(wanted))
+        )
+        if row.user_id == request.user_id
+    }
+    attributes = dict(request.attributes)
+    attributes["_references"] = list(request.references)
+    attributes["_missing"] = [
+        {"class": ref["class"], "instance": ref["instance"],
+         "reason": st.REASON_NO_SUCH_INSTANCE}  # fmt: skip
+        for ref in request.references
+        if ref["instance"] not in rows
+    ]
+    attributes["_duplicates"] = len(wanted) != len(set(wanted))
+    if attributes.get("PreserveCompositeInstancesAfterMediaCreation") == "YES":
+        # kept past the discs for a later request, for one more time-to-live
+        until = utcnow() + timedelta(seconds=ctx.settings.instance_ttl_s)
+        for row in rows.values():
+            row.preserve = True
+            row.expires_at = max(row.expires_at, until)
+    paths = [ctx.spool / rows[uid].file_name for uid in dict.fromkeys(wanted) if uid in rows]
+    return Claimed(request.uid, request.user_id, paths, attributes)
+
+
+def claim(ctx: Context, uid: str, *, user_id: int, action: Initiate) -> Claimed:
+    """The part of N-ACTION 1 answered at once: created -> building, or a refusal."""
     with ctx.database.transaction() as session:
         request = owned(session, uid, user_id, lock=True)
         if request.state != RequestState.CREATED.value:
@@ -77,37 +114,31 @@ def _claim(
         request.copies = action.copies
         request.priority = action.priority
         move(request, RequestState.BUILDING)
-        wanted = [ref["instance"] for ref in request.references]
-        rows = {
-            row.sop_instance_uid: row
-            for row in session.scalars(
-                select(DicomInstance).where(DicomInstance.sop_instance_uid.in_(wanted))
-            )
-            if row.user_id == user_id
-        }
-        attributes = dict(request.attributes)
-        attributes["_references"] = list(request.references)
-        attributes["_missing"] = [
-            {"class": ref["class"], "instance": ref["instance"],
-             "reason": st.REASON_NO_SUCH_INSTANCE}  # fmt: skip
-            for ref in request.references
-            if ref["instance"] not in rows
-        ]
-        duplicates = len(wanted) != len(set(wanted))
-        attributes["_duplicates"] = duplicates
-        if attributes.get("PreserveCompositeInstancesAfterMediaCreation") == "YES":
-            # kept past the discs for a later request, for one more time-to-live
-            until = utcnow() + timedelta(seconds=ctx.settings.instance_ttl_s)
-            for row in rows.values():
-                row.preserve = True
-                row.expires_at = max(row.expires_at, until)
-        paths = [ctx.spool / rows[uid_].file_name for uid_ in dict.fromkeys(wanted) if uid_ in rows]
-    return paths, attributes
+        return _gather(ctx, session, request)
+
+
+def interrupted(ctx: Context) -> list[Claimed]:
+    """Requests left ``building`` by a server that stopped mid-way, to build again.
+
+    Safe to repeat: images are stored by sha256, and contents and the order are
+    committed with the ``ordered`` state in one transaction, so none exist yet."""
+    with ctx.database.transaction() as session:
+        left = session.scalars(
+            select(MediaRequest).where(MediaRequest.state == RequestState.BUILDING.value)
+        )
+        return [_gather(ctx, session, request) for request in left]
 
 
 def initiate(ctx: Context, uid: str, *, user_id: int, action: Initiate) -> None:
-    """Claim, build, archive and order; a failure after the claim is reported by N-GET."""
-    paths, attributes = _claim(ctx, uid, user_id, action)
+    """Claim, then build, archive and order in this thread."""
+    build(ctx, claim(ctx, uid, user_id=user_id, action=action))
+
+
+def build(ctx: Context, claimed: Claimed) -> None:
+    """Build, archive and order a claimed request; a failure is reported by N-GET."""
+    uid, user_id, paths, attributes = (
+        claimed.uid, claimed.user_id, claimed.paths, claimed.attributes
+    )  # fmt: skip
     references: list[dict[str, str]] = attributes["_references"]
     if attributes["_missing"]:
         return _fail(ctx, uid, StatusInfo.NO_INSTANCE, attributes["_missing"], "not received")

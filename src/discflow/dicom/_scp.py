@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -22,7 +23,7 @@ from pynetdicom import AE, StoragePresentationContexts, evt
 
 from discflow.dicom import _status as st
 from discflow.dicom._attributes import DicomRefusal, parse_create, parse_initiate
-from discflow.dicom._initiate import Context, _short, initiate
+from discflow.dicom._initiate import Context, _short, build, claim, interrupted
 from discflow.dicom._peers import account_for
 from discflow.dicom._requests import cancel, create_request, settle, status
 from discflow.dicom._spool import store_instance, sweep_expired
@@ -49,6 +50,9 @@ class DicomService:
         self._server: Any = None
         self._stopping = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._builds = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pdi-build")
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
         ae = AE(ae_title=ctx.settings.ae_title)
         ae.add_supported_context(VERIFICATION, _UNCOMPRESSED)
         ae.add_supported_context(MEDIA_CREATION_MANAGEMENT, _UNCOMPRESSED)
@@ -135,7 +139,10 @@ class DicomService:
         try:
             if event.action_type == st.ACTION_INITIATE:
                 action = parse_initiate(event.action_information)
-                initiate(self.ctx, uid, user_id=user_id, action=action)
+                claimed = claim(self.ctx, uid, user_id=user_id, action=action)
+                # S.3.2.2.3: success means "scheduled"; the file-sets are built after
+                # the answer, so a large study does not run into the SCU's DIMSE timeout
+                self._submit(claimed)
             elif event.action_type == st.ACTION_CANCEL:
                 with self.ctx.database.transaction() as session:
                     cancel(session, uid, user_id=user_id)
@@ -146,6 +153,29 @@ class DicomService:
                       _short(uid), refusal.status)  # fmt: skip
             return refusal.as_dataset(), None
         return st.SUCCESS, Dataset()
+
+    def _submit(self, claimed: Any) -> None:
+        future = self._builds.submit(self._build, claimed)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _build(self, claimed: Any) -> None:
+        try:
+            build(self.ctx, claimed)
+        except Exception:  # the pool would swallow it: say it, N-GET keeps saying PENDING
+            _log.exception("media creation request %s: build failed", _short(claimed.uid))
+
+    def wait_idle(self, timeout_s: float = 60.0) -> bool:
+        """True once every build submitted so far has finished."""
+        with self._lock:
+            pending = list(self._pending)
+        _done, not_done = wait(pending, timeout=timeout_s)
+        return not not_done
 
     def on_get(self, event: Any) -> tuple[int | Dataset, Dataset | None]:
         user_id = self._account(event)
@@ -173,6 +203,10 @@ class DicomService:
         ]
         address = (self.ctx.settings.host, self.ctx.settings.port)
         self._server = self.ae.start_server(address, block=False, evt_handlers=handlers)
+        for claimed in interrupted(self.ctx):
+            _log.info("media creation request %s: building again after a restart",
+                      _short(claimed.uid))  # fmt: skip
+            self._submit(claimed)
         self._sweeper = threading.Thread(target=self._sweep_loop, name="dicom-sweep", daemon=True)
         self._sweeper.start()
         _log.info("DICOM service %s listening on %s:%s", self.ctx.settings.ae_title, *address)
@@ -186,8 +220,10 @@ class DicomService:
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
+            self._server = None  # stop twice is harmless
         if self._sweeper is not None:
             self._sweeper.join(timeout=5)
+        self._builds.shutdown(wait=True)  # a started build finishes: no half-made order
 
     def sweep(self) -> None:
         """Expire unclaimed instances; settle ordered requests (deletes verified ones')."""

@@ -41,10 +41,9 @@ from discflow.dispatcher._needs import (
 )
 from discflow.dispatcher._pusher import DeviceLink
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.domain import DispatchReason, DispatchState
+from discflow.domain import DispatchReason
 from discflow.errors import DiscflowError
 from discflow.store import (
-    CopyCounts,
     Database,
     Device,
     Job,
@@ -193,15 +192,14 @@ class Floor:
                 continue
             with self.database.transaction() as session:
                 job = session.get(Job, job_id)
-                if job is not None and job.state in store.JOB_ACTIVE:
-                    store.update_job(
+                if job is not None:
+                    store.cancel_job(
                         session,
-                        job,
-                        state=DispatchState.CANCELLED,
-                        counts=CopyCounts(job.good_copies, job.failed_copies, False, False),
+                        job_id,
                         error=f"stopped after {job.failed_copies} failed discs",
+                        reason=DispatchReason.ABORTED_BY_SYSTEM,
+                        policy=self.policy,
                     )
-                    store.settle(session, job.request_id, self.policy)
             del self.to_stop[job_id]
 
     def _clear_met_needs(self, session: Session, stock: dict[str, int]) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 from discflow import store
 from discflow.archive import BlobStore
+from discflow.coordinator import Coordinator
 from discflow.dispatcher._floor import Floor
 from discflow.dispatcher._follow import cancel_withdrawn, follow_jobs, recheck_lost
 from discflow.dispatcher._planner import Planner
@@ -77,8 +78,17 @@ class Dispatcher:
         )
         self.feed = ChangeFeed(database)
         self.leader = False
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # a failed round (a bug, a database refusal) is logged and the next one follows
+        # at the usual pace: the floor must not stop
+        self.rounds = Coordinator(
+            "dispatch round",
+            self.tick,
+            interval=self.settings.idle_poll_s,
+            max_backoff=self.settings.idle_poll_s,
+            logger=log,
+            expected=(DiscflowError,),
+            pause=self._sleep_until_change,
+        )
 
     # -- running -------------------------------------------------------------
 
@@ -86,38 +96,23 @@ class Dispatcher:
         """Something changed (a request arrived, a device reported): plan again now.
 
         Safe to call from any thread (the server's request handlers do)."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):  # the loop is closing
-            loop.call_soon_threadsafe(self._wake.set)
+        self.rounds.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._loop = asyncio.get_running_loop()
         log.info("dispatcher %s started", self.owner)
         try:
-            while not stop.is_set():
-                try:
-                    await self.tick()
-                except DiscflowError as error:
-                    log.warning("dispatch round failed: %s", error)
-                except Exception:  # a bug must not stop the floor; log it loudly and go on
-                    log.exception("dispatch round crashed")
-                await self._sleep_until_change(stop)
+            await self.rounds.run(stop)
         finally:
             await self.close()
 
-    async def _sleep_until_change(self, stop: asyncio.Event) -> None:
-        deadline = time.monotonic() + self.settings.idle_poll_s
-        while time.monotonic() < deadline and not stop.is_set():
-            if self._wake.is_set():
-                self._wake.clear()
+    async def _sleep_until_change(self, delay: float) -> None:
+        """Until woken, the task log grew (another process changed something), or ``delay``."""
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if self.rounds.woken or await self.feed.changed(timeout=0.1):
                 return
-            if await self.feed.changed(timeout=0.1):
+            if not self.feed.listens and await self.rounds.wait_for_wake(0.2):
                 return
-            if not self.feed.listens:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=0.2)
 
     async def close(self) -> None:
         await self.pusher.close()

@@ -8,24 +8,25 @@ sent. A content is uploaded from where a previous, interrupted upload stopped.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from discflow import store
 from discflow.archive import BlobStore
+from discflow.coordinator import Coordinator
 from discflow.dispatcher._client import AgentClient, AgentRefused
 from discflow.dispatcher._snapshot import Upload
 from discflow.domain import DispatchReason, DispatchState
-from discflow.errors import DeviceUnavailable
+from discflow.errors import DeviceUnavailable, DiscflowError
 from discflow.protocol import JobCreate
 from discflow.store import Database, Job, Request, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
 
 _ASSUMED_LINK_BPS = 50_000_000  # until the record says otherwise, for upload estimates
+_IDLE_LOOK_S = 60.0  # a worker is woken for new work; this is only a safety net
 _UPLOAD_TRIES = 3  # per content and command: room made, or bytes resent after a bad hash
 
 
@@ -34,8 +35,7 @@ class DeviceLink:
     client: AgentClient
     token: str
     address: str
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
+    loop: Coordinator | None = None  # this device's worker: one push at a time, in order
     uploads: dict[str, Upload] = field(default_factory=dict)
     evictions: list[str] = field(default_factory=list)
 
@@ -56,7 +56,6 @@ class Pusher:
         self.clock = clock
         self.policy = policy
         self.links: dict[str, DeviceLink] = {}
-        self._stopping = False
 
     def refresh(self) -> None:
         """One link per enrolled device; rebuilt when its address or token changes."""
@@ -68,8 +67,8 @@ class Pusher:
                 link = self.links.get(device.name)
                 if link is not None and link.token == token and link.address == device.address:
                     continue
-                if link is not None and link.task is not None:
-                    link.task.cancel()
+                if link is not None and link.loop is not None:
+                    link.loop.cancel()
                 self.links[device.name] = DeviceLink(
                     client=AgentClient(name=device.name, base_url=device.address, token=token),
                     token=token,
@@ -79,17 +78,23 @@ class Pusher:
     def kick(self) -> None:
         """Make sure every device has its worker, and let each look for work."""
         for name, link in self.links.items():
-            if link.task is None or link.task.done():
-                link.task = asyncio.create_task(self._worker(name), name=f"push:{name}")
-            link.wake.set()
+            if link.loop is None:
+                link.loop = Coordinator(
+                    f"push:{name}",
+                    functools.partial(self._push, name, link),
+                    interval=_IDLE_LOOK_S,
+                    retry_s=0.25,  # 0.5 s after the first failure, doubling up to 10 s
+                    max_backoff=10.0,
+                    logger=log,
+                    expected=(DiscflowError,),
+                )
+            link.loop.start()
+            link.loop.wake()
 
     async def close(self) -> None:
-        self._stopping = True
         for link in self.links.values():
-            if link.task is not None:
-                link.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await link.task
+            if link.loop is not None:
+                await link.loop.stop()
             await link.client.close()
         self.links.clear()
 
@@ -114,21 +119,6 @@ class Pusher:
             except AgentRefused:
                 continue  # in use after all
             free += entry.size_bytes
-
-    async def _worker(self, name: str) -> None:
-        link = self.links[name]
-        backoff = 0.5
-        while not self._stopping:
-            await link.wake.wait()
-            link.wake.clear()
-            try:
-                await self._push(name, link)
-                backoff = 0.5
-            except DeviceUnavailable as error:
-                log.info("%s: %s; retrying in %.1f s", name, error, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                link.wake.set()
 
     async def _push(self, name: str, link: DeviceLink) -> None:
         while link.evictions:

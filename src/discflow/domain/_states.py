@@ -76,6 +76,7 @@ class DispatchReason(StrEnum):
     JOB_CANCELED_BY_USER = "job-canceled-by-user"  # its request was cancelled
     DOCUMENT_ACCESS_ERROR = "document-access-error"  # the content could not be placed there
     JOB_REFUSED = "job-refused"  # the agent refused the command
+    ABORTED_BY_SYSTEM = "aborted-by-system"  # the failure policy stopped it (too many bad discs)
 
 
 class PrintState(StrEnum):

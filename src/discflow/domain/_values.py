@@ -9,15 +9,16 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from discflow.domain._media import MediaType, describe_size, media_type
-from discflow.domain._states import Availability, DriveState
 from discflow.errors import InvalidInput
 
 MAX_COPIES = 1000
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
 # control (Cc: C0, DEL, C1 such as U+0085), format (Cf: U+200B..U+200F, U+2060, bidi
 # overrides, U+FEFF), line/paragraph separators (Zl U+2028, Zp U+2029), surrogates,
 # private use and unassigned: no label font draws them, and some break the lines of a
@@ -108,48 +109,6 @@ class CacheEntry:
     sha256: str
     size_bytes: int
     last_used: float  # unix seconds
-
-
-@dataclass(frozen=True, slots=True)
-class DriveStatus:
-    index: int
-    state: DriveState = DriveState.IDLE
-    job_id: str | None = None
-    progress: float = 0.0  # 0..1 of the current disc
-
-
-@dataclass(frozen=True, slots=True)
-class MediaBin:
-    """Blank discs of one type loaded in a device, and how fast it writes them."""
-
-    media: str
-    loaded: int
-    write_Bps: int  # noqa: N815 - the unit is part of the name across the project
-    overhead_s: float = 60.0
-    low_threshold: int = 10
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRecord:
-    """The claim-6 resource record of one output device."""
-
-    name: str
-    driver: str
-    address: str
-    drives: tuple[DriveStatus, ...]
-    availability: Availability
-    media: tuple[MediaBin, ...]
-    cache: tuple[CacheEntry, ...]
-    cache_capacity_bytes: int
-    link_Bps: int = 100_000_000  # noqa: N815
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def cache_free_bytes(self) -> int:
-        return self.cache_capacity_bytes - sum(e.size_bytes for e in self.cache)
-
-    def blanks(self, media: str) -> int:
-        return next((b.loaded for b in self.media if b.media == media), 0)
 
 
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")

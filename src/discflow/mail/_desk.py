@@ -207,7 +207,6 @@ class MailDesk:
         assert isinstance(message, EmailMessage)
         from_addr = header_address(_header(message, "From")) or ""
         message_id = _header(message, "Message-ID")[:300]
-        subject = _header(message, "Subject")[:300]
         seen_id = message_id or "sha256:" + hashlib.sha256(data).hexdigest()
         facts = {**envelope, "from": from_addr, "message_id": seen_id}
         sender = from_addr or mail_from
@@ -252,6 +251,20 @@ class MailDesk:
                 sender=sender,
                 data=facts,
             )
+        return self._judge_commands(message, recipients, user, seen_id, sender, facts)
+
+    def _judge_commands(
+        self,
+        message: EmailMessage,
+        recipients: list[str],
+        user: User,
+        seen_id: str,
+        sender: str,
+        facts: dict[str, Any],
+    ) -> Verdict | _Admitted:
+        """A known sender within its rate: a fresh message with a valid token and commands."""
+        message_id = _header(message, "Message-ID")[:300]
+        subject = _header(message, "Subject")[:300]
         body = _plain_body(message)
         token = recipient_token(recipients, self.policy.domain) or find_token(subject, body or "")
         in_reply_to = message_id or None

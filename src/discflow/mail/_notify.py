@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from discflow import store
+from discflow.coordinator import Coordinator
 from discflow.mail._commands import format_address
 from discflow.mail._outbox import enqueue
 from discflow.mail._tables import MailCursor
@@ -179,14 +180,13 @@ class Notifier:
         self.poll_s = poll_s
         self.on_queued = on_queued
 
+    async def step(self) -> None:
+        if await asyncio.to_thread(notify_once, self.database) and self.on_queued:
+            self.on_queued()
+
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                if await asyncio.to_thread(notify_once, self.database) and self.on_queued:
-                    self.on_queued()
-            except Exception:  # a database hiccup must not end notifications; the cursor holds
-                log.exception("notifier pass failed; retrying in %.1f s", self.poll_s)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
-            except TimeoutError:
-                pass
+        # a database hiccup must not end notifications; the cursor holds, the pace stays
+        loop = Coordinator(
+            "notifier", self.step, interval=self.poll_s, max_backoff=self.poll_s, logger=log
+        )
+        await loop.run(stop)

@@ -24,9 +24,9 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from discflow.coordinator import Coordinator
 from discflow.errors import MailError
-from discflow.store import Database, utcnow
-from discflow.store._tables import MailOutbox
+from discflow.store import Database, MailOutbox, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -156,26 +156,17 @@ class OutboxSender:
         self.relay = relay
         self.policy = policy
         self.poll_s = poll_s
-        self._wake = asyncio.Event()
+        # a failed pass (a database hiccup) is retried at the same pace: the row stays queued
+        self._loop = Coordinator(
+            "outbox", self.send_due, interval=poll_s, max_backoff=poll_s, logger=log
+        )
 
     def wake(self) -> None:
         """Look at the outbox now (something was queued)."""
-        self._wake.set()
+        self._loop.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.send_due()
-            except Exception:  # the loop must outlive a database hiccup; the row stays queued
-                log.exception("outbox pass failed; retrying in %.1f s", self.poll_s)
-            self._wake.clear()
-            stopping = asyncio.create_task(stop.wait())
-            waking = asyncio.create_task(self._wake.wait())
-            await asyncio.wait(
-                {stopping, waking}, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in (stopping, waking):
-                task.cancel()
+        await self._loop.run(stop)
 
     async def send_due(self) -> int:
         """One pass over the rows that are due; returns how many were sent."""

@@ -23,8 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from discflow.store import User, hash_token, record
-from discflow.store._tables import MailSeen
+from discflow.store import MailSeen, User, hash_token, record
 
 TOKEN_BYTES = 12  # 24 hex digits: 96 bits
 

@@ -5,6 +5,7 @@ server's heartbeat intake (``discflow.store.apply_heartbeat``) and the tests
 all import these, so the wire format is written down exactly once.
 """
 
+from discflow.protocol._errors import PLAIN_ERROR, ErrorTable, install_plain_errors, status_for
 from discflow.protocol._jobs import (
     CopyOut,
     DiscLabel,
@@ -18,17 +19,23 @@ from discflow.protocol._status import (
     CacheEntryOut,
     DeviceReasonOut,
     DriveOut,
+    DriverName,
     MediaAdd,
     MediaOut,
     PartialOut,
 )
 
 __all__ = [
+    "PLAIN_ERROR",
+    "ErrorTable",
+    "install_plain_errors",
+    "status_for",
     "AgentStatus",
     "CacheEntryOut",
     "CopyOut",
     "DiscLabel",
     "DriveOut",
+    "DriverName",
     "JobBrief",
     "JobCreate",
     "JobOut",

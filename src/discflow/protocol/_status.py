@@ -7,6 +7,8 @@ the bounds every side relies on.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from discflow.domain import (
@@ -20,6 +22,7 @@ from discflow.protocol._jobs import JobBrief, check_media_name
 
 __all__ = [
     "AgentStatus",
+    "DriverName",
     "CacheEntryOut",
     "DriveOut",
     "MediaAdd",
@@ -27,6 +30,17 @@ __all__ = [
     "PartialOut",
     "DeviceReasonOut",
 ]
+
+
+class DriverName(StrEnum):
+    """The device drivers an agent may run: the one list of their names (the agent's
+    registry is keyed by these; the server checks a registered device against them)."""
+
+    IMAGE = "image"
+    XORRISO = "xorriso"
+    PTBURN = "ptburn"
+    TDBRIDGE = "tdbridge"
+    SIM = "sim"
 
 
 class DriveOut(BaseModel):

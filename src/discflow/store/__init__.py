@@ -4,6 +4,18 @@ Every function that changes state takes the caller's ``Session`` and records
 its event in it; the caller's transaction makes both durable together.
 """
 
+from discflow.store._accounts import (
+    MIN_PASSWORD,
+    SESSION_TTL,
+    SignedIn,
+    authenticate,
+    create_user,
+    end_session,
+    hash_password,
+    resume_session,
+    set_password,
+    start_session,
+)
 from discflow.store._auth import (
     OrderQuota,
     Principal,
@@ -32,7 +44,6 @@ from discflow.store._devices import (
     apply_heartbeat,
     device_for_agent_token,
     device_reasons,
-    device_record,
     enrol_agent,
     get_device,
     list_devices,
@@ -56,6 +67,7 @@ from discflow.store._dispatch import (
 )
 from discflow.store._events import EventFilter, list_events, record
 from discflow.store._feed import ChangeFeed
+from discflow.store._ids import new_id, new_token
 from discflow.store._jobs import (
     JOB_ACTIVE,
     JOB_FINAL,
@@ -121,6 +133,16 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "MIN_PASSWORD",
+    "SESSION_TTL",
+    "SignedIn",
+    "authenticate",
+    "create_user",
+    "end_session",
+    "hash_password",
+    "resume_session",
+    "set_password",
+    "start_session",
     "ChangeFeed",
     "DRIVERS",
     "JOB_ACTIVE",
@@ -170,7 +192,6 @@ __all__ = [
     "create_token",
     "device_for_agent_token",
     "device_reasons",
-    "device_record",
     "enrol_agent",
     "ensure_user",
     "find_by_title",
@@ -198,6 +219,8 @@ __all__ = [
     "list_orders",
     "lose_job",
     "lost_jobs_to_recheck",
+    "new_id",
+    "new_token",
     "next_command",
     "make_engine",
     "mark_offline_if_silent",

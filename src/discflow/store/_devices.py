@@ -17,24 +17,19 @@ from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
     Availability,
-    CacheEntry,
     DeviceReason,
-    DeviceRecord,
-    DriveState,
-    DriveStatus,
-    MediaBin,
     check_device_address,
     media_type,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
-from discflow.protocol import AgentStatus, DeviceReasonOut
+from discflow.protocol import AgentStatus, DeviceReasonOut, DriverName
 from discflow.store._auth import hash_token
 from discflow.store._events import record
 from discflow.store._ids import new_token
 from discflow.store._tables import Device, DeviceCacheEntry, DeviceMedia
 from discflow.store._types import utcnow
 
-DRIVERS = ("image", "xorriso", "ptburn", "tdbridge", "sim")
+DRIVERS = tuple(name.value for name in DriverName)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -226,35 +221,3 @@ def mark_offline_if_silent(session: Session, *, older_than: datetime) -> list[st
             )
             gone.append(device.name)
     return gone
-
-
-def device_record(device: Device) -> DeviceRecord:
-    """The store's row as the domain's claim-6 record."""
-    return DeviceRecord(
-        name=device.name,
-        driver=device.driver,
-        address=device.address,
-        drives=tuple(
-            DriveStatus(
-                index=int(d["index"]),
-                state=DriveState(d.get("state", "idle")),
-                job_id=d.get("job_id"),
-                progress=float(d.get("progress", 0.0)),
-            )
-            for d in device.drives
-        ),
-        availability=Availability(device.availability),
-        media=tuple(
-            MediaBin(
-                media=m.media,
-                loaded=m.loaded,
-                write_Bps=m.write_Bps,
-                overhead_s=m.overhead_s,
-                low_threshold=m.low_threshold,
-            )
-            for m in device.media
-        ),
-        cache=tuple(CacheEntry(c.sha256, c.size_bytes, c.last_used) for c in device.cache),
-        cache_capacity_bytes=device.cache_capacity_bytes,
-        link_Bps=device.link_Bps,
-    )

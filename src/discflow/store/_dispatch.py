@@ -185,17 +185,22 @@ def refuse_job(
     settle(session, job.request_id, policy)
 
 
-def cancel_job(session: Session, job_id: str) -> None:
-    """The agent stopped a job whose request was cancelled."""
+def cancel_job(
+    session: Session,
+    job_id: str,
+    *,
+    error: str = "the request was cancelled",
+    reason: DispatchReason = DispatchReason.JOB_CANCELED_BY_USER,
+    policy: SettlePolicy | None = None,
+) -> None:
+    """The agent stopped a job (its request was cancelled, or the failure policy gave up
+    on it); with ``policy`` its request is settled, so its discs left are planned again."""
     job = session.get(Job, job_id)
-    if job is not None and job_state(job) in DISPATCH_ACTIVE:
-        _give_up(
-            session,
-            job,
-            DispatchState.CANCELLED,
-            error="the request was cancelled",
-            reason=DispatchReason.JOB_CANCELED_BY_USER,
-        )
+    if job is None or job_state(job) not in DISPATCH_ACTIVE:
+        return
+    _give_up(session, job, DispatchState.CANCELLED, error=error, reason=reason)
+    if policy is not None:
+        settle(session, job.request_id, policy)
 
 
 def _merge_sets(session: Session, job: Job, request: Request) -> list[dict[str, str]]:
@@ -231,8 +236,6 @@ def next_command(session: Session, *, device: str, owner: str) -> tuple[JobCreat
         return None
     request = session.get(Request, job.request_id)
     assert request is not None
-    # requests.priority comes with migration 0008; until then every request is normal
-    priority = Priority(getattr(request, "priority", None) or Priority.NORMAL)
     command = JobCreate(
         job_id=job.id,
         content_sha256=request.content.sha256,
@@ -240,7 +243,7 @@ def next_command(session: Session, *, device: str, owner: str) -> tuple[JobCreat
         copies=job.copies,
         volume_name=request.content.volume_id or "DISCFLOW",
         verify=True,
-        priority=priority,
+        priority=Priority(request.priority),
         label=DiscLabel(merge=_merge_sets(session, job, request)),
     )
     return command, request.content.size_bytes

@@ -151,7 +151,7 @@ class Device(Base):
     drives: Mapped[list[Any]] = mapped_column(default=list)
     cache_capacity_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     cache_free_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    link_Bps: Mapped[int] = mapped_column(BigInteger, default=100_000_000)  # noqa: N815
+    link_Bps: Mapped[int] = mapped_column(BigInteger, default=100_000_000)
     last_seen_at: Mapped[datetime | None] = mapped_column()
     status: Mapped[dict[str, Any]] = mapped_column(default=dict)  # last heartbeat, verbatim
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -187,7 +187,7 @@ class DeviceMedia(Base):
     loaded_total: Mapped[int] = mapped_column(Integer, default=0)
     used_good: Mapped[int] = mapped_column(Integer, default=0)
     used_failed: Mapped[int] = mapped_column(Integer, default=0)
-    write_Bps: Mapped[int] = mapped_column(BigInteger, default=0)  # noqa: N815
+    write_Bps: Mapped[int] = mapped_column(BigInteger, default=0)
     overhead_s: Mapped[float] = mapped_column(Float, default=60.0)
     low_threshold: Mapped[int] = mapped_column(Integer, default=10)
 

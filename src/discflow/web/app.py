@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,7 +15,6 @@ from discflow.archive import BlobStore
 from discflow.dispatcher import AgentRefused, Dispatcher, DispatcherThread, dispatcher_settings
 from discflow.errors import (
     DeviceUnavailable,
-    DiscflowError,
     IllegalTransition,
     InvalidInput,
     NotFound,
@@ -26,6 +22,7 @@ from discflow.errors import (
     QuotaExceeded,
 )
 from discflow.mail import mail_services, mail_settings
+from discflow.protocol import ErrorTable, install_plain_errors
 from discflow.settings import Settings
 from discflow.store import Database, IdempotencyKeyInUse
 from discflow.web._admission import install_admission
@@ -35,7 +32,7 @@ from discflow.web._security import EdgeMiddleware, document_error_answers, metri
 from discflow.web.pages import install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
-_STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
+_STATUS: ErrorTable = (
     (NotFound, 404),
     (DeviceUnavailable, 503),
     (AgentRefused, 409),
@@ -45,43 +42,6 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (InvalidInput, 422),
     (QuotaExceeded, 429),
 )
-
-
-def _status_for(error: DiscflowError) -> int:
-    return next((status for kind, status in _STATUS if isinstance(error, kind)), 500)
-
-
-def _describe_validation(error: RequestValidationError) -> str:
-    parts = []
-    for problem in error.errors()[:5]:
-        where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body")
-        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid')}")
-    return "; ".join(parts) + " (see /docs for the expected shape)"
-
-
-# every 4xx is {"detail": "<what was wrong and how to fix it>"}, validation errors included
-PLAIN_ERROR = {
-    "title": "Error",
-    "type": "object",
-    "properties": {"detail": {"type": "string", "title": "Detail"}},
-    "required": ["detail"],
-}
-
-
-def _document_plain_errors(app: FastAPI) -> None:
-    """Make the spec say what the handlers send: FastAPI documents 422 as a list of
-    problems, but ``validation_error`` answers with one sentence like every 4xx."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            spec = generate()
-            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            schemas["HTTPValidationError"] = PLAIN_ERROR
-            document_error_answers(spec)
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class WakeDispatcher:
@@ -165,18 +125,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # outermost: the client address it sets is the one every layer below sees
     app.add_middleware(EdgeMiddleware, trusted_proxies=settings.trusted_proxies)
 
-    @app.exception_handler(DiscflowError)
-    async def discflow_error(_request: Request, error: DiscflowError) -> JSONResponse:
-        headers = {}
-        if isinstance(error, QuotaExceeded):
-            headers["Retry-After"] = str(error.retry_after_s)
-        return JSONResponse(
-            {"detail": str(error)}, status_code=_status_for(error), headers=headers
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _describe_validation(error)}, status_code=422)
+    install_plain_errors(
+        app,
+        _STATUS,
+        validation_hint=" (see /docs for the expected shape)",
+        document=document_error_answers,
+    )
 
     for router in (
         orders.router,
@@ -187,8 +141,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         notices.router,
     ):
         app.include_router(router, prefix="/api/v1")
-
-    _document_plain_errors(app)
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

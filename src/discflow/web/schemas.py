@@ -99,7 +99,7 @@ class MediaPublic(BaseModel):
     loaded_total: int
     used_good: int
     used_failed: int
-    write_Bps: int  # noqa: N815
+    write_Bps: int
     overhead_s: float
     low_threshold: int
 
@@ -123,7 +123,7 @@ class DevicePublic(BaseModel):
     cache: list[CachePublic]
     cache_capacity_bytes: int
     cache_free_bytes: int
-    link_Bps: int  # noqa: N815
+    link_Bps: int
     last_seen_at: datetime | None
     enrol_code: str | None = None
 
@@ -155,7 +155,3 @@ class EventPublic(BaseModel):
     actor: str
     message: str
     data: dict[str, Any]
-
-
-class Problem(BaseModel):
-    detail: str

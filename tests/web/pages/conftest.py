@@ -9,9 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from discflow.settings import Settings
-from discflow.store import Database, Role
+from discflow.store import Database, Role, create_user
 from discflow.web import create_app
-from discflow.web.pages import create_user
 
 PASSWORD = "correct horse battery"
 

@@ -21,8 +21,7 @@ from sqlalchemy import text
 from discflow import store
 from discflow.archive import BlobStore
 from discflow.demo import DeviceSpec, Fleet, MediaSpec
-from discflow.store import Database, Role
-from discflow.web.pages import create_user
+from discflow.store import Database, Role, create_user
 from tests.conftest import TEST_DATABASE_URL
 from tests.utils.processes import free_port, started
 

@@ -18,6 +18,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from discflow import store
+from discflow.domain import DispatchState, RequestState
 from discflow.protocol import MediaOut
 from discflow.settings import Settings
 from discflow.store import Database, Role
@@ -125,6 +126,16 @@ def test_busy_floor_fits_a_laptop_screen_and_says_what_to_do(
         )
     assert width <= LAPTOP["width"], "the console scrolls sideways"
     assert errors == []  # favicon and all
+
+    # a job's page: its order, discs and what can be done with it
+    page.locator("#device-live-pub-2 tr.job").first.get_by_role("link", name="manage").click()
+    expect(page.get_by_role("button", name="Move")).to_be_visible()
+    expect(page.get_by_label("Move to")).to_contain_text("pub-1")
+    page.screenshot(path=str(SCREENSHOTS / "job.png"))
+    # the operator's order search
+    page.goto("/orders?content=council")
+    expect(page.locator("#order-count")).to_contain_text("6 orders")
+    page.screenshot(path=str(SCREENSHOTS / "orders.png"))
 
 
 def test_favicon_answers(browser: Browser, base_url: str, database: Database) -> None:
@@ -265,3 +276,47 @@ def test_reprint_says_it_was_queued(browser: Browser, base_url: str, database: D
     page.goto(f"/orders/{order_id}")
     page.get_by_role("button", name="Re-print mailing labels").click()
     expect(page.locator(".flash")).to_contain_text("Re-print queued: 1 mailing label will print")
+
+
+def test_blank_count_out_of_range_says_the_range(
+    browser: Browser, base_url: str, database: Database
+) -> None:
+    """Defect 8, as an operator types it (the browser's own check switched off)."""
+    make_user(database, "otto", Role.OPERATOR)
+    floor_scene.heartbeat(database, "pub-1")
+    page = _page(browser, base_url, "otto")
+    page.goto("/floor")
+    page.locator("#device-pub-1 .media-dialog summary").click()
+    page.evaluate("document.querySelector('#device-pub-1 .media-form').noValidate = true")
+    page.locator("#count-pub-1").fill("-5")
+    page.locator("#device-pub-1").get_by_role("button", name="Record").click()
+    expect(page.locator(".flash")).to_contain_text(
+        "Not recorded: Blanks added: '-5' is not a whole number from 1 to 10000"
+    )
+
+
+def test_partly_made_cancelled_order_reads_so(
+    browser: Browser, base_url: str, database: Database
+) -> None:
+    """Defect 6 on the customer's page: not plain "cancelled" beside 138 of 180."""
+    make_user(database, "cara")
+    content = make_content(database, "Dawn Chorus", 5_000_000)
+    floor_scene.heartbeat(database, "pub-1")
+    order_id, request_id = floor_scene.place(database, "cara", content, copies=180)
+    job_id = floor_scene.assign(database, request_id, "pub-1", state="running")
+    with database.transaction() as session:
+        job = session.get(store.Job, job_id)
+        assert job is not None
+        store.update_job(
+            session,
+            job,
+            state=DispatchState.CANCELLED,
+            counts=store.CopyCounts(138, 0, False, False),
+        )
+        request = store.get_request(session, request_id)
+        store.settle_request(session, request, max_failed_discs=5)
+        store.transition_request(session, request, RequestState.CANCELLED, reason="by cara")
+    page = _page(browser, base_url, "cara")
+    page.goto(f"/orders/{order_id}")
+    expect(page.locator("#order-state")).to_have_text("partly made")
+    expect(page.locator("#requests")).to_contain_text("138 of 180 verified")

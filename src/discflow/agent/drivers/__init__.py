@@ -16,13 +16,17 @@ from discflow.agent.drivers._ptburn import PTBurnDriver, PTBurnOptions
 from discflow.agent.drivers._sim import SimDriver, SimOptions
 from discflow.agent.drivers._tdbridge import TDBridgeDriver, TDBridgeOptions
 from discflow.agent.drivers._xorriso import XorrisoDriver, XorrisoOptions
+from discflow.protocol import DriverName
 
+# keyed by the contract's names (a StrEnum: looking up a plain str works)
 DRIVERS: dict[str, DriverSpec] = {
-    "image": DriverSpec(ImageDriver, ImageOptions, "ISO image files per drive folder"),
-    "xorriso": DriverSpec(XorrisoDriver, XorrisoOptions, "real drives or stdio: via xorriso"),
-    "ptburn": DriverSpec(PTBurnDriver, PTBurnOptions, "Primera PTBurn hot folder"),
-    "tdbridge": DriverSpec(TDBridgeDriver, TDBridgeOptions, "Epson TD Bridge hot folder"),
-    "sim": DriverSpec(SimDriver, SimOptions, "timing model, writes nothing"),
+    DriverName.IMAGE: DriverSpec(ImageDriver, ImageOptions, "ISO image files per drive folder"),
+    DriverName.XORRISO: DriverSpec(
+        XorrisoDriver, XorrisoOptions, "real drives or stdio: via xorriso"
+    ),
+    DriverName.PTBURN: DriverSpec(PTBurnDriver, PTBurnOptions, "Primera PTBurn hot folder"),
+    DriverName.TDBRIDGE: DriverSpec(TDBridgeDriver, TDBridgeOptions, "Epson TD Bridge hot folder"),
+    DriverName.SIM: DriverSpec(SimDriver, SimOptions, "timing model, writes nothing"),
 }
 
 

@@ -6,8 +6,6 @@ Invariants:
 - Every state-changing page handler depends on ``CsrfDep``: a POST without
   the session's token (form field ``csrf_token`` or ``X-CSRF-Token`` header)
   is refused with 403 before it does anything.
-- Identity and role are checked before any body is read: an operator-only form
-  depends on ``OperatorCsrfDep`` (role, then the token in the form).
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ from discflow.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
-from discflow.store import Principal, Role
+from discflow.store import Role
 from discflow.web.deps import get_session
 from discflow.web.pages._accounts import SignedIn, same_token
 
@@ -238,10 +236,6 @@ async def operator_csrf_checked(request: Request, current: SignedInDep) -> Signe
 
 
 OperatorCsrfDep = Annotated[SignedIn, Depends(operator_csrf_checked)]
-
-
-def principal_of(current: SignedIn) -> Principal:
-    return current.principal
 
 
 def whole_number(text: str, *, what: str, low: int, high: int) -> int:

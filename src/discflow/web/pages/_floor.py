@@ -268,7 +268,7 @@ def job_page(
         {
             "title": f"Job {job.id}",
             "job": job,
-            "request": disc_request,
+            "disc": disc_request,
             "content_title": disc_request.content.title,
             "priority": disc_request.priority,
             "active": job.state in store.JOB_ACTIVE,
