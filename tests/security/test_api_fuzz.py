@@ -84,7 +84,11 @@ def agent_app(tmp_path: Path) -> Any:
 # the specs are read once from throw-away apps; each test calls an app of its own fixture
 _SPEC_DIR = Path(tempfile.mkdtemp(prefix="discflow-fuzz-spec-"))
 server = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(Settings(data_dir=_SPEC_DIR, database_url="sqlite://"))
+    # no dispatcher: its thread would run (and fail on the unmigrated in-memory database)
+    # while pytest compiles the next modules; CPython 3.11's AST depth check is not
+    # thread-safe and fails the collection with "AST constructor recursion depth mismatch"
+    "/openapi.json",
+    create_app(Settings(data_dir=_SPEC_DIR, database_url="sqlite://", run_dispatcher=False)),
 )
 agent = schemathesis.openapi.from_asgi("/openapi.json", _agent_app(_SPEC_DIR / "cache"))
 
