@@ -1,14 +1,22 @@
-"""API benchmark: order creations per second and p50/p99 latency.
+"""API benchmark: server CPU per order, per authenticated GET and per health call.
 
 A real ``discflow serve`` (API only: ``DISCFLOW_RUN_DISPATCHER=0``) on loopback,
 driven by a load generator in a second process (asyncio + httpx) at several
 concurrency levels, on SQLite and on PostgreSQL, with 1 and 2 API workers.
-Each cell also measures ``GET /api/v1/health`` with the same client and the
-same concurrency: the ceiling that the HTTP stack, the client and the shared
-CPU allow, against which the order path is compared. Prints one JSON document.
+Each cell measures three calls with the same client and concurrency:
+``POST /api/v1/orders`` (one request line, its own ``Idempotency-Key``), an
+authenticated ``GET /api/v1/contents/{id}`` and ``GET /api/v1/health``. Server
+CPU per call is read from ``/proc`` for the server's processes (and for the
+benchmark database's PostgreSQL backends): it is what a call costs whoever else
+shares the cores, where calls/s and latency say what this run got. Each figure
+is the median of ``--rounds`` rounds, so a busy neighbour spoils a round, not the
+figure. ``--baseline-src DIR`` runs every cell a second time with the server
+(and its seeding) imported from another source tree, e.g. an older commit's
+``git archive``, so the baseline is measured in the same run. Prints one JSON
+document.
 
-    .venv/bin/python bench/api.py                       # everything, ~3 minutes
-    .venv/bin/python bench/api.py --databases sqlite --workers 1 --seconds 2
+    .venv/bin/python bench/api.py                       # everything
+    .venv/bin/python bench/api.py --databases sqlite --workers 1 --seconds 2 --rounds 3
 """
 
 from __future__ import annotations
@@ -33,10 +41,8 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, make_url, text
 
-from discflow import store
-from discflow.store import Database, Role
-
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+KINDS = ("orders", "get", "health")
 SHIP_TO = {
     "name": "Ada Lovelace",
     "lines": ["12 St James's Square"],
@@ -72,6 +78,9 @@ async def _load(
         async def one() -> None:
             if kind == "health":
                 response = await client.get("/api/v1/health")
+                expected = 200
+            elif kind == "get":
+                response = await client.get(f"/api/v1/contents/{content}")
                 expected = 200
             else:
                 body = {
@@ -191,7 +200,11 @@ def _database(kind: str, folder: Path, pg_server: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _seed(url: str) -> tuple[str, str]:
+def _seed(url: str) -> dict[str, str]:
+    """A customer with a token and one catalog entry (run with the server's source tree)."""
+    from discflow import store
+    from discflow.store import Database, Role
+
     database = Database(url)
     database.migrate()
     with database.transaction() as session:
@@ -202,7 +215,21 @@ def _seed(url: str) -> tuple[str, str]:
         )
         content_id = content.id
     database.dispose()
-    return token, content_id
+    return {"token": token, "content": content_id}
+
+
+def _source_env(src: Path | None) -> dict[str, str]:
+    """The environment that makes ``python -m discflow`` import from ``src`` (None: this tree)."""
+    if src is None:
+        return dict(os.environ)
+    return {**os.environ, "PYTHONPATH": str(src)}
+
+
+def _seed_in(url: str, src: Path | None) -> dict[str, str]:
+    command = [sys.executable, __file__, "_seed", "--url", url]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=_source_env(src))
+    seeded: dict[str, str] = json.loads(done.stdout)
+    return seeded
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,10 +259,12 @@ def _process_tree(root: int) -> tuple[int, ...]:
 
 
 @contextmanager
-def _server(url: str, folder: Path, workers: int) -> Iterator[tuple[str, tuple[int, ...]]]:
+def _server(
+    url: str, folder: Path, workers: int, src: Path | None
+) -> Iterator[tuple[str, tuple[int, ...]]]:
     port = _free_port()
     env = {
-        **os.environ,
+        **_source_env(src),
         "DISCFLOW_DATABASE_URL": url,
         "DISCFLOW_DATA_DIR": str(folder / "data"),
         "DISCFLOW_RUN_DISPATCHER": "0",
@@ -276,6 +305,56 @@ def _run_load(target: Target, kind: str, clients: int, seconds: float) -> dict[s
     return result
 
 
+def _median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds (errors summed), with every round's CPU kept."""
+
+    def median(values: list[float]) -> float:
+        return round(statistics.median(values), 3)
+
+    errors: dict[str, int] = {}
+    for one in rounds:
+        for name, count in one["errors"].items():
+            errors[name] = errors.get(name, 0) + count
+    return {
+        "per_s": median([r["per_s"] for r in rounds]),
+        "p50_ms": median([r["p50_ms"] for r in rounds]),
+        "p99_ms": median([r["p99_ms"] for r in rounds]),
+        "count": sum(r["count"] for r in rounds),
+        "errors": errors,
+        "cpu_ms": {
+            part: median([r["cpu_ms"][part] for r in rounds])
+            for part in ("server", "database", "client")
+        },
+        "server_cpu_ms_rounds": [r["cpu_ms"]["server"] for r in rounds],
+    }
+
+
+def _cell(
+    kind: str, workers: int, code: str, src: Path | None, args: argparse.Namespace
+) -> Iterator[dict[str, Any]]:
+    """Start one server on a fresh database and measure it at every client count."""
+    with (
+        tempfile.TemporaryDirectory(prefix="discflow-bench-") as tmp,
+        _database(kind, Path(tmp), args.pg_server) as url,
+    ):
+        seeded = _seed_in(url, src)
+        db_name = make_url(url).database or "" if kind == "postgresql" else ""
+        with _server(url, Path(tmp), workers, src) as (base, pids):
+            target = Target(base, seeded["token"], seeded["content"], pids, db_name)
+            for clients in (int(c) for c in args.clients.split(",")):
+                rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+                for _ in range(args.rounds):
+                    for call in KINDS:  # interleaved, so a busy spell hits every kind alike
+                        rounds[call].append(_run_load(target, call, clients, args.seconds))
+                yield {
+                    "database": kind,
+                    "workers": workers,
+                    "clients": clients,
+                    "code": code,
+                    **{call: _median_of(rounds[call]) for call in KINDS},
+                }
+
+
 def _calibration() -> dict[str, float]:
     """How fast this machine runs plain Python now, and how much of a core we get."""
     cpu, wall = time.process_time(), time.perf_counter()
@@ -293,20 +372,38 @@ def main() -> None:
     )
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--clients", default="1,16,64")
-    parser.add_argument("--seconds", type=float, default=3.0, help="measured time per cell")
+    parser.add_argument("--clients", default="1,16")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured time per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell; medians reported")
+    parser.add_argument(
+        "--current-src",
+        type=Path,
+        default=None,
+        help="the source tree to measure as 'current' (default: the one this file imports)",
+    )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="a source tree (the folder holding discflow/) to measure beside this one",
+    )
     parser.add_argument("--pg-server", default=os.environ.get("DISCFLOW_BENCH_PG", PG_SERVER))
     sub = parser.add_subparsers(dest="command")
     load = sub.add_parser("_load", help="(internal) the load generator process")
     load.add_argument("--url", required=True)
     load.add_argument("--token", required=True)
     load.add_argument("--content", required=True)
-    load.add_argument("--kind", choices=("orders", "health"), required=True)
+    load.add_argument("--kind", choices=KINDS, required=True)
     load.add_argument("--clients", type=int, required=True)
     load.add_argument("--seconds", type=float, required=True)
     load.add_argument("--server-pids", default="")
     load.add_argument("--db-name", default="")
+    seed = sub.add_parser("_seed", help="(internal) seed a database, print token and content")
+    seed.add_argument("--url", required=True)
     args = parser.parse_args()
+    if args.command == "_seed":
+        print(json.dumps(_seed(args.url)))
+        return
     if args.command == "_load":
         result = asyncio.run(
             _load(
@@ -323,35 +420,18 @@ def main() -> None:
         print(json.dumps(result))
         return
 
+    sources: list[tuple[str, Path | None]] = [
+        ("current", args.current_src.resolve() if args.current_src else None)
+    ]
+    if args.baseline_src is not None:
+        sources.append(("baseline", args.baseline_src.resolve()))
     cells = []
     for kind in args.databases.split(","):
         for workers in (int(w) for w in args.workers.split(",")):
-            with (
-                tempfile.TemporaryDirectory(prefix="discflow-bench-") as tmp,
-                _database(kind, Path(tmp), args.pg_server) as url,
-            ):
-                token, content = _seed(url)
-                db_name = make_url(url).database or "" if kind == "postgresql" else ""
-                with _server(url, Path(tmp), workers) as (base, pids):
-                    target = Target(base, token, content, pids, db_name)
-                    for clients in (int(c) for c in args.clients.split(",")):
-                        orders = _run_load(target, "orders", clients, args.seconds)
-                        health = _run_load(target, "health", clients, args.seconds)
-                        cpu = orders["cpu_ms"]
-                        cell = {
-                            "database": kind,
-                            "workers": workers,
-                            "clients": clients,
-                            "orders": orders,
-                            "health_baseline": health,
-                            "orders_vs_health": round(orders["per_s"] / health["per_s"], 3),
-                            # orders/s if this machine's cores ran nothing but this test
-                            "cpu_bound_orders_per_s": round(
-                                1000 * (os.cpu_count() or 1) / max(0.001, sum(cpu.values())), 1
-                            ),
-                        }
-                        print(json.dumps(cell), file=sys.stderr, flush=True)
-                        cells.append(cell)
+            for code, src in sources:
+                for cell in _cell(kind, workers, code, src, args):
+                    print(json.dumps(_summary(cell)), file=sys.stderr, flush=True)
+                    cells.append(cell)
     print(
         json.dumps(
             {
@@ -361,12 +441,34 @@ def main() -> None:
                     "load_average": os.getloadavg(),
                     **_calibration(),
                 },
-                "seconds_per_cell": args.seconds,
+                "seconds_per_round": args.seconds,
+                "rounds": args.rounds,
                 "cells": cells,
             },
             indent=2,
         )
     )
+
+
+def _summary(cell: dict[str, Any]) -> dict[str, Any]:
+    """One line per cell for the progress log: the figures BENCHMARKS.md shows."""
+    return {
+        "db": cell["database"],
+        "w": cell["workers"],
+        "c": cell["clients"],
+        "code": cell["code"],
+        **{
+            call: {
+                "server_cpu_ms": cell[call]["cpu_ms"]["server"],
+                "db_cpu_ms": cell[call]["cpu_ms"]["database"],
+                "per_s": cell[call]["per_s"],
+                "p50": cell[call]["p50_ms"],
+                "p99": cell[call]["p99_ms"],
+                "errors": cell[call]["errors"],
+            }
+            for call in KINDS
+        },
+    }
 
 
 if __name__ == "__main__":

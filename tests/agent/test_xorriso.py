@@ -11,7 +11,8 @@ from pathlib import Path
 import pycdlib
 import pytest
 
-from discflow.agent.drivers._xorriso import parse_progress
+from discflow.agent._records import order_id_for
+from discflow.agent.drivers._xorriso import media_check, parse_progress
 
 from .conftest import final, make_config, running, upload, wait_for
 
@@ -101,6 +102,66 @@ async def test_xorriso_errors_become_clear_copy_errors(tmp_path: Path) -> None:
             "/v1/jobs", json={"job_id": "x2", "content_sha256": sha, "media": "CD-R", "copies": 1}
         )
         body = await wait_for(client, "x2", final, timeout=30)
+        status = (await client.get("/v1/status")).json()
     assert body["state"] == "failed"
     error = body["copies"][0]["error"]
-    assert "xorriso could not write to /dev/discflow-no-such-recorder" in error
+    # the media check runs first: nothing is written, and the blank is not counted spoilt
+    assert "xorriso cannot open the drive" in error and "nothing was written" in error
+    media = next(m for m in status["media"] if m["media"] == "CD-R")
+    assert media["used_failed"] == 0 and media["in_drive"] == 0
+
+
+# ---- the media check (xorriso(1) -toc) on real stdio: targets ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("toc", "media", "why"),
+    [
+        ("Drive current: -outdev '/dev/sr0'\nMedia current: is not present\n", "CD-R", "no disc"),
+        (
+            "Drive current: -outdev '/dev/sr0'\nMedia current: DVD+R/DL\nMedia status : is blank\n",
+            "DVD-R",
+            "holds DVD+R/DL, not DVD-R",
+        ),
+        (
+            "Drive current: -outdev '/dev/sr0'\nMedia current: DVD+R/DL\nMedia status : is blank\n",
+            "DVD+R-DL",
+            None,
+        ),
+        (
+            "Drive current: -outdev '/dev/sr0'\nMedia current: BD-R sequential recording\n"
+            "Media status : is written , is closed\n",
+            "BD-R",
+            "not blank",
+        ),
+    ],
+)
+def test_media_check_tells_each_outcome_apart(toc: str, media: str, why: str | None) -> None:
+    found = media_check(toc, media)
+    assert (found is None) if why is None else (found is not None and why in found)
+
+
+async def test_a_written_target_is_refused_as_not_blank_and_spends_no_blank(
+    tmp_path: Path,
+) -> None:
+    image, _ = make_iso(tmp_path)
+    burns = tmp_path / "burns"
+    # the stdio: target the driver will use already holds a session ("is written")
+    target = burns / "drive-0" / f"{order_id_for('w2', 1)}.iso"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(image)
+    cfg = make_config(
+        tmp_path, driver="xorriso", drives=1, retry_limit=0,
+        driver_options={"output_dir": str(burns), "speed": 4},
+    )  # fmt: skip
+    async with running(cfg) as client:
+        sha = await upload(client, image)
+        body = {"job_id": "w2", "content_sha256": sha, "media": "CD-R", "copies": 1}
+        await client.post("/v1/jobs", json=body)
+        job = await wait_for(client, "w2", final, timeout=30)
+        status = (await client.get("/v1/status")).json()
+    assert job["state"] == "failed"
+    assert "the disc is not blank (is written , is appendable)" in job["copies"][0]["error"]
+    media = next(m for m in status["media"] if m["media"] == "CD-R")
+    assert media["used_failed"] == 0 and media["in_drive"] == 0  # not spoilt: never written
+    assert target.read_bytes() == image  # and not overwritten

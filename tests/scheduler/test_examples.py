@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from discflow.domain import Priority
 from discflow.scheduler import (
+    AGING_RATE,
+    Assignment,
     CachedContent,
+    DiscflowPlanner,
+    Download,
+    Plan,
+    QueuedRequest,
+    Snapshot,
     plan_discflow,
     plan_first_available,
 )
 
 from .builders import device, snapshot
+
+
+def run_to_end(snap: Snapshot) -> list[Plan]:
+    """Every round of a standing planner from ``snap`` until it has nothing to wake for."""
+    planner = DiscflowPlanner(snap)
+    plans = [planner.step(snap.now, sorted(snap.requests, key=lambda q: q.seq))]
+    while (wake := plans[-1].wake_s) is not None:
+        assert len(plans) < 1000, "the planner keeps asking to be woken"
+        plans.append(planner.step(wake))
+    return plans
+
+
+def assignments(plans: list[Plan]) -> list[Assignment]:
+    return [a for p in plans for a in p.assignments]
+
+
+def downloads(plans: list[Plan]) -> list[Download]:
+    return [d for p in plans for d in p.downloads]
 
 
 def test_cached_device_wins_over_idle_device_when_download_is_slower() -> None:
@@ -46,32 +74,47 @@ def test_first_available_ignores_the_cache_and_loses() -> None:
 def test_grouping_fetches_once_for_many_requests_and_burns_back_to_back() -> None:
     dev = device("A", link_Bps=100.0)
     reqs = [(f"r{i}", "c", 1) for i in range(5)]
-    plan = plan_discflow(snapshot([dev], reqs, contents={"c": 1000}))
-    assert [(d.device, d.content) for d in plan.downloads] == [("A", "c")]
-    spans = sorted((x.start_s, x.end_s) for x in plan.assignments)
+    plans = run_to_end(snapshot([dev], reqs, contents={"c": 1000}))
+    assert [(d.device, d.content) for d in downloads(plans)] == [("A", "c")]
+    spans = sorted((x.start_s, x.end_s) for x in assignments(plans))
     assert spans == [(10.0 + 100 * k, 110.0 + 100 * k) for k in range(5)]
 
 
 def test_interleaved_contents_are_grouped_per_content() -> None:
     # r1:c, r2:d, r3:c arrive interleaved; the one drive burns c, c, d or d, c, c.
     dev = device("A", link_Bps=1000.0)
-    plan = plan_discflow(
+    plans = run_to_end(
         snapshot(
             [dev], [("r1", "c", 1), ("r2", "d", 1), ("r3", "c", 1)], contents={"c": 1000, "d": 1000}
         )
     )
-    order = [x.content for x in sorted(plan.assignments, key=lambda a: a.start_s)]
+    order = [x.content for x in sorted(assignments(plans), key=lambda a: a.start_s)]
     assert order in (["c", "c", "d"], ["d", "c", "c"])
-    assert len(plan.downloads) == 2
+    assert len(downloads(plans)) == 2
 
 
 def test_large_request_is_split_across_devices_when_that_is_sooner() -> None:
     cached = (CachedContent("c", 1000),)
     a, b = device("A", cached=cached), device("B", cached=cached)
-    plan = plan_discflow(snapshot([a, b], [("r1", "c", 10)], contents={"c": 1000}))
-    per_device = {x.device: x.copies for x in plan.assignments}
+    plans = run_to_end(snapshot([a, b], [("r1", "c", 10)], contents={"c": 1000}))
+    per_device: dict[str, int] = {}
+    for x in assignments(plans):
+        per_device[x.device] = per_device.get(x.device, 0) + x.copies
     assert per_device == {"A": 5, "B": 5}
-    assert max(x.end_s for x in plan.assignments) == 500.0
+    assert max(x.end_s for x in assignments(plans)) == 500.0
+
+
+def test_only_work_starting_within_the_horizon_is_bound() -> None:
+    # One drive, 100 s per copy; the horizon is one typical fetch (1000 B at
+    # 10 B/s = 100 s): the first round binds the copies starting at 0 and 100,
+    # keeps three in the server's queue and asks to be woken a horizon before
+    # the drive frees again.
+    dev = device("A", cached=(CachedContent("c", 1000),))
+    plan = plan_discflow(snapshot([dev], [("r1", "c", 5)], contents={"c": 1000}))
+    assert [(x.copies, x.start_s, x.end_s) for x in plan.assignments] == [(2, 0.0, 200.0)]
+    assert [(w.request, w.copies) for w in plan.waiting] == [("r1", 3)]
+    assert "late binding" in plan.waiting[0].reason
+    assert plan.wake_s == 100.0
 
 
 def test_eviction_takes_unpinned_content_and_never_pinned() -> None:
@@ -116,7 +159,14 @@ def test_busy_content_is_evicted_only_after_its_last_burn() -> None:
 def test_notice_is_raised_exactly_when_media_runs_short(
     blanks: int, copies: int, pending: bool, notices: list[str], waiting: list[int]
 ) -> None:
-    dev = device("A", blanks=blanks, cached=(CachedContent("c", 100),), reload_pending=pending)
+    # Three idle drives: every copy (up to the blanks) starts now, so all are bound.
+    dev = device(
+        "A",
+        drives=(0.0, 0.0, 0.0),
+        blanks=blanks,
+        cached=(CachedContent("c", 100),),
+        reload_pending=pending,
+    )
     plan = plan_discflow(snapshot([dev], [("r1", "c", copies)], contents={"c": 100}))
     assert [n.message for n in plan.notices] == notices
     assert [w.copies for w in plan.waiting] == waiting
@@ -135,3 +185,62 @@ def test_requests_nobody_can_serve_are_reported_with_a_reason() -> None:
     assert "CD-R holds" in reasons["r2"]
     snap2 = snapshot([dev], [("r3", "c", 1)], contents={"c": 10}, media="BD-R")
     assert [u.reason for u in plan_discflow(snap2).unplaceable] == ["no device writes BD-R"]
+
+
+def _finish(plans: list[Plan]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for a in assignments(plans):
+        out[a.request] = max(out.get(a.request, 0.0), a.end_s)
+    return out
+
+
+def test_short_request_behind_a_long_one_finishes_first() -> None:
+    # A 10-copy request queued first, a 1-copy request queued behind it: the
+    # long one holds only the drive's next disc, so the short one goes next.
+    dev = device("A", cached=(CachedContent("c", 1000), CachedContent("d", 1000)))
+    plans = run_to_end(
+        snapshot([dev], [("long", "c", 10), ("short", "d", 1)], contents={"c": 1000, "d": 1000})
+    )
+    done = _finish(plans)
+    assert done["short"] <= 300.0
+    assert done["long"] == 1100.0
+    # First-available, which binds whole requests in arrival order, finishes it last.
+    fa = plan_first_available(
+        snapshot([dev], [("long", "c", 10), ("short", "d", 1)], contents={"c": 1000, "d": 1000})
+    )
+    assert {a.request: a.end_s for a in fa.assignments}["short"] == 1100.0
+
+
+def test_rush_goes_before_normal_of_the_same_size() -> None:
+    dev = device("A", cached=(CachedContent("c", 1000),))
+    snap = snapshot([dev], [("n1", "c", 3), ("n2", "c", 3), ("r", "c", 3)], contents={"c": 1000})
+    requests = tuple(
+        replace(q, priority=Priority.RUSH) if q.id == "r" else q for q in snap.requests
+    )
+    done = _finish(run_to_end(replace(snap, requests=requests)))
+    assert done["r"] < done["n1"] < done["n2"]
+
+
+def test_aging_bounds_how_long_a_long_request_is_overtaken() -> None:
+    # A long request (5 copies) waits while 1-copy requests keep arriving; with
+    # linear aging it is overtaken only by requests that arrived less than
+    # key / AGING_RATE after it, so it starts long before the stream ends.
+    dev = device("A", cached=(CachedContent("c", 1000), CachedContent("d", 1000)))
+    planner = DiscflowPlanner(snapshot([dev], [], contents={"c": 1000, "d": 1000}))
+    long_key = 5 * 100.0  # its work on the fleet's fastest writer
+    bound = long_key / AGING_RATE
+    started: float | None = None
+    t = 0.0
+    arrivals = [QueuedRequest("long", "c", "CD-R", 5, 0.0, 0)]
+    seq = 1
+    while t < 3 * bound and started is None:
+        plan = planner.step(t, arrivals)
+        arrivals = []
+        for a in plan.assignments:
+            if a.request == "long":
+                started = a.start_s
+        t += 100.0  # one short arrival per burn time: the drive never runs dry
+        arrivals.append(QueuedRequest(f"s{seq}", "d", "CD-R", 1, t, seq))
+        seq += 1
+    assert started is not None
+    assert started <= bound + 200.0

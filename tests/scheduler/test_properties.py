@@ -12,6 +12,7 @@ from discflow.scheduler import (
     POLICIES,
     generate_workload,
     parse_workload,
+    plan_discflow,
     simulate,
     validate_plan,
 )
@@ -105,6 +106,18 @@ def test_every_policy_keeps_every_rule(policy: str, doc: dict[str, Any]) -> None
     # Every request is either completed or reported, never dropped.
     assert set(result.completion_s) | refused == {r.id for r in w.requests}
     assert not set(result.completion_s) & refused
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=workloads())
+def test_live_one_round_call_keeps_every_rule_too(doc: dict[str, Any]) -> None:
+    # The dispatcher calls plan_discflow with a full snapshot each round; run
+    # that way (re-planned from scratch at every wake) it must be as valid.
+    w = parse_workload(doc)
+    result = simulate(w, plan_discflow, name="discflow")
+    assert validate_plan(w, result.plan) == []
+    refused = {u["request"] for u in result.plan["unplaceable"]}
+    assert set(result.completion_s) | refused == {r.id for r in w.requests}
 
 
 @settings(max_examples=25, deadline=None)

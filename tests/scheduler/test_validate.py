@@ -37,7 +37,7 @@ def _doc() -> dict[str, Any]:
 
 def _valid() -> tuple[Any, dict[str, Any]]:
     w = parse_workload(_doc())
-    plan = simulate(w, plan_discflow, name="discflow").plan
+    plan = simulate(w, plan_discflow, name="discflow").plan  # the live, stateless call
     assert validate_plan(w, plan) == []
     return w, plan
 
@@ -51,7 +51,10 @@ def test_simulated_plan_of_the_example_is_valid_and_complete() -> None:
     ]
     assert plan["unplaceable"] == [{"request": "r3", "reason": "no device writes BD-R"}]
     assert [d["content"] for d in plan["downloads"]] == ["c2"]
-    assert plan["downloads"][0]["start_s"] == 5.0  # not before r2 arrives
+    # Not before r2 arrives; fetched ahead so the burn starts when a drive frees.
+    first_free = min(b["end_s"] for b in plan["burns"] if b["request"] == "r1")
+    assert 5.0 <= plan["downloads"][0]["start_s"]
+    assert plan["downloads"][0]["end_s"] <= first_free
 
 
 def _broken(mutate: Any) -> list[str]:
@@ -130,3 +133,52 @@ def test_simulator_refuses_a_burn_of_uncached_content() -> None:
     doc["requests"] = [doc["requests"][1] | {"arrival_s": 0.0}]
     with pytest.raises(SchedulingError, match="without cache"):
         simulate(parse_workload(doc), cheat, name="cheat")
+
+
+def test_a_download_faster_than_the_link_is_rule_4() -> None:
+    def quick(p: dict[str, Any]) -> None:
+        p["downloads"][0]["end_s"] -= 1.0
+
+    assert any(e.startswith("rule 4") and "lasts" in e for e in _broken(quick))
+
+
+def test_a_burn_shorter_than_the_media_allows_is_rule_1() -> None:
+    def quick(p: dict[str, Any]) -> None:
+        p["burns"][0]["end_s"] -= 10.0
+
+    assert any(e.startswith("rule 1") and "lasts" in e for e in _broken(quick))
+
+
+def test_evicting_a_content_mid_burn_is_rule_5() -> None:
+    def evict(p: dict[str, Any]) -> None:
+        b = next(b for b in p["burns"] if b["request"] == "r1")
+        p["evictions"].append(
+            {"device": "pub-1", "content": "c1", "at_s": (b["start_s"] + b["end_s"]) / 2}
+        )
+
+    assert any(e.startswith("rule 5") and "mid-burn" in e for e in _broken(evict))
+
+
+def test_a_reload_landing_early_or_too_big_is_rule_6() -> None:
+    def early(p: dict[str, Any]) -> None:
+        p["reloads"].append(
+            {"device": "pub-1", "media": "CD-R", "notice_s": 0.0, "loaded_s": 10.0, "count": 500}
+        )
+
+    errors = [e for e in _broken(early) if e.startswith("rule 6")]
+    assert any("reload_delay_s" in e for e in errors)
+    assert any("not reload_count" in e for e in errors)
+
+
+def test_a_copy_burned_twice_is_rule_1() -> None:
+    def twice(p: dict[str, Any]) -> None:
+        p["burns"].append(dict(p["burns"][0], drive=1, start_s=5000.0, end_s=5000.0 + 143.33))
+
+    assert any(e.startswith("rule 1") for e in _broken(twice))
+
+
+def test_a_burn_on_a_device_without_that_media_is_rule_1() -> None:
+    def wrong(p: dict[str, Any]) -> None:
+        p["burns"][0]["media"] = "DVD-R"
+
+    assert any(e.startswith("rule 1") for e in _broken(wrong))

@@ -81,12 +81,10 @@ def agent_app(tmp_path: Path) -> Any:
     return _agent_app(tmp_path / "cache")
 
 
-# the specs are read once from throw-away apps; each test calls an app of its own fixture
+# the specs are read once from throw-away apps (no dispatcher: their database is never
+# migrated); each test calls an app of its own fixture
 _SPEC_DIR = Path(tempfile.mkdtemp(prefix="discflow-fuzz-spec-"))
 server = schemathesis.openapi.from_asgi(
-    # no dispatcher: its thread would run (and fail on the unmigrated in-memory database)
-    # while pytest compiles the next modules; CPython 3.11's AST depth check is not
-    # thread-safe and fails the collection with "AST constructor recursion depth mismatch"
     "/openapi.json",
     create_app(Settings(data_dir=_SPEC_DIR, database_url="sqlite://", run_dispatcher=False)),
 )

@@ -189,7 +189,7 @@ def test_authorization_matrix(world: World, method: str, template: str) -> None:
     allowed = {c for c, s in outcomes.items() if s not in (401, 403, 404)}
     if template == "/api/v1/events":
         # B may read the task log of B's own orders, never of A's (asked for here)
-        assert outcomes["customer_b"] == 403, outcomes
+        assert outcomes["customer_b"] == 404, outcomes
         assert allowed == EXPECTED[(method, template)] - {"customer_b"}, outcomes
         return
     assert allowed == EXPECTED[(method, template)], outcomes
@@ -197,13 +197,14 @@ def test_authorization_matrix(world: World, method: str, template: str) -> None:
 
 
 def test_another_customers_order_gives_nothing_away(world: World) -> None:
-    """B is refused A's order (403 by the store's choice: it says so plainly) and the
-    refusal carries none of the order's data; B's list does not show it."""
+    """B is refused A's order with the same 404 a made-up id gets (so ids cannot be
+    probed), the refusal carries none of the order's data; B's list does not show it."""
     theirs = world.client.get(
         f"/api/v1/orders/{world.order_id}", headers=world.headers["customer_b"]
     )
-    assert theirs.status_code == 403
+    assert theirs.status_code == 404
     assert set(theirs.json()) == {"detail"}
+    assert theirs.json()["detail"] == f"no order with id {world.order_id!r}"
     assert "Lovelace" not in theirs.text and world.content_id not in theirs.text
     listed = world.client.get("/api/v1/orders", headers=world.headers["customer_b"]).json()
     assert world.order_id not in {o["id"] for o in listed}

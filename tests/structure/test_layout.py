@@ -20,8 +20,6 @@ MAX_FUNCTION_LINES = 90
 # that no longer needs to be here (remove it when its split lands).
 PENDING_SPLITS = {
     "agent/_jobs.py": "issue #13 (agent job runner)",
-    "scheduler/_discflow.py:_allocate_group": "issue #15 (scheduler)",
-    "scheduler/_validate.py:validate_plan": "issue #15 (scheduler)",
     "store/_orders.py:place_order": "issue #17 (order hot path)",
 }
 

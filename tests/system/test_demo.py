@@ -66,6 +66,12 @@ def test_demo_runs_an_order_to_done_and_stops_cleanly(tmp_path: Path) -> None:
         assert state == "done"
         discs = list((tmp_path / "data" / "demo-agents").rglob("*.iso"))
         assert discs, "the demo's image writers produced no disc image"
+        # each copy's printed face beside it, with its own "copy N of 2" (H13, #13)
+        faces = [Path(f"{disc}.face.pdf") for disc in discs]
+        texts = [subprocess.run(["pdftotext", str(f), "-"], capture_output=True, text=True,
+                                check=True).stdout for f in faces]  # fmt: skip
+        assert all("1 of 2" in t or "2 of 2" in t for t in texts)
+        assert any("1 of 2" in t for t in texts) and any("2 of 2" in t for t in texts)
     finally:
         demo.send_signal(signal.SIGINT)  # what Ctrl-C sends
         demo.wait(timeout=60)

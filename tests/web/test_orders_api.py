@@ -112,13 +112,16 @@ def test_tokens_and_ownership(client: TestClient, database: Database) -> None:
     assert client.get("/api/v1/orders").status_code == 401
     wrong = client.get("/api/v1/orders", headers=bearer("dft_not-a-token"))
     assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["detail"]
+    # another customer's order is answered like a made-up id: ids cannot be probed
     forbidden = client.get(f"/api/v1/orders/{order['id']}", headers=bearer(bob))
-    assert forbidden.status_code == 403
+    made_up = client.get("/api/v1/orders/ORD-00000000-XXXXXX", headers=bearer(bob))
+    assert forbidden.status_code == made_up.status_code == 404
+    assert forbidden.json()["detail"].startswith("no order with id")
     assert (
-        client.get(f"/api/v1/events?order_id={order['id']}", headers=bearer(bob)).status_code == 403
+        client.get(f"/api/v1/events?order_id={order['id']}", headers=bearer(bob)).status_code == 404
     )
     assert (
-        client.post(f"/api/v1/orders/{order['id']}/cancel", headers=bearer(bob)).status_code == 403
+        client.post(f"/api/v1/orders/{order['id']}/cancel", headers=bearer(bob)).status_code == 404
     )
     assert client.get("/api/v1/orders", headers=bearer(bob)).json() == []
     assert client.get(f"/api/v1/orders/{order['id']}", headers=bearer(operator)).status_code == 200

@@ -22,7 +22,13 @@ from discflow.agent._media import MediaLedger
 from discflow.agent._state import StateFile
 from discflow.agent.drivers import DeviceReport, Driver, DriverSettings, create_driver
 from discflow.coordinator import Coordinator
-from discflow.domain import Availability
+from discflow.domain import (
+    Availability,
+    DeviceReason,
+    DeviceStateReason,
+    ReasonSeverity,
+    can_burn,
+)
 from discflow.errors import DeviceUnavailable, PermissionDenied
 from discflow.protocol import AgentStatus
 
@@ -61,7 +67,9 @@ class Agent:
         self.device = DeviceReport(ok=True, message="starting")
         self.token: str | None = config.token or self._read_token_file()
         self.jobs_loop = Coordinator("job loop", self.runner.step, interval=config.poll_s)
-        self.device_loop = Coordinator("device status", self._poll_device, interval=5.0)
+        self.device_loop = Coordinator(
+            "device status", self._poll_device, interval=config.status_poll_s
+        )
         self.heartbeat = Coordinator(
             "heartbeat", self._send_heartbeat, interval=config.heartbeat_s, max_backoff=60.0
         )
@@ -129,14 +137,28 @@ class Agent:
     # ---- status and heartbeats ---------------------------------------------------
 
     async def _poll_device(self) -> None:
+        before = self.device
         try:
             self.device = await self.driver.device_status()
         except DeviceUnavailable as exc:
-            self.device = DeviceReport(ok=False, message=str(exc))
+            self.device = DeviceReport(
+                ok=False,
+                message=str(exc),
+                reasons=(
+                    DeviceReason(
+                        DeviceStateReason.OFFLINE,
+                        ReasonSeverity.ERROR,
+                        f"{self.config.name}: {exc}",
+                    ),
+                ),
+            )
             raise
+        finally:
+            if self.device.reasons != before.reasons:
+                self.heartbeat.wake()  # the floor learns of a new reason at once
 
     def availability(self) -> Availability:
-        if not self.device.ok:
+        if not self.device.ok or not can_burn(list(self.device.reasons)):
             return Availability.ERROR
         if self.runner.paused():
             return Availability.PAUSED
@@ -176,6 +198,15 @@ class Agent:
                 "link_Bps": self.config.link_Bps,
                 "jobs": [{"job_id": j.job_id, "state": j.state} for j in self.runner.jobs.values()],
                 "device_message": self.device.message,
+                "reasons": [
+                    {
+                        "reason": r.reason,
+                        "severity": r.severity,
+                        "message": r.message[:500],  # the protocol's bounds
+                        "detail": r.detail[:100],
+                    }
+                    for r in self.device.reasons
+                ],
             }
         )
 

@@ -55,6 +55,7 @@ class AgentConfig(BaseModel):
     drives: int = Field(1, ge=1, le=64)
     heartbeat_s: float = Field(2.0, gt=0)
     poll_s: float = Field(0.2, gt=0)
+    status_poll_s: float = Field(5.0, gt=0)  # how often the device's own status is read
     retry_limit: int = Field(3, ge=0)  # failed discs a job may spend before it fails
     link_Bps: int = Field(100_000_000, gt=0)  # noqa: N815
     tls_cert: Path | None = None

@@ -110,5 +110,12 @@ class MediaLedger:
         else:
             counts.used_failed += 1
 
+    def release(self, media: str) -> None:
+        """The disc taken for a drive was never written (the drive refused it): back to the bin."""
+        counts = self._counts[media]
+        if counts.in_drive <= 0:
+            raise InvalidInput(f"no {media} disc is in a drive to release")
+        counts.in_drive -= 1
+
     def to_json(self) -> dict[str, dict[str, int]]:
         return {media: counts.to_json() for media, counts in self._counts.items()}

@@ -8,6 +8,7 @@ expected. It never writes.
 from __future__ import annotations
 
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,13 @@ import pycdlib
 
 from discflow.errors import IngestError
 
-__all__ = ["ImageFacts", "describe_content", "inspect_image", "recognition_sequence"]
+__all__ = [
+    "ImageFacts",
+    "check_names",
+    "describe_content",
+    "inspect_image",
+    "recognition_sequence",
+]
 
 SECTOR = 2048
 _FIRST_VRS_SECTOR = 16
@@ -156,13 +163,89 @@ def _facts(iso: Any, *, size: int, display_name: str) -> ImageFacts:
     for _dirpath, _dirs, files in iso.walk(**walk_root):
         file_count += len(files)
     _check_extents(iso, size=size, block=block, display_name=display_name)
+    check_names(iso, display_name=display_name)
     volume_id = bytes(iso.pvd.volume_identifier).decode("ascii", "replace").strip(" \x00")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in volume_id):
+        raise IngestError(
+            f"{display_name}: the volume identifier {volume_id!r} holds control characters "
+            "(line breaks would reach the robots' job files); rebuild the image with a plain "
+            "volume name (A-Z, 0-9, _)"
+        )
     return ImageFacts(
         volume_id=volume_id,
         file_count=file_count,
         filesystems=tuple(filesystems),
         size_bytes=size,
     )
+
+
+def _bad_name(name: str) -> str | None:
+    """Why ``name`` cannot be one component of a path on a disc, else None."""
+    if name in ("", ".", ".."):
+        return "is empty, '.' or '..'"
+    if "/" in name or "\\" in name:
+        return "contains a path separator"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "contains control characters"
+    return None
+
+
+def check_names(iso: Any, *, display_name: str) -> None:
+    """Refuse names that could leave the folder an image is extracted into.
+
+    Every namespace the image carries is checked (Rock Ridge, Joliet, UDF,
+    ISO 9660), because a device driver may extract through any of them: no
+    component may be ``..``, hold a separator or a control character, and a
+    Rock Ridge symlink must be relative and stay inside the image's tree.
+    """
+    kinds = ["iso_path"]
+    if iso.has_rock_ridge():
+        kinds.append("rr_path")
+    if iso.has_joliet():
+        kinds.append("joliet_path")
+    if iso.has_udf():
+        kinds.append("udf_path")
+    for kind in kinds:
+        for dirpath, dirs, files in iso.walk(**{kind: "/"}):
+            for name in [*dirs, *files]:
+                clean = name.split(";")[0] if kind == "iso_path" else name
+                why = _bad_name(clean)
+                if why is not None:
+                    raise IngestError(
+                        f"{display_name}: the name {name!r} in {dirpath!r} {why} "
+                        f"({kind.split('_')[0]} names); such an image could write outside the "
+                        "folder it is copied into: rebuild it with plain names"
+                    )
+        if kind == "rr_path":
+            _check_symlinks(iso, display_name=display_name)
+
+
+def _check_symlinks(iso: Any, *, display_name: str) -> None:
+    for dirpath, _dirs, _files in iso.walk(rr_path="/"):
+        for child in iso.list_children(rr_path=dirpath):
+            if child.is_dot() or child.is_dotdot() or child.rock_ridge is None:
+                continue
+            if not child.rock_ridge.is_symlink():
+                continue
+            target = child.rock_ridge.symlink_path().decode("utf-8", "replace")
+            parent = dirpath.strip("/")
+            resolved = (
+                posixpath.normpath(posixpath.join(parent, target))
+                if parent
+                else (posixpath.normpath(target))
+            )
+            if (
+                target.startswith("/")
+                or "\\" in target
+                or resolved == ".."
+                or resolved.startswith("../")
+                or any(ord(ch) < 32 for ch in target)
+            ):
+                name = child.rock_ridge.name().decode("utf-8", "replace")
+                raise IngestError(
+                    f"{display_name}: {dirpath.rstrip('/')}/{name} is a symbolic link to "
+                    f"{target!r}, outside the image's tree; rebuild the image without it"
+                )
 
 
 def _check_extents(iso: Any, *, size: int, block: int, display_name: str) -> None:

@@ -108,7 +108,11 @@ def demo(
     try:
         fleet.wait_ready()
         console.print(f"catalog: {', '.join(ids)}", soft_wrap=True)
-        console.print(f"finished discs land in {fleet.root}/<device>/discs", soft_wrap=True)
+        console.print(
+            f"finished discs land in {fleet.root}/<device>/discs, each with its printed face "
+            "beside it (<disc>.iso.face.pdf: title, order, customer, copy N of M)",
+            soft_wrap=True,
+        )
         print_banner(console, banner(url, passwords=passwords, tokens=tokens))
         console.print("Ctrl-C stops everything.\n")
         uvicorn.run(

@@ -22,6 +22,7 @@ operator gets one error notice saying why and resumes the device after a look.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -41,7 +42,7 @@ from discflow.dispatcher._needs import (
 )
 from discflow.dispatcher._pusher import DeviceLink
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.domain import DispatchReason
+from discflow.domain import DispatchReason, DispatchState
 from discflow.errors import DiscflowError
 from discflow.store import (
     Database,
@@ -179,28 +180,30 @@ class Floor:
             )
 
     async def stop_failing_jobs(self, links: Mapping[str, DeviceLink]) -> None:
-        """Stop on their agents the jobs the failure policy gave up on."""
+        """Stop on their agents the jobs the failure policy gave up on, and record what
+        each agent says it burned before it stopped (its count, not ours)."""
         for job_id, device in list(self.to_stop.items()):
             link = links.get(device)
+            if link is None:
+                continue  # not linked yet: the next round tries again
             try:
-                if link is not None:
+                with contextlib.suppress(AgentRefused):  # already final there
                     await link.client.cancel(job_id)
-            except AgentRefused:
-                pass  # already final on the agent: its discs are counted below
+                report = await link.client.job(job_id)
             except DiscflowError as error:
                 log.info("stopping %s on %s deferred: %s", job_id, device, error)
                 continue
             with self.database.transaction() as session:
+                store.apply_agent_report(session, job_id, report, self.policy)
                 job = session.get(Job, job_id)
-                if job is not None:
-                    store.cancel_job(
-                        session,
-                        job_id,
-                        error=f"stopped after {job.failed_copies} failed discs",
-                        reason=DispatchReason.ABORTED_BY_SYSTEM,
-                        policy=self.policy,
-                    )
-            del self.to_stop[job_id]
+                if job is None or job.state not in store.JOB_ACTIVE:
+                    if job is not None and job.state == DispatchState.CANCELLED:
+                        store.set_job_reason(
+                            job,
+                            DispatchReason.ABORTED_BY_SYSTEM,
+                            f"stopped after {job.failed_copies} failed discs (failure policy)",
+                        )
+                    del self.to_stop[job_id]
 
     def _clear_met_needs(self, session: Session, stock: dict[str, int]) -> None:
         for notice in store.list_notices(session):

@@ -13,7 +13,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from discflow.domain import MEDIA_TYPES, Availability
+from discflow.domain import MEDIA_TYPES, Availability, Priority
 from discflow.scheduler import (
     CachedContent,
     DeviceView,
@@ -117,7 +117,17 @@ def queued_request(request: Request, *, remaining: int, seq: int) -> QueuedReque
         copies=remaining,
         arrival_s=request.created_at.timestamp(),
         seq=seq,
+        priority=_priority(request),
     )
+
+
+def _priority(request: Request) -> Priority:
+    # The scheduler orders by it (rush first, aging bounds every wait); a value
+    # the domain does not know (an old row) counts as normal rather than failing.
+    try:
+        return Priority(getattr(request, "priority", Priority.NORMAL.value))
+    except ValueError:
+        return Priority.NORMAL
 
 
 def snapshot(

@@ -1,5 +1,12 @@
 """Value types and lifecycles of discflow. No I/O here, stdlib only."""
 
+from discflow.domain._device_text import (
+    MERGE_VALUE_MAX,
+    VOLUME_NAME_MAX,
+    check_merge_key,
+    check_merge_value,
+    check_volume_name,
+)
 from discflow.domain._media import (
     MEDIA_TYPES,
     MediaType,
@@ -48,6 +55,11 @@ from discflow.domain._values import (
 )
 
 __all__ = [
+    "MERGE_VALUE_MAX",
+    "VOLUME_NAME_MAX",
+    "check_merge_key",
+    "check_merge_value",
+    "check_volume_name",
     "BLOCKING_REASONS",
     "DeviceReason",
     "DeviceStateReason",

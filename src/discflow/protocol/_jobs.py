@@ -11,7 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from discflow.domain import CopyState, JobState, Priority, media_type
+from discflow.domain import (
+    CopyState,
+    JobState,
+    Priority,
+    check_merge_key,
+    check_merge_value,
+    check_volume_name,
+    media_type,
+)
 from discflow.errors import UnknownMediaType
 
 __all__ = ["CopyOut", "DiscLabel", "JobBrief", "JobCreate", "JobOut", "check_media_name"]
@@ -60,6 +68,16 @@ class DiscLabel(BaseModel):
             raise ValueError("label.design: a design name cannot hold control characters")
         return value
 
+    @field_validator("merge")
+    @classmethod
+    def _merge(cls, sets: list[dict[str, str]]) -> list[dict[str, str]]:
+        # each value goes onto one line of a robot's job or merge file (H13, #13/#19.3)
+        for fields in sets:
+            for key, value in fields.items():
+                check_merge_key(key)
+                check_merge_value(key, value)
+        return sets
+
     def as_mapping(self) -> dict[str, Any]:
         """The label as the runner and drivers read it."""
         return self.model_dump()
@@ -74,13 +92,19 @@ class JobCreate(BaseModel):
     content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     media: str
     copies: int = Field(ge=1, le=1000)
-    volume_name: str = Field("DISCFLOW", min_length=1, max_length=32)
+    volume_name: str = "DISCFLOW"
     verify: bool = True
     label: DiscLabel | None = None
     priority: Priority = Priority.NORMAL
     burn_speed: int | None = Field(default=None, ge=1, le=100)
 
     _media_name = field_validator("media")(check_media_name)
+
+    @field_validator("volume_name")
+    @classmethod
+    def _volume(cls, value: str) -> str:
+        # ISO 9660/Joliet volume identifier rules; it reaches job files and xorriso
+        return check_volume_name(value)
 
 
 class CopyOut(BaseModel):

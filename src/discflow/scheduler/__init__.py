@@ -44,14 +44,31 @@ for noticed (device, media) pairs, and only the still-waiting copies queued.
 simulated plan document against every rule of the workload schema.
 
 ``plan_discflow(snapshot, cache_policy="gdsf")`` also takes ``"lru"``.
-Requests whose copies cannot be placed for lack of blanks come back as
-``waiting`` together with a notice; the caller re-plans them when the
-reload lands. The policy is deterministic: equal snapshots, equal plans.
+It binds late: only the discs a drive starts within its device's horizon
+(about one content's fetch time) are assigned; every other copy comes back in
+``waiting`` and ``Plan.wake_s`` says when to ask again (the dispatcher plans
+every second anyway). Requests short of blanks wait too, and notices ask for
+blanks ahead of time (before the planned work would use them up). The policy
+is deterministic: equal snapshots, equal plans.
+
+The standing form
+-----------------
+``DiscflowPlanner(snapshot)`` (``start_discflow``) keeps the plan between
+rounds: ``step(now, arrivals, reloads)`` takes only what changed and returns
+that round's Plan. ``simulate`` runs ``POLICIES["discflow"]`` this way (a
+``StandingPolicy``); ``plan_discflow`` is one such round from a full snapshot,
+so the benchmark and the live dispatcher run the same decision code.
 """
 
 from discflow.scheduler._baselines import plan_first_available, plan_round_robin
 from discflow.scheduler._cache import CACHE_POLICIES, CachePolicy, choose_victims
-from discflow.scheduler._discflow import DEFAULT_CACHE_POLICY, plan_discflow
+from discflow.scheduler._discflow import (
+    DEFAULT_CACHE_POLICY,
+    DiscflowPlanner,
+    plan_discflow,
+    start_discflow,
+)
+from discflow.scheduler._fleets import MODELS, Recipe, generate_fleet
 from discflow.scheduler._generate import Arrival, generate_workload
 from discflow.scheduler._model import (
     Assignment,
@@ -64,12 +81,19 @@ from discflow.scheduler._model import (
     OperatorSettings,
     Plan,
     QueuedRequest,
+    Reloaded,
     Snapshot,
     Unplaceable,
     Waiting,
 )
-from discflow.scheduler._simulate import Policy, SimResult, simulate
-from discflow.scheduler._summary import download_lower_bound, lower_bounds, summarize
+from discflow.scheduler._pool import AGING_RATE, WEIGHTS
+from discflow.scheduler._simulate import Planner, Policy, SimResult, StandingPolicy, simulate
+from discflow.scheduler._summary import (
+    download_lower_bound,
+    lower_bounds,
+    percentile,
+    summarize,
+)
 from discflow.scheduler._validate import validate_plan
 from discflow.scheduler._workload import (
     DeviceSpec,
@@ -83,15 +107,17 @@ from discflow.scheduler._workload import (
 
 plan = plan_discflow
 
-POLICIES: dict[str, Policy] = {
-    "discflow": plan_discflow,
+POLICIES: dict[str, Policy | StandingPolicy] = {
+    "discflow": StandingPolicy(start_discflow),
     "first-available": plan_first_available,
     "round-robin": plan_round_robin,
 }
 
 __all__ = [
+    "AGING_RATE",
     "CACHE_POLICIES",
     "DEFAULT_CACHE_POLICY",
+    "MODELS",
     "POLICIES",
     "Arrival",
     "Assignment",
@@ -99,6 +125,7 @@ __all__ = [
     "CachedContent",
     "DeviceSpec",
     "DeviceView",
+    "DiscflowPlanner",
     "Download",
     "Eviction",
     "MediaSpec",
@@ -106,25 +133,33 @@ __all__ = [
     "OperatorNotice",
     "OperatorSettings",
     "Plan",
+    "Planner",
     "Policy",
     "QueuedRequest",
+    "Recipe",
+    "Reloaded",
     "RequestSpec",
     "SimResult",
     "Snapshot",
+    "StandingPolicy",
     "Unplaceable",
+    "WEIGHTS",
     "Waiting",
     "Workload",
     "WorkloadError",
     "choose_victims",
     "download_lower_bound",
+    "generate_fleet",
     "generate_workload",
     "lower_bounds",
     "parse_workload",
+    "percentile",
     "plan",
     "plan_discflow",
     "plan_first_available",
     "plan_round_robin",
     "simulate",
+    "start_discflow",
     "summarize",
     "validate_plan",
     "workload_to_dict",

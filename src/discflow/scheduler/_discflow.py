@@ -1,414 +1,418 @@
-# The product's policy (claims 8 and 9).
+# The product's policy (claims 8 and 9): late binding over a standing plan.
 #
-# Invariants: requests are grouped by (content, media) so a content is fetched
-# once per device and burned back to back. A round has two phases:
-#   1. allocation, on a fluid model of each device (queued work / drives):
-#      least flexible groups first (fewest capable drives, then most work),
-#      each copy to the capable device that finishes it soonest, except that a
-#      device already holding the content keeps the work while it stays within
-#      the round's horizon (the balanced makespan found by a first pass) or
-#      beats the alternative by less than the alternative's download. This is
-#      McNaughton's wrap-around in spirit: few (content, device) pairs, so few
-#      downloads, and balanced devices, so a short makespan.
-#   2. sequencing: each device runs its share in Smith's order (least work per
-#      request first, fewer copies first), which minimises mean completion;
-#      the shared Ledger commits downloads, evictions and burns.
-# Cost: O(groups x devices + copies x log devices) per pass; lazy heaps work
-# because finish times only grow as work is added.
-"""The ``discflow`` policy: cache-aware, media-aware earliest-finish routing."""
+# Invariants:
+# - Only work a drive starts within its device's horizon (about one content's
+#   fetch time) is bound to that device; everything else stays in the
+#   server's queue (``Pool``/``Piece``), so a short or rush request arriving
+#   later still goes before long work that has not started.
+# - At each drive's free moment the device takes the most urgent of: its own
+#   planned piece (LP share, or the rest of a request it started: one fetch
+#   per request, as in a print queue), the pool's best for its media, and the
+#   pool's best whose content it already holds. Urgency is Smith's rule on
+#   this device (setup + span, divided by the priority weight: rush 8, normal
+#   1, low 0.25) plus linear aging (AGING_RATE x arrival time), so a request
+#   is overtaken only by requests that arrived less than key / AGING_RATE
+#   after it: that is the wait bound. A pooled request whose content a
+#   holder will start before a fetch here would end is left to the holder.
+#   With nothing to take, it steals planned work from the device that would
+#   finish last, if it finishes that work sooner (a faster, idle or newly
+#   stocked device).
+# - An arrival costs O(log n) pushes plus waking the parked devices whose
+#   drives cover its copies; a full re-plan (LP allocation of the whole
+#   queue) runs when more copies arrive at once than the drives can bind soon
+#   (a batch), and every REPLAN_INTERVAL_S while much planned work is left.
+# - Reload notices go out when a device's blanks of a media would run out
+#   within the reload delay plus a margin at its planned or recent pace.
+# - Deterministic: every iteration order is insertion or sort order.
+"""The ``discflow`` policy: a standing, incrementally updated, late-bound plan."""
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import repeat
 
+from discflow.scheduler._blanks import check_reload, stalled, waiting_entries
 from discflow.scheduler._cache import CachePolicy
-from discflow.scheduler._ledger import Ledger, static_refusal
-from discflow.scheduler._model import DeviceView, Plan, QueuedRequest, Snapshot
+from discflow.scheduler._ledger import static_refusal
+from discflow.scheduler._model import (
+    Plan,
+    QueuedRequest,
+    Reloaded,
+    Snapshot,
+    Unplaceable,
+)
+from discflow.scheduler._planned import backlog_end, replan, steal
+from discflow.scheduler._pool import Entry, Piece, Pool, Waiter, live
+from discflow.scheduler._state import Decisions, DeviceState
 
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
-# A device holding the content keeps a copy unless another would finish it
-# sooner by more than this many times that other device's download time.
-DOWNLOAD_WEIGHT = 2.0
-# In big rounds (the fluid model) each group considers only this many of the
-# least-loaded capable devices (more for groups of many copies), plus the
-# devices that hold its content.
-SHORTLIST = 24
-# Rounds of at most this many copies per drive use the exact per-drive model.
-DISCRETE_FACTOR = 1
+# Re-plan the whole queue when more copies than this many per drive arrive at
+# once, and while planned work is left, every REPLAN_INTERVAL_S (rebalancing).
+REPLAN_COPIES_PER_DRIVE = 4
+REPLAN_INTERVAL_S = 86400.0
+# In Smith's rule a content not held costs at least this many fetch times.
+DOWNLOAD_WEIGHT = 1.0
 
 
 @dataclass(slots=True)
-class _Group:
-    content: str
-    media: str
-    size: int
-    reqs: list[QueuedRequest]
-    smith: tuple[float, int]
-    cands: list[DeviceView] = field(default_factory=list)  # every capable online device
-    arrays: _Arrays | None = None  # cached for both passes in the discrete model
+class _Choice:
+    waiter: Waiter
+    piece: Piece | None  # None: the copies come from the pool
 
 
 @dataclass(slots=True)
-class _Arrays:
-    """Per candidate device of a group, values read from the snapshot."""
+class DiscflowPlanner:
+    """The standing plan; ``step`` is one planning round (pure: time is an argument)."""
 
-    cands: list[DeviceView]
-    per: list[float]  # drive seconds per copy (divided by drives in the fluid model)
-    dls: list[float]  # download seconds
-    ready: list[float | None]  # when the content is ready there; None: must download
-    blanks: list[int]
-    avail: list[float]
-    dl_free: list[float]
+    snapshot: Snapshot
+    cache_policy: CachePolicy = DEFAULT_CACHE_POLICY
+    devices: dict[str, DeviceState] = field(default_factory=dict)
+    holders: dict[str, dict[str, None]] = field(default_factory=dict)
+    waiters: dict[str, Waiter] = field(default_factory=dict)
+    quota: dict[str, deque[Piece]] = field(default_factory=dict)
+    quota_work: dict[str, float] = field(default_factory=dict)
+    quota_copies: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, media)
+    wakes: list[tuple[float, str]] = field(default_factory=list)
+    wake_at: dict[str, float] = field(default_factory=dict)
+    parked: dict[str, None] = field(default_factory=dict)
+    victims: list[tuple[float, str]] = field(default_factory=list)
+    refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    last_replan: float = -math.inf
+    pool: Pool = field(init=False)
+    writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
+    typical: dict[str, float] = field(default_factory=dict)  # media -> typical size
+    writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
+    online_drives: int = 0
 
-
-def _arrays(
-    g: _Group,
-    cands: list[DeviceView],
-    now: float,
-    base: dict[str, tuple[float, float]],
-    *,
-    discrete: bool,
-) -> _Arrays:
-    # Read before any decision is committed, so the snapshot's values are the ledger's.
-    size, media, content = g.size, g.media, g.content
-    out = _Arrays(cands, [], [], [], [], [], [])
-    for d in cands:
-        stock = d.media[media]
-        burn = stock.overhead_s + size / stock.write_Bps
-        out.per.append(burn if discrete else burn / len(d.drives_free_s))
-        out.dls.append(size / d.link_Bps)
-        e = d.cached.get(content)
-        out.ready.append(None if e is None else (e.ready_s if e.ready_s > now else now))
-        out.blanks.append(stock.blanks)
-        avail, dl_free = base[d.name]
-        out.avail.append(avail)
-        out.dl_free.append(dl_free)
-    return out
-
-
-@dataclass(slots=True)
-class _Pass:
-    """One allocation pass: fluid states of touched devices, and in the fluid
-    model a heap per media of devices by availability, for the shortlist."""
-
-    now: float
-    base: dict[str, tuple[float, float]]
-    discrete: bool
-    online: list[DeviceView]
-    holding: dict[str, list[DeviceView]]
-    fluid: dict[str, _Fluid] = field(default_factory=dict)
-    pools: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
-
-    def avail(self, d: DeviceView) -> float:
-        f = self.fluid.get(d.name)
-        return f.avail if f is not None else self.base[d.name][0]
-
-    def shortlist(self, ledger: Ledger, g: _Group) -> list[DeviceView]:
-        """The least-loaded capable devices with blanks, plus holders."""
-        pool = self.pools.get(g.media)
-        if pool is None:
-            pool = [(self.avail(d), j) for j, d in enumerate(self.online) if g.media in d.media]
-            heapq.heapify(pool)
-            self.pools[g.media] = pool
-        picked: list[DeviceView] = []
-        back: list[tuple[float, int]] = []
-        # A popular group may need many devices to finish in time.
-        want = max(SHORTLIST, sum(r.copies for r in g.reqs) // 4)
-        while pool and len(picked) < want:
-            key, j = heapq.heappop(pool)
-            d = self.online[j]
-            cur = self.avail(d)
-            if cur > key:
-                heapq.heappush(pool, (cur, j))
+    def __post_init__(self) -> None:
+        snap = self.snapshot
+        sizes = sorted(snap.contents.values()) or [1]
+        median = float(sizes[len(sizes) // 2])
+        fastest: dict[str, tuple[float, float]] = {}
+        for view in snap.devices:
+            st = DeviceState.from_view(view, now=snap.now, typical_bytes=median)
+            self.devices[st.name] = st
+            for c in st.cache:
+                self.holders.setdefault(c, {})[st.name] = None
+            if not st.online:
                 continue
-            f = self.fluid.get(d.name)
-            left = f.blanks.get(g.media) if f is not None else None
-            if (left if left is not None else ledger.blanks(d, g.media)) <= 0:
-                continue  # blanks only fall within a pass: drop it for good
-            back.append((key, j))
-            if g.size <= d.cache_bytes:
-                picked.append(d)
-        for item in back:
-            heapq.heappush(pool, item)
-        seen = {d.name for d in picked}
-        for d in self.holding.get(g.content, ()):
-            if d.name not in seen and g.media in d.media and g.size <= d.cache_bytes:
-                picked.append(d)
-        return picked
+            self.parked[st.name] = None
+            self.online_drives += st.drive_count
+            for m, s in st.stock.items():
+                self.writers.setdefault(m, []).append(st.name)
+                self.writer_drives[m] = self.writer_drives.get(m, 0) + st.drive_count
+                overhead, write = fastest.get(m, (math.inf, 0.0))
+                fastest[m] = (min(overhead, s.overhead_s), max(write, s.write_Bps))
+        self.pool = Pool(fastest)
+        for m in fastest:
+            cap = snap.media_capacity.get(m, 0)
+            fit = [s for s in sizes if s <= cap] or [cap]
+            self.typical[m] = float(fit[len(fit) // 2])
 
+    # ---- one round ----------------------------------------------------------
 
-@dataclass(slots=True)
-class _Fluid:
-    """A device in the allocation phase: mean drive free time, downloads, blanks."""
+    def step(
+        self,
+        now: float,
+        arrivals: Iterable[QueuedRequest] = (),
+        reloads: Iterable[Reloaded] = (),
+        *,
+        list_waiting: bool = False,
+    ) -> Plan:
+        """Take in what happened since the last round and bind what starts soon."""
+        out = Decisions()
+        for r in reloads:
+            st = self.devices.get(r.device)
+            if st is not None:
+                st.reloaded(r.media, r.count)
+                self.wake(st, now)
+        arrived = 0
+        for q in arrivals:
+            arrived += self._arrive(q, now, out)
+        # A batch (more copies at once than the drives can bind soon) is allocated
+        # by the LP; a trickle of arrivals goes through the pool in SRPT order,
+        # which is what keeps mean completion low.
+        limit = REPLAN_COPIES_PER_DRIVE * self.online_drives
+        if arrived > limit or (
+            now - self.last_replan >= REPLAN_INTERVAL_S and sum(self.quota_copies.values()) > limit
+        ):
+            replan(self, now)
+        while self.wakes and self.wakes[0][0] <= now:
+            t, name = heapq.heappop(self.wakes)
+            if self.wake_at.get(name) == t:
+                del self.wake_at[name]
+                self._visit(self.devices[name], now, out)
+        if not self.wakes and self.waiters:
+            stalled(self, now, out)
+        if list_waiting:
+            waiting_entries(self, out)
+        return Plan(
+            assignments=tuple(out.assignments),
+            downloads=tuple(out.downloads),
+            evictions=tuple(out.evictions),
+            notices=tuple(out.notices),
+            waiting=tuple(out.waiting),
+            unplaceable=tuple(out.unplaceable),
+            wake_s=self.wakes[0][0] if self.wakes else None,
+        )
 
-    avail: float
-    dl_free: float
-    drives: int
-    cache_bytes: int
-    blanks: dict[str, int]
-    in_use: int = 0  # bytes of the content this round last gave the device
-    heap: list[float] | None = None  # per-drive free times, in the discrete model
+    def _arrive(self, q: QueuedRequest, now: float, out: Decisions) -> int:
+        """Queue ``q`` (or refuse it); the copies it added to the pool."""
+        key = (q.content, q.media)
+        if key not in self.refusals:
+            self.refusals[key] = static_refusal(self.snapshot, q.content, q.media)
+        reason = self.refusals[key]
+        if reason is None and not self.writers.get(q.media):
+            reason = f"no online device writes {q.media}"
+        if reason is not None:
+            out.unplaceable.append(Unplaceable(q.id, reason))
+            return 0
+        w = Waiter(q, self.snapshot.contents[q.content], q.copies, q.copies)
+        self.waiters[q.id] = w
+        self.pool.add(w, self.holders)
+        self._wake_for(w, now)
+        return q.copies
 
-    def drain(self) -> float:
-        return max(self.heap) if self.heap is not None else self.avail
+    def _wake_for(self, w: Waiter, now: float) -> None:
+        """Wake parked devices for a new request: holders first, then quickest finish."""
+        if not self.parked:
+            return
+        q, size = w.request, w.size
+        covered = 0
+        for name in list(self.holders.get(q.content, {})):
+            st = self.devices[name]
+            if name in self.parked and st.blanks.get(q.media, 0) > 0:
+                self.wake(st, now)
+                # Only drives that free soon count: a busy holder may lose to a fetch.
+                covered += st.drives_free_by(now + st.horizon_s)
+        if covered >= w.pooled:
+            return
+        # A handful of parked writers, quickest to finish one copy first.
+        seen: list[tuple[float, str]] = []
+        for name in self.writers.get(q.media, ()):
+            st = self.devices[name]
+            if (
+                name in self.parked
+                and st.blanks.get(q.media, 0) > 0
+                and st.can_write(q.media, size)
+            ):
+                finish = size / st.link_Bps + st.burn_s(q.media, size)
+                seen.append((finish, name))
+                if len(seen) >= 4 * max(1, w.pooled):
+                    break
+        for _, name in sorted(seen):
+            if covered >= w.pooled:
+                break
+            st = self.devices[name]
+            self.wake(st, now)
+            covered += st.drive_count
+
+    def wake(self, st: DeviceState, at: float) -> None:
+        if not st.online:
+            return
+        self.parked.pop(st.name, None)
+        old = self.wake_at.get(st.name)
+        if old is not None and old <= at:
+            return
+        self.wake_at[st.name] = at
+        heapq.heappush(self.wakes, (at, st.name))
+
+    def _visit(self, st: DeviceState, now: float, out: Decisions) -> None:
+        """A device's drive frees within its horizon: bind its next work."""
+        # The slack keeps a wake at (free - horizon) from missing its drive to rounding.
+        limit = now + st.horizon_s + 1e-6
+        skip: set[int] = set()
+        while st.drives[0][0] <= limit:
+            choice = self._choose(st, now, skip)
+            if choice is None:
+                break
+            self._bind(st, choice, now, limit, out, skip)
+        for m in st.stock:
+            check_reload(self, st, m, now, out)
+        if st.drives[0][0] > limit:
+            self.wake(st, st.drives[0][0] - st.horizon_s)
+            return
+        # Idle with nothing worth taking now. While the pool holds work it could
+        # do (left for a holder that may get busy), look again a horizon later.
+        if any(self.pool.copies.get(m, 0) > 0 and n > 0 for m, n in st.blanks.items()):
+            self.wake(st, now + st.horizon_s)
+        self.parked[st.name] = None
+
+    def _bind(
+        self,
+        st: DeviceState,
+        choice: _Choice,
+        now: float,
+        limit: float,
+        out: Decisions,
+        skip: set[int],
+    ) -> None:
+        w, piece = choice.waiter, choice.piece
+        q = w.request
+        available = piece.copies if piece is not None else w.pooled
+        n = min(st.drives_free_by(limit), available, st.blanks.get(q.media, 0))
+        had = q.content in st.cache
+        if n <= 0 or (
+            st.ensure_cached(
+                q.content,
+                w.size,
+                now=now,
+                policy=self.cache_policy,
+                out=out,
+                holders=self.holders,
+            )
+            is None
+        ):
+            skip.add(id(w))
+            return
+        if not had:
+            self.pool.downloaded(st.name, q.content)
+        st.assign(q, n, w.size, now=now, out=out)
+        w.left -= n
+        if piece is not None:
+            piece.copies -= n
+            self.quota_work[st.name] -= n * st.burn_s(q.media, w.size)
+            self.quota_copies[(st.name, q.media)] -= n
+        else:
+            before = w.pooled
+            w.pooled -= n
+            if w.pooled > 0:
+                self._claim(st, w, now)
+            self.pool.changed(w, before, self.holders)
+        if w.left == 0:
+            del self.waiters[q.id]
+
+    def _claim(self, st: DeviceState, w: Waiter, now: float) -> None:
+        """The rest of a request this device started stays with it (one fetch, like
+        a print queue), still unbound: shorter work may go first, and an idle
+        device may take it over when that finishes it sooner."""
+        q = w.request
+        piece = Piece(w, w.pooled, 0.0)
+        w.pooled = 0
+        self.quota.setdefault(st.name, deque()).appendleft(piece)
+        self.quota_work[st.name] = self.quota_work.get(st.name, 0.0) + piece.copies * st.burn_s(
+            q.media, w.size
+        )
+        key = (st.name, q.media)
+        self.quota_copies[key] = self.quota_copies.get(key, 0) + piece.copies
+        heapq.heappush(self.victims, (-backlog_end(self, st, now), st.name))
+
+    # ---- choosing ------------------------------------------------------------
+
+    def _choose(self, st: DeviceState, now: float, skip: set[int]) -> _Choice | None:
+        usable = [m for m in st.stock if st.blanks.get(m, 0) > 0]
+        if not usable:
+            return None
+        best: tuple[tuple[float, int], _Choice] | None = None
+        piece = self._own_piece(st, usable, skip)
+        if piece is not None:
+            best = (self._rank(st, piece.waiter, piece.copies, now), _Choice(piece.waiter, piece))
+        for w in self._pool_candidates(st, usable, skip, now):
+            rank = self._rank(st, w, w.pooled, now)
+            if best is None or rank < best[0]:
+                best = (rank, _Choice(w, None))
+        if best is not None:
+            return best[1]
+        stolen = steal(self, st, now, usable, skip)
+        return _Choice(stolen.waiter, stolen) if stolen is not None else None
+
+    def _rank(self, st: DeviceState, w: Waiter, copies: int, now: float) -> tuple[float, int]:
+        """Smith's rule on this device (setup plus span, per priority weight), aged."""
+        q = w.request
+        free = st.next_free(now)
+        setup = max(0.0, st.ready_estimate(q.content, w.size, now) - free)
+        if q.content not in st.cache:
+            # A fetch costs the link even when it overlaps a burn: prefer held contents.
+            setup = max(setup, DOWNLOAD_WEIGHT * w.size / st.link_Bps)
+        span = math.ceil(copies / st.drive_count) * st.burn_s(q.media, w.size)
+        return (w.urgency(setup + span), q.seq)
+
+    def _own_piece(self, st: DeviceState, usable: list[str], skip: set[int]) -> Piece | None:
+        queue = self.quota.get(st.name)
+        if not queue:
+            return None
+        while queue and queue[0].copies <= 0:
+            queue.popleft()
+        for piece in queue:
+            if piece.copies > 0 and piece.waiter.request.media in usable:
+                if id(piece.waiter) not in skip:
+                    return piece
+        return None
+
+    def _holder_sooner(self, st: DeviceState, w: Waiter, now: float) -> bool:
+        """Whether a device holding ``w``'s content starts it before a fetch here ends."""
+        q = w.request
+        if q.content in st.cache:
+            return False
+        fetched = st.ready_estimate(q.content, w.size, now)
+        for name in self.holders.get(q.content, {}):
+            holder = self.devices[name]
+            if (
+                holder.online
+                and holder.blanks.get(q.media, 0) > 0
+                and q.media in holder.stock
+                and holder.next_free(now) < fetched
+            ):
+                return True
+        return False
+
+    def _pool_candidates(
+        self, st: DeviceState, usable: list[str], skip: set[int], now: float
+    ) -> list[Waiter]:
+        found: list[Waiter] = []
+        local = self.pool.local.get(st.name)
+        if local:
+            put_back: list[Entry] = []
+            while len(put_back) < 8 and (entry := live(local)) is not None:
+                w = entry[3]
+                if w.request.content not in st.cache:
+                    heapq.heappop(local)  # evicted since; a new download pushes it again
+                elif w.request.media not in usable or id(w) in skip:
+                    put_back.append(heapq.heappop(local))
+                else:
+                    found.append(w)
+                    break
+            for entry in put_back:
+                heapq.heappush(local, entry)
+        for m in usable:
+            heap = self.pool.heaps.get(m)
+            if not heap:
+                continue
+            put_back = []
+            for _ in range(8):  # a few that do not fit this device are passed over
+                entry = live(heap)
+                if entry is None:
+                    break
+                w = entry[3]
+                if (
+                    id(w) not in skip
+                    and st.can_write(m, w.size)
+                    and not self._holder_sooner(st, w, now)
+                ):
+                    found.append(w)
+                    break
+                put_back.append(heapq.heappop(heap))
+            for entry in put_back:
+                heapq.heappush(heap, entry)
+        return found
 
 
 def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CACHE_POLICY) -> Plan:
-    """Plan every queued request of ``snapshot`` (see the package docstring)."""
-    ledger = Ledger(snapshot, cache_policy)
-    online = [d for d in snapshot.devices if d.online]
-    by_key: dict[tuple[str, str], list[QueuedRequest]] = {}
-    for r in snapshot.requests:
-        by_key.setdefault((r.content, r.media), []).append(r)
-    fastest = _fastest_burn(online) if len(by_key) > 1 else {}
-    groups: list[_Group] = []
-    for (content, media), reqs in by_key.items():
-        reason = static_refusal(snapshot, content, media)
-        if reason is not None:
-            for r in reqs:
-                ledger.refuse(r, reason)
-            continue
-        size = snapshot.contents[content]
-        overhead, write = fastest.get(media, (0.0, math.inf))
-        work = sum(r.copies for r in reqs) * (overhead + size / write)
-        g = _Group(content, media, size, reqs, (work / len(reqs), min(r.seq for r in reqs)))
-        g.cands = [d for d in online if media in d.media and size <= d.cache_bytes]
-        g.reqs.sort(key=lambda q: (q.copies, q.seq))
-        groups.append(g)
-    if len(groups) > 1:
-        # Least flexible first, then longest first: balances a heterogeneous fleet.
-        groups.sort(
-            key=lambda g: (sum(len(d.drives_free_s) for d in g.cands), -g.smith[0] * len(g.reqs))
-        )
-    copies = sum(r.copies for g in groups for r in g.reqs)
-    discrete = copies <= DISCRETE_FACTOR * sum(len(d.drives_free_s) for d in online)
-    now = snapshot.now
-    base = {
-        d.name: (
-            max(min(d.drives_free_s), now) if discrete else _mean_free(d, now),
-            max(d.download_free_s, now),
-        )
-        for d in online
-    }
-    holding: dict[str, list[DeviceView]] = {}
-    if not discrete:
-        for d in online:
-            for c in d.cached:
-                holding.setdefault(c, []).append(d)
+    """One round of the policy from a full snapshot (the live dispatcher's call).
 
-    def new_pass() -> _Pass:
-        return _Pass(now, base, discrete, online, holding)
-
-    # First the earliest-finish allocation, whose latest end is the best this
-    # round can do; then again, letting devices that hold a content keep its
-    # copies up to that end, so the same finish costs fewer downloads.
-    _, horizon = _allocate(ledger, groups, new_pass(), horizon=-math.inf)
-    alloc, _ = _allocate(ledger, groups, new_pass(), horizon=horizon)
-    _commit(ledger, groups, alloc)
-    return ledger.plan()
+    Binds only what drives start within their horizon; every other copy comes
+    back in ``waiting`` and ``wake_s`` says when to ask again."""
+    planner = DiscflowPlanner(snapshot, cache_policy)
+    return planner.step(
+        snapshot.now, sorted(snapshot.requests, key=lambda q: q.seq), list_waiting=True
+    )
 
 
-def _fastest_burn(devices: list[DeviceView]) -> dict[str, tuple[float, float]]:
-    """Per media, the least overhead and the highest write speed in the fleet."""
-    out: dict[str, tuple[float, float]] = {}
-    for d in devices:
-        for m, s in d.media.items():
-            o, w = out.get(m, (math.inf, 0.0))
-            out[m] = (min(o, s.overhead_s), max(w, s.write_Bps))
-    return out
-
-
-_Alloc = dict[int, dict[str, list[tuple[QueuedRequest, int]]]]
-
-
-def _mean_free(d: DeviceView, now: float) -> float:
-    """When the device's drives would be free if its queued work were fluid."""
-    return sum(map(max, d.drives_free_s, repeat(now))) / len(d.drives_free_s)
-
-
-def _fluid_state(
-    ledger: Ledger, fluid: dict[str, _Fluid], d: DeviceView, *, discrete: bool
-) -> _Fluid:
-    f = fluid.get(d.name)
-    if f is None:
-        now = ledger.now
-        f = _Fluid(
-            _mean_free(d, now),
-            max(d.download_free_s, now),
-            len(d.drives_free_s),
-            d.cache_bytes,
-            {},
-        )
-        if discrete:
-            f.heap = sorted(map(max, d.drives_free_s, repeat(now)))
-            f.avail = f.heap[0]
-        fluid[d.name] = f
-    return f
-
-
-def _allocate(
-    ledger: Ledger, groups: list[_Group], pas: _Pass, *, horizon: float
-) -> tuple[_Alloc, float]:
-    """Phase 1: copies per (group, device), and the latest estimated end."""
-    alloc: _Alloc = {}
-    latest = ledger.now
-    for gi, g in enumerate(groups):
-        if pas.discrete:
-            if g.arrays is None:
-                g.arrays = _arrays(g, g.cands, pas.now, pas.base, discrete=True)
-            arr = g.arrays
-        else:
-            arr = _arrays(g, pas.shortlist(ledger, g), pas.now, pas.base, discrete=False)
-        alloc[gi], end = _allocate_group(ledger, pas, g, arr, horizon)
-        latest = max(latest, end)
-    return alloc, latest
-
-
-def _allocate_group(
-    ledger: Ledger, pas: _Pass, g: _Group, arr: _Arrays, horizon: float
-) -> tuple[dict[str, list[tuple[QueuedRequest, int]]], float]:
-    # In the fluid model a device's queued work is spread evenly over its
-    # drives (right for big rounds); in the discrete one each copy takes the
-    # earliest free drive (right when a round has fewer copies than drives).
-    # Devices untouched in this pass are read from the arrays; a _Fluid
-    # state is made only for devices that receive copies.
-    now = ledger.now
-    fluid, discrete = pas.fluid, pas.discrete
-    media, size, cands, per, dls = g.media, g.size, arr.cands, arr.per, arr.dls
-    ready = list(arr.ready)
-    fl: list[_Fluid | None] = [fluid.get(d.name) for d in cands]
-    blanks = [
-        b if f is None else f.blanks.get(media, b) for f, b in zip(fl, arr.blanks, strict=True)
-    ]
-
-    def download_start(f: _Fluid) -> float:
-        # A cache too small for this content beside the one in use must wait
-        # for the device to drain before it can evict and fetch.
-        return f.dl_free if size + f.in_use <= f.cache_bytes else max(f.dl_free, f.drain())
-
-    def finish(i: int) -> float:
-        r = ready[i]
-        f = fl[i]
-        if f is None:
-            return max(arr.avail[i], arr.dl_free[i] + dls[i] if r is None else r) + per[i]
-        return max(f.avail, download_start(f) + dls[i] if r is None else r) + per[i]
-
-    def top(heap: list[tuple[float, int]]) -> tuple[float, int]:
-        while heap:
-            f0, i = heap[0]
-            if blanks[i] <= 0:
-                heapq.heappop(heap)
-                continue
-            cur = finish(i)
-            if cur > f0:
-                heapq.heapreplace(heap, (cur, i))
-                continue
-            return f0, i
-        return math.inf, -1
-
-    every = [(finish(i), i) for i in range(len(cands)) if blanks[i] > 0]
-    heapq.heapify(every)
-    held = [(finish(i), i) for i in range(len(cands)) if blanks[i] > 0 and ready[i] is not None]
-    heapq.heapify(held)
-    shares: dict[str, list[tuple[QueuedRequest, int]]] = {}
-    latest = now
-    for r in g.reqs:
-        left = r.copies
-        while left > 0:
-            fh, bh = top(held)
-            if bh >= 0 and fh <= horizon:
-                pick, limit = bh, horizon
-            else:
-                fa, ia = top(every)
-                if ia < 0 and bh < 0:
-                    break
-                # Another device beats the holder only by more than the
-                # download it would need (none if it holds the content too).
-                slack = 0.0 if ia < 0 or ready[ia] is not None else DOWNLOAD_WEIGHT * dls[ia]
-                if ia < 0 or (bh >= 0 and fh <= fa + slack):
-                    pick, limit = bh, (max(horizon, fa + slack) if ia >= 0 else math.inf)
-                else:
-                    pick, limit = ia, -math.inf
-            f = fl[pick]
-            if f is None:
-                f = fl[pick] = _fluid_state(ledger, fluid, cands[pick], discrete=discrete)
-            if ready[pick] is None:
-                f.dl_free = download_start(f) + dls[pick]
-                ready[pick] = f.dl_free
-                heapq.heappush(held, (finish(pick), pick))
-            f.in_use = size
-            # As many copies as keep this device within the limit that chose it.
-            cap = min(left, blanks[pick])
-            rdy = ready[pick] or now
-            if f.heap is None:
-                start = max(f.avail, rdy)
-                n = 1 if limit == -math.inf else max(1, int((limit - start) / per[pick]))
-                n = min(n, cap)
-                f.avail = start + n * per[pick]
-                latest = max(latest, f.avail)
-            else:
-                n = 0
-                while n < cap:
-                    end = max(f.heap[0], rdy) + per[pick]
-                    if n and end > limit:
-                        break
-                    heapq.heapreplace(f.heap, end)
-                    latest = max(latest, end)
-                    n += 1
-                f.avail = f.heap[0]
-            blanks[pick] -= n
-            left -= n
-            share = shares.setdefault(cands[pick].name, [])
-            if share and share[-1][0] is r:
-                share[-1] = (r, share[-1][1] + n)
-            else:
-                share.append((r, n))
-    for f, b in zip(fl, blanks, strict=True):
-        if f is not None:
-            f.blanks[media] = b
-    return shares, latest
-
-
-def _commit(ledger: Ledger, groups: list[_Group], alloc: _Alloc) -> None:
-    """Phase 2: each device's share in Smith's order, through the Ledger."""
-    views = {d.name: d for d in ledger.snapshot.devices}
-    per_device: dict[str, list[tuple[tuple[float, int], int, QueuedRequest, int]]] = {}
-    placed: dict[str, int] = {}
-    for gi, shares in alloc.items():
-        g = groups[gi]
-        for name, items in shares.items():
-            # Smith's rule on this device, setup included: (burn work of the
-            # share + its download if the content is not there) per request.
-            view = views[name]
-            work = sum(n for _, n in items) * view.media[g.media].burn_s(g.size)
-            setup = 0.0 if g.content in view.cached else g.size / view.link_Bps
-            key = ((work / len(view.drives_free_s) + setup) / len(items), g.smith[1])
-            for k, (r, n) in enumerate(items):
-                per_device.setdefault(name, []).append((key, k, r, n))
-    for name, queue in per_device.items():
-        view = views[name]
-        queue.sort(key=lambda x: (x[0], x[1]))
-        for _, _, r, n in queue:
-            size = ledger.snapshot.contents[r.content]
-            if ledger.ensure_cached(view, r.content, size) is None:
-                continue  # pins leave no room: these copies wait (below)
-            ledger.assign(view, r, n, size)
-            placed[r.id] = placed.get(r.id, 0) + n
-    for g in groups:
-        short = [(r, r.copies - placed.get(r.id, 0)) for r in g.reqs]
-        short = [(r, left) for r, left in short if left > 0]
-        if not short:
-            continue
-        empty = [d.name for d in g.cands if ledger.blanks(d, g.media) <= 0]
-        if empty:
-            reason = f"waiting for blank {g.media}: every online device that writes it is empty"
-        else:
-            reason = (
-                f"no online device can take {g.media} {g.content!r} now"
-                " (offline, or caches pinned full); re-plan when that changes"
-            )
-        for r, left in short:
-            ledger.wait(r, left, reason, empty=empty)
+def start_discflow(
+    snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CACHE_POLICY
+) -> DiscflowPlanner:
+    """A standing planner for the simulator: feed it arrivals and reloads with ``step``."""
+    return DiscflowPlanner(snapshot, cache_policy)

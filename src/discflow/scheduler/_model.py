@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from discflow.domain import Priority
 from discflow.errors import SchedulingError
 
 
@@ -85,7 +86,8 @@ class DeviceView:
 
 @dataclass(frozen=True, slots=True)
 class QueuedRequest:
-    """A request with copies still to place. ``seq`` is its arrival order number."""
+    """A request with copies still to place. ``seq`` is its arrival order number;
+    ``priority`` orders rush before normal before low (with aging, see the policy)."""
 
     id: str
     content: str
@@ -93,6 +95,16 @@ class QueuedRequest:
     copies: int
     arrival_s: float
     seq: int = 0
+    priority: Priority = Priority.NORMAL
+
+
+@dataclass(frozen=True, slots=True)
+class Reloaded:
+    """Blanks the operator loaded into a device (an event for a standing planner)."""
+
+    device: str
+    media: str
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +201,10 @@ class Plan:
     precedes the download it makes room for, a download the burns of its
     content, and an assignment made before an eviction keeps that content
     busy until its burns end). Assignments on one device queue in step order.
+
+    ``wake_s`` is when the policy wants to be asked again even if nothing
+    happens (a drive frees soon and work is held back for it: late binding);
+    None when only an arrival or a device event can change its mind.
     """
 
     assignments: tuple[Assignment, ...] = ()
@@ -197,3 +213,4 @@ class Plan:
     notices: tuple[OperatorNotice, ...] = ()
     waiting: tuple[Waiting, ...] = ()
     unplaceable: tuple[Unplaceable, ...] = ()
+    wake_s: float | None = None

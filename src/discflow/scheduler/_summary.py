@@ -135,21 +135,27 @@ def download_lower_bound(w: Workload) -> int:
 
 
 def summarize(
-    w: Workload, result: SimResult, *, bounds: dict[str, float] | None = None
+    w: Workload,
+    result: SimResult,
+    *,
+    bounds: dict[str, float] | None = None,
+    extended: bool = False,
 ) -> dict[str, Any]:
     """The schema's summary object for one simulated run.
 
     ``bounds`` may pass ``lower_bounds(w)`` computed once for several policies.
+    ``extended`` adds the tail figures the benchmark reports (p99 and max
+    completion, mean/p99/max wait before the first burn, reloads); without it
+    the keys are exactly the schema's.
     """
     plan = result.plan
     lb = max((bounds if bounds is not None else lower_bounds(w)).values())
     makespan = max((b["end_s"] for b in plan["burns"]), default=0.0)
     completions = sorted(result.completion_s.values())
+    waits = sorted(result.wait_s.values())
     dl_bytes = sum(w.contents[d["content"]] for d in plan["downloads"])
     dl_bound = download_lower_bound(w)
-    mean = sum(completions) / len(completions) if completions else 0.0
-    p95 = completions[math.ceil(0.95 * len(completions)) - 1] if completions else 0.0
-    return {
+    summary: dict[str, Any] = {
         "policy": plan["policy"],
         "requests": len(w.requests),
         "copies": sum(r.copies for r in w.requests),
@@ -157,10 +163,31 @@ def summarize(
         "makespan_s": round(makespan, 3),
         "lower_bound_s": round(lb, 3),
         "makespan_ratio": round(makespan / lb, 4) if lb > 0 else 0.0,
-        "mean_completion_s": round(mean, 3),
-        "p95_completion_s": round(p95, 3),
+        "mean_completion_s": round(_mean(completions), 3),
+        "p95_completion_s": round(percentile(completions, 0.95), 3),
         "download_bytes": dl_bytes,
         "download_lower_bound_bytes": dl_bound,
         "download_ratio": round(dl_bytes / dl_bound, 4) if dl_bound > 0 else 0.0,
         "planner_cpu_s": round(result.planner_cpu_s, 3),
     }
+    if extended:
+        summary.update(
+            {
+                "p99_completion_s": round(percentile(completions, 0.99), 3),
+                "max_completion_s": round(completions[-1] if completions else 0.0, 3),
+                "mean_wait_s": round(_mean(waits), 3),
+                "p99_wait_s": round(percentile(waits, 0.99), 3),
+                "max_wait_s": round(waits[-1] if waits else 0.0, 3),
+                "reloads": len(plan["reloads"]),
+            }
+        )
+    return summary
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile of an ascending list (0 for an empty one)."""
+    return ordered[math.ceil(q * len(ordered)) - 1] if ordered else 0.0

@@ -13,7 +13,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from discflow.scheduler._workload import Workload
+from discflow.scheduler._workload import DeviceSpec, Workload
 
 _EPS = 1e-6
 
@@ -33,6 +33,19 @@ def validate_plan(w: Workload, plan: dict[str, Any]) -> list[str]:
     """All rule violations of ``plan`` against ``w``; an empty list means valid."""
     out: list[str] = []
     devices = {d.name: d for d in w.devices}
+    _completeness(w, plan, out)
+    resident = _residency(w, plan, devices, out)
+    blank_events = _burns(w, plan, devices, resident, out)
+    _blanks(w, plan, blank_events, out)
+    return out
+
+
+Spans = dict[tuple[str, str], list[tuple[float, float]]]
+BlankEvents = dict[tuple[str, str], list[tuple[float, int, int]]]
+
+
+def _completeness(w: Workload, plan: dict[str, Any], out: list[str]) -> None:
+    """Rules 7 and 1: each request is burned fully (copies 0..n-1) or refused."""
     requests = {r.id: r for r in w.requests}
     unplaceable = {u["request"] for u in plan.get("unplaceable", [])}
 
@@ -55,6 +68,11 @@ def validate_plan(w: Workload, plan: dict[str, Any]) -> list[str]:
         elif got != list(range(r.copies)):
             out.append(f"rule 1: {r.id!r} wants copies 0..{r.copies - 1}, plan burns {got[:10]}")
 
+
+def _residency(
+    w: Workload, plan: dict[str, Any], devices: dict[str, DeviceSpec], out: list[str]
+) -> Spans:
+    """Rules 3-5 for downloads and evictions; when each content is resident where."""
     # Residency of contents per device (rule 4) and cache bytes (rule 5).
     resident: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     cache_events: dict[str, list[tuple[float, int, int, str]]] = defaultdict(list)
@@ -110,7 +128,18 @@ def validate_plan(w: Workload, plan: dict[str, Any]) -> list[str]:
             if used > devices[name].cache_bytes:
                 out.append(f"rule 5: {name} holds {used} bytes > cache_bytes at {at} ({c!r})")
                 break
+    return resident
 
+
+def _burns(
+    w: Workload,
+    plan: dict[str, Any],
+    devices: dict[str, DeviceSpec],
+    resident: Spans,
+    out: list[str],
+) -> BlankEvents:
+    """Rules 1-5 for burns; the blank each one uses, for rule 6."""
+    requests = {r.id: r for r in w.requests}
     # Burns: capability, duration, arrival, drives, residency, blanks.
     per_drive: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
     blank_events: dict[tuple[str, str], list[tuple[float, int, int]]] = defaultdict(list)
@@ -151,7 +180,10 @@ def validate_plan(w: Workload, plan: dict[str, Any]) -> list[str]:
         for s, z in burns_of.get((e["device"], e["content"]), []):
             if s + _tol(s) < e["at_s"] < z - _tol(z):
                 out.append(f"rule 5: {e['device']} evicts {e['content']!r} mid-burn")
+    return blank_events
 
+
+def _blanks(w: Workload, plan: dict[str, Any], blank_events: BlankEvents, out: list[str]) -> None:
     # Rule 6: blanks never below zero; reloads as the operator settings say.
     for d in w.devices:
         for m, spec in d.media.items():
@@ -169,4 +201,3 @@ def validate_plan(w: Workload, plan: dict[str, Any]) -> list[str]:
             if count < 0:
                 out.append(f"rule 6: {name} has {count} blank {m} at {at}")
                 break
-    return out

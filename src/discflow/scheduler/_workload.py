@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from discflow.domain import Priority
 from discflow.errors import InvalidInput
 
 
@@ -44,6 +45,7 @@ class RequestSpec:
     media: str
     copies: int
     arrival_s: float
+    priority: Priority = Priority.NORMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,14 @@ def _int(value: Any, path: str, *, minimum: int = 0) -> int:
     return value
 
 
+def _priority(value: Any, path: str) -> Priority:
+    try:
+        return Priority(value)
+    except ValueError:
+        choices = ", ".join(p.value for p in Priority)
+        raise WorkloadError(f"{path}: expected one of {choices}, got {value!r}") from None
+
+
 def parse_workload(data: Any) -> Workload:
     """Check and convert a decoded workload document."""
     root = _obj(data, "workload")
@@ -139,6 +149,7 @@ def parse_workload(data: Any) -> Workload:
                 _str(_field(r, "media", p), f"{p}.media"),
                 _int(_field(r, "copies", p), f"{p}.copies", minimum=1),
                 _num(_field(r, "arrival_s", p), f"{p}.arrival_s"),
+                _priority(r.get("priority", "normal"), f"{p}.priority"),
             )
         )
 
@@ -216,15 +227,19 @@ def workload_to_dict(w: Workload) -> dict[str, Any]:
             for d in w.devices
         ],
         "contents": [{"id": c, "size_bytes": s} for c, s in w.contents.items()],
-        "requests": [
-            {
-                "id": r.id,
-                "content": r.content,
-                "media": r.media,
-                "copies": r.copies,
-                "arrival_s": r.arrival_s,
-            }
-            for r in w.requests
-        ],
+        "requests": [_request_doc(r) for r in w.requests],
         "operator": {"reload_delay_s": w.reload_delay_s, "reload_count": w.reload_count},
     }
+
+
+def _request_doc(r: RequestSpec) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": r.id,
+        "content": r.content,
+        "media": r.media,
+        "copies": r.copies,
+        "arrival_s": r.arrival_s,
+    }
+    if r.priority is not Priority.NORMAL:  # optional field; absent means normal
+        doc["priority"] = r.priority.value
+    return doc

@@ -20,6 +20,7 @@ from discflow.store._auth import (
     OrderQuota,
     Principal,
     Role,
+    check_order_quota,
     create_token,
     ensure_user,
     forget_signin_failures,
@@ -30,13 +31,16 @@ from discflow.store._auth import (
     record_signin_failure,
     signin_failures,
 )
+from discflow.store._caches import REVOKING_EVENTS, CatalogEntry
 from discflow.store._catalog import (
     add_content,
     check_visible,
     find_by_title,
     fitting_media,
     get_content,
+    no_such_content,
     search_contents,
+    visible_to,
 )
 from discflow.store._db import Database, make_engine, migrate
 from discflow.store._devices import (
@@ -68,6 +72,7 @@ from discflow.store._dispatch import (
 from discflow.store._events import EventFilter, list_events, record
 from discflow.store._feed import ChangeFeed
 from discflow.store._ids import new_id, new_token
+from discflow.store._intake import HotPath, OrderRows, RevocationWatch
 from discflow.store._jobs import (
     JOB_ACTIVE,
     JOB_FINAL,
@@ -93,6 +98,7 @@ from discflow.store._orders import (
     OrderLine,
     PlacedOrder,
     cancel_order,
+    check_label_glyphs,
     get_order,
     get_request,
     list_orders,
@@ -133,6 +139,13 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "REVOKING_EVENTS",
+    "CatalogEntry",
+    "HotPath",
+    "OrderRows",
+    "RevocationWatch",
+    "no_such_content",
+    "visible_to",
     "MIN_PASSWORD",
     "SESSION_TTL",
     "SignedIn",
@@ -202,6 +215,8 @@ __all__ = [
     "get_request",
     "hash_token",
     "OrderQuota",
+    "check_order_quota",
+    "check_label_glyphs",
     "SealBroken",
     "install_rotated_key",
     "rotate_server_key",

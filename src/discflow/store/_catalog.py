@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from discflow.domain import MediaType, media_fitting
 from discflow.errors import InvalidInput, NotFound
 from discflow.store._auth import Principal, Role
+from discflow.store._caches import CatalogEntry
 from discflow.store._events import record
 from discflow.store._ids import new_id
 from discflow.store._tables import Content
@@ -85,23 +87,35 @@ def add_content(
     return content
 
 
+def no_such_content(content_id: str) -> NotFound:
+    return NotFound(f"no content with id {content_id!r}; list them with GET /api/v1/contents")
+
+
 def get_content(session: Session, content_id: str) -> Content:
     content = session.get(Content, content_id)
     if content is None:
-        raise NotFound(f"no content with id {content_id!r}; list them with GET /api/v1/contents")
+        raise no_such_content(content_id)
     return content
 
 
-def check_visible(content: Content, principal: Principal) -> Content:
-    """``content`` if ``principal`` may see and order it; a private content (a patient
-    disc) is its owner's and the operators' alone, and looks missing to anyone else."""
+_Row = TypeVar("_Row", Content, CatalogEntry)
+
+
+def visible_to(content: Content | CatalogEntry, principal: Principal) -> bool:
+    """Whether ``principal`` may see and order ``content``: a private content (a patient
+    disc) is its owner's and the operators' alone."""
     if content.owner_user_id is None or content.owner_user_id == principal.user_id:
-        return content
+        return True
     if principal.role is not None and principal.role.at_least(Role.OPERATOR):
+        return True
+    return principal.device is not None  # an agent fetching the image it was told to burn
+
+
+def check_visible(content: _Row, principal: Principal) -> _Row:
+    """``content`` if ``principal`` may see it; to anyone else it looks missing."""
+    if visible_to(content, principal):
         return content
-    if principal.device is not None:  # an agent fetching the image it was told to burn
-        return content
-    raise NotFound(f"no content with id {content.id!r}; list them with GET /api/v1/contents")
+    raise no_such_content(content.id)
 
 
 def find_by_title(session: Session, title: str) -> Content | None:

@@ -20,6 +20,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from discflow.store._hot_pg import PgHotBackend
+from discflow.store._hot_sqlite import SqliteHotBackend
+from discflow.store._intake import HotPath
+
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -96,8 +100,10 @@ def make_engine(url: str) -> Engine:
     # pool_size covers the API's usual concurrency: overflow connections are closed on
     # return, and reconnecting (a new PostgreSQL backend) costs far more than a query;
     # 40 in all >= web._admission.MAX_DB_REQUESTS plus the in-process dispatcher
-    engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
-    event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    # no pool_pre_ping (a round trip before every transaction): connections are recycled
+    # after 30 min, and one that broke is invalidated by the error it raised
+    engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
+    event.listen(engine, "before_cursor_execute", without_nul, retval=True)
     return engine
 
 
@@ -105,7 +111,7 @@ def _no_nul(value: Any) -> Any:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
-def _without_nul(
+def without_nul(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> tuple[str, Any]:
     # PostgreSQL text cannot hold NUL, which SQLite stores; text from outside (a mail, a
@@ -117,6 +123,11 @@ def _without_nul(
             {k: _no_nul(v) for k, v in p.items()} if isinstance(p, dict) else p for p in parameters
         ]
     return statement, parameters
+
+
+def without_nul_values(parameters: dict[str, Any]) -> dict[str, Any]:
+    """The same for parameters sent by psycopg directly (``store._hot_pg``)."""
+    return {k: _no_nul(v) for k, v in parameters.items()}
 
 
 def alembic_config(url: str) -> Config:
@@ -141,6 +152,23 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._hot: HotPath | None = None
+
+    @property
+    def hot(self) -> HotPath:
+        """The API's hot path on this database: caches and set-based statements."""
+        if self._hot is None:
+            if self.engine.dialect.name == "postgresql":
+                # imported here: the change feed's module imports this one
+                from discflow.store._feed import CHANNEL
+
+                backend = PgHotBackend(
+                    self.engine, clean_parameters=without_nul_values, channel=CHANNEL
+                )
+                self._hot = HotPath(backend)
+            else:
+                self._hot = HotPath(SqliteHotBackend(self.engine))
+        return self._hot
 
     def migrate(self) -> None:
         migrate(self.engine)

@@ -12,8 +12,12 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,11 +30,15 @@ from discflow.domain import (
     DispatchState,
     Priority,
     RequestState,
+    check_volume_name,
 )
 from discflow.protocol import DiscLabel, JobCreate, JobOut
 from discflow.store._jobs import JOB_ACTIVE, CopyCounts, job_state, settle_request, update_job
 from discflow.store._print_queue import queue_label
 from discflow.store._tables import Device, Job, Notice, Request
+
+log = logging.getLogger("discflow.store.dispatch")
+T = TypeVar("T")
 
 __all__ = [
     "SettlePolicy",
@@ -241,12 +249,22 @@ def next_command(session: Session, *, device: str, owner: str) -> tuple[JobCreat
         content_sha256=request.content.sha256,
         media=job.media,
         copies=job.copies,
-        volume_name=request.content.volume_id or "DISCFLOW",
+        volume_name=_device_safe(check_volume_name, request.content.volume_id) or "DISCFLOW",
         verify=True,
         priority=Priority(request.priority),
-        label=DiscLabel(merge=_merge_sets(session, job, request)),
+        label=_device_safe(DiscLabel.model_validate, {"merge": _merge_sets(session, job, request)}),
     )
     return command, request.content.size_bytes
+
+
+def _device_safe(check: Callable[[Any], T], value: Any) -> T | None:
+    """A value the agent's checks accept, else None (logged): a stored title or volume
+    id from before those checks must not stop the dispatcher (H13, #19.4)."""
+    try:
+        return check(value) if value else None
+    except (ValueError, ValidationError) as exc:
+        log.warning("left out of a job command (the device could not take it): %s", exc)
+        return None
 
 
 # -- the dispatcher's queries -------------------------------------------------

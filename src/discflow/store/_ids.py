@@ -9,7 +9,9 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def new_id(prefix: str, length: int = 10) -> str:
-    return prefix + "-" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    # one read of the system's random source, not one per character: 256 is a multiple
+    # of 32, so each byte's low five bits pick a symbol uniformly
+    return prefix + "-" + "".join(_ALPHABET[b & 31] for b in secrets.token_bytes(length))
 
 
 def new_token(prefix: str = "dft") -> str:

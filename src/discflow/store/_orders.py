@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -80,8 +80,26 @@ def order_state(order: Order) -> str:
     return "in-progress"
 
 
-def _body_hash(lines: Sequence[OrderLine], ship_to: Address, priority: Priority) -> str:
-    body: dict[str, Any] = {"lines": [asdict(line) for line in lines], "ship_to": asdict(ship_to)}
+def address_fields(address: Address) -> dict[str, Any]:
+    """``dataclasses.asdict(address)`` without its deep copies (this runs for every order)."""
+    return {
+        "name": address.name,
+        "lines": address.lines,
+        "city": address.city,
+        "postal_code": address.postal_code,
+        "country": address.country,
+        "region": address.region,
+    }
+
+
+def order_body_hash(lines: Sequence[OrderLine], ship_to: Address, priority: Priority) -> str:
+    body: dict[str, Any] = {
+        "lines": [
+            {"content_id": line.content_id, "media": line.media, "copies": line.copies}
+            for line in lines
+        ],
+        "ship_to": address_fields(ship_to),
+    }
     if priority is not Priority.NORMAL:
         # only when set: keys stored before priorities existed still match their retries
         body["priority"] = priority.value
@@ -89,7 +107,7 @@ def _body_hash(lines: Sequence[OrderLine], ship_to: Address, priority: Priority)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _check_label_glyphs(ship_to: Address) -> None:
+def check_label_glyphs(ship_to: Address) -> None:
     """Refuse now an address whose label would fail after the discs are burned."""
     parts = (ship_to.name, *ship_to.lines, ship_to.city, ship_to.postal_code, ship_to.region or "")
     missing = missing_glyphs(" ".join(parts))
@@ -98,6 +116,39 @@ def _check_label_glyphs(ship_to: Address) -> None:
             f"ship_to has characters no label font can draw ({missing}): write the address"
             " in Latin, Cyrillic, Greek or Japanese script"
         )
+
+
+def check_order_shape(principal: Principal, lines: Sequence[OrderLine]) -> None:
+    if principal.user_id is None:
+        raise PermissionDenied("only a signed-in user can place an order")
+    if not lines:
+        raise InvalidInput("an order needs at least one request")
+    if len(lines) > MAX_REQUESTS_PER_ORDER:
+        raise InvalidInput(f"an order holds at most {MAX_REQUESTS_PER_ORDER} requests")
+
+
+def check_idempotency_key(key: str | None) -> None:
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
+
+
+def checked_lines(lines: Sequence[OrderLine], size_of: Callable[[str], int]) -> list[RequestLine]:
+    """Each line parsed and checked against its content's size (``size_of`` raises
+    ``NotFound`` for an unknown content); a refusal names the line it is about."""
+    parsed: list[RequestLine] = []
+    for index, line in enumerate(lines):
+        try:
+            request_line = RequestLine.parse(line.content_id, line.media, line.copies)
+            check_fits(
+                content_id=line.content_id,
+                size_bytes=size_of(line.content_id),
+                media=request_line.media,
+            )
+        except (InvalidInput, NotFound) as error:
+            prefix = f"requests[{index}]: " if len(lines) > 1 else ""
+            raise type(error)(prefix + str(error)) from error
+        parsed.append(request_line)
+    return parsed
 
 
 def place_order(
@@ -113,18 +164,11 @@ def place_order(
 ) -> PlacedOrder:
     """Validate and store an order; every refusal says what to fix.
 
-    ``priority`` applies to every request of the order; ``quota`` defaults to the
-    installation's (``DISCFLOW_QUOTA_*``)."""
-    if principal.user_id is None:
-        raise PermissionDenied("only a signed-in user can place an order")
-    if not lines:
-        raise InvalidInput("an order needs at least one request")
-    if len(lines) > MAX_REQUESTS_PER_ORDER:
-        raise InvalidInput(f"an order holds at most {MAX_REQUESTS_PER_ORDER} requests")
-    body_hash = _body_hash(lines, ship_to, priority)
+    ``priority`` applies to every request of the order."""
+    check_order_shape(principal, lines)
+    check_idempotency_key(idempotency_key)
+    body_hash = order_body_hash(lines, ship_to, priority)
     if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= 200:
-            raise InvalidInput("Idempotency-Key must be 1 to 200 characters")
         earlier = session.scalar(
             select(IdempotencyKey).where(
                 IdempotencyKey.user_id == principal.user_id, IdempotencyKey.key == idempotency_key
@@ -138,19 +182,10 @@ def place_order(
                 )
             return PlacedOrder(get_order(session, earlier.order_id, principal), replayed=True)
 
-    parsed: list[RequestLine] = []
-    for index, line in enumerate(lines):
-        try:
-            request_line = RequestLine.parse(line.content_id, line.media, line.copies)
-            content = check_visible(get_content(session, line.content_id), principal)
-            check_fits(
-                content_id=content.id, size_bytes=content.size_bytes, media=request_line.media
-            )
-        except (InvalidInput, NotFound) as error:
-            prefix = f"requests[{index}]: " if len(lines) > 1 else ""
-            raise type(error)(prefix + str(error)) from error
-        parsed.append(request_line)
-    _check_label_glyphs(ship_to)
+    parsed = checked_lines(
+        lines, lambda cid: check_visible(get_content(session, cid), principal).size_bytes
+    )
+    check_label_glyphs(ship_to)
     check_order_quota(
         session,
         principal,
@@ -262,11 +297,10 @@ def get_order(session: Session, order_id: str, principal: Principal) -> Order:
     order = session.scalar(
         select(Order).where(Order.id == order_id).options(selectinload(Order.requests))
     )
-    if order is None:
+    if order is None or not _visible(order, principal):
+        # another customer's order answers exactly like a made-up id, so that ids
+        # cannot be probed for existence (issue #18 item 9)
         raise NotFound(f"no order with id {order_id!r}")
-    if not _visible(order, principal):
-        # same words as a missing order would be a lie; say it plainly
-        raise PermissionDenied(f"order {order_id!r} belongs to another customer")
     return order
 
 

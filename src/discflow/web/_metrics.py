@@ -76,10 +76,31 @@ def _route_template(scope: Scope) -> str:
 
 
 class MetricsMiddleware:
-    """Counts and times every HTTP request (pure ASGI, so streaming stays streaming)."""
+    """Counts and times every HTTP request (pure ASGI, so streaming stays streaming).
+
+    The label children are looked up once per (method, route, status) and kept: the
+    route template is worked out, and ``labels()`` called, only the first time."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._children: dict[tuple[str, int, int], tuple[Counter, Histogram]] = {}
+
+    def _children_for(self, scope: Scope, status: int) -> tuple[Counter, Histogram]:
+        method = str(scope.get("method", "GET"))
+        # a route object is included under one prefix only, so it names one template; it
+        # lives as long as the app (so its id is never reused) and is not hashable itself
+        route_object = scope.get("route")
+        key = (method, id(route_object), status)
+        found = self._children.get(key)
+        if found is None:
+            route = _route_template(scope)
+            found = (
+                HTTP_REQUESTS.labels(method, route, str(status)),
+                HTTP_LATENCY.labels(method, route),
+            )
+            if route_object is not None and len(self._children) < 10_000:
+                self._children[key] = found
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,10 +118,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            method = str(scope.get("method", "GET"))
-            route = _route_template(scope)
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            requests, latency = self._children_for(scope, status)
+            requests.inc()
+            latency.observe(time.perf_counter() - started)
 
 
 class StoreCollector(Collector):

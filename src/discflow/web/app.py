@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,7 +25,7 @@ from discflow.errors import (
 from discflow.mail import mail_services, mail_settings
 from discflow.protocol import ErrorTable, install_plain_errors
 from discflow.settings import Settings
-from discflow.store import Database, IdempotencyKeyInUse
+from discflow.store import REVOKING_EVENTS, Database, IdempotencyKeyInUse, RevocationWatch
 from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
@@ -42,6 +43,33 @@ _STATUS: ErrorTable = (
     (InvalidInput, 422),
     (QuotaExceeded, 429),
 )
+
+
+def _meta_router() -> APIRouter:
+    router = APIRouter(tags=["meta"])
+    healthy = json.dumps({"status": "ok", "version": __version__}).encode()
+
+    @router.get("/health", response_model=dict[str, str])
+    async def health() -> Response:
+        return Response(healthy, media_type="application/json")
+
+    return router
+
+
+@asynccontextmanager
+async def _hot_path(database: Database) -> AsyncIterator[None]:
+    """The hot path's connections, and the watch that keeps this worker's principal
+    cache honest while it serves (see ``store._caches``)."""
+    await database.hot.backend.start()
+    stop = asyncio.Event()
+    watch = RevocationWatch(database.hot, REVOKING_EVENTS)
+    task = asyncio.create_task(watch.run(stop), name="revocation-watch")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await database.hot.backend.dispose()
 
 
 class WakeDispatcher:
@@ -82,6 +110,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.migrate()
+        async with _hot_path(database), services(app):
+            yield
+
+    @asynccontextmanager
+    async def services(app: FastAPI) -> AsyncIterator[None]:
         app.state.blobs.sweep_partials()
         # uploads cut short by a crash leave spool files behind; none is in use yet
         for leftover in (settings.archive_dir / "incoming").glob("*.upload"):
@@ -107,6 +140,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description="Duplication on demand for optical media.",
         lifespan=lifespan,
+        # discflow exports Prometheus metrics (web._metrics), not OpenTelemetry; FastAPI's
+        # native telemetry would otherwise ask three provider registries on every request
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.database = database
@@ -120,6 +156,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(WakeDispatcher)
     install_admission(app)
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    # routes are matched in the order they were added, one by one: the API's (the hottest
+    # first) go before the pages, so an API call is not tried against every page first
+    app.include_router(_meta_router(), prefix="/api/v1")
+    for router in (
+        orders.router,
+        contents.router,
+        devices.router,
+        events.router,
+        agents.router,
+        notices.router,
+    ):
+        app.include_router(router, prefix="/api/v1")
     install_pages(app, database=database)
     app.add_middleware(MetricsMiddleware)
     # outermost: the client address it sets is the one every layer below sees
@@ -131,20 +179,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         validation_hint=" (see /docs for the expected shape)",
         document=document_error_answers,
     )
-
-    for router in (
-        orders.router,
-        contents.router,
-        devices.router,
-        events.router,
-        agents.router,
-        notices.router,
-    ):
-        app.include_router(router, prefix="/api/v1")
-
-    @app.get("/api/v1/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
 
     @app.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_allowed)])
     def metrics() -> Response:

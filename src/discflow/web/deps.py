@@ -2,6 +2,8 @@
 
 The role checks do no I/O and are ``async def``: FastAPI runs a plain ``def``
 dependency in the thread pool, and each such hop costs more than the check itself.
+``HotUserDep`` is the caller for the hot routes: ``async``, answered from the worker's
+principal cache, and without a database session (those routes use ``Database.hot``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,18 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from discflow.settings import Settings
-from discflow.store import Database, Device, Principal, Role, device_for_agent_token
+from discflow.store import (
+    Database,
+    Device,
+    Principal,
+    Role,
+    device_for_agent_token,
+    hash_token,
+)
 from discflow.store import principal_for_token as _principal_for_token
 from discflow.web._admission import admitted
 
@@ -55,22 +65,38 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+_NO_TOKEN = (
+    "missing 'Authorization: Bearer <token>'; create one with "
+    "'discflow token create --role customer --user NAME'"
+)
+_UNKNOWN_TOKEN = "the bearer token is unknown or revoked"
+_NOT_FOR_AGENTS = "device agents cannot call this endpoint"
+
+
+def _signed_in(request: Request) -> Principal:
+    session_principal = getattr(request.state, "principal", None)
+    if isinstance(session_principal, Principal):
+        return session_principal
+    raise _unauthorized(_NO_TOKEN)
+
+
 def current_principal(request: Request, session: SessionDep) -> Principal:
     token = bearer_token(request)
     if token is None:
-        session_principal = getattr(request.state, "principal", None)
-        if isinstance(session_principal, Principal):
-            return session_principal
-        raise _unauthorized(
-            "missing 'Authorization: Bearer <token>'; create one with "
-            "'discflow token create --role customer --user NAME'"
-        )
-    principal = _principal_for_token(session, token)
+        return _signed_in(request)
+    cache = get_database(request).hot.principals
+    digest = hash_token(token)
+    generation = cache.generation
+    principal = cache.get(digest)
+    if principal is None:
+        principal = _principal_for_token(session, token)
+        if principal is not None:
+            cache.put(digest, principal, generation=generation)
     if principal is None:
         device = device_for_agent_token(session, token)
         if device is not None:
             return Principal(user_id=None, name=device.name, role=None, device=device.name)
-        raise _unauthorized("the bearer token is unknown or revoked")
+        raise _unauthorized(_UNKNOWN_TOKEN)
     return principal
 
 
@@ -79,11 +105,34 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 async def current_user(principal: PrincipalDep) -> Principal:
     if principal.role is None:
-        raise HTTPException(status_code=403, detail="device agents cannot call this endpoint")
+        raise HTTPException(status_code=403, detail=_NOT_FOR_AGENTS)
     return principal
 
 
 UserDep = Annotated[Principal, Depends(current_user)]
+
+
+def _is_agent_token(database: Database, token: str) -> bool:
+    with database.transaction() as session:
+        return device_for_agent_token(session, token) is not None
+
+
+async def hot_user(request: Request) -> Principal:
+    """``UserDep`` for the hot routes: the same answers, no session, no thread hop
+    when the token is cached."""
+    token = bearer_token(request)
+    if token is None:
+        return _signed_in(request)
+    database = get_database(request)
+    principal = await database.hot.principal(token)
+    if principal is not None:
+        return principal
+    if await run_in_threadpool(_is_agent_token, database, token):
+        raise HTTPException(status_code=403, detail=_NOT_FOR_AGENTS)
+    raise _unauthorized(_UNKNOWN_TOKEN)
+
+
+HotUserDep = Annotated[Principal, Depends(hot_user)]
 
 
 async def operator(principal: UserDep) -> Principal:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from discflow.domain import Address, Priority
+from discflow.protocol import DeviceReasonOut
 
 
 class AddressIn(BaseModel):
@@ -126,6 +127,8 @@ class DevicePublic(BaseModel):
     link_Bps: int
     last_seen_at: datetime | None
     enrol_code: str | None = None
+    # the device's conditions from its last heartbeat ("pub-3: cover open"), H13
+    reasons: list[DeviceReasonOut] = Field(default_factory=list)
 
 
 class DeviceForCustomer(BaseModel):

@@ -393,3 +393,26 @@ def test_planners_ask_for_a_device_with_blanks_says_why_not_zero_waiting(
     assert notice.message == (
         "Load 100 CD-R into pub-2: its 22 left will not finish the work planned for it"
     )
+
+
+def test_customer_never_reads_the_operators_reason(
+    client: TestClient, other_client: TestClient, database: Database
+) -> None:
+    content = make_content(database, "Dawn Chorus", 5_000_000)
+    make_user(database, "cara")
+    order_id, request_id = place(database, "cara", content)
+    with database.transaction() as session:
+        request = store.get_request(session, request_id)
+        store.transition_request(
+            session,
+            request,
+            RequestState.FAILED,
+            reason="6 discs failed on pub-2 drive 1; check the device's drives and media",
+        )
+    sign_in(client, "cara")
+    page = client.get(f"/orders/{order_id}").text
+    assert "pub-2" not in page and "drive 1" not in page
+    assert "we will contact you" in page
+    make_user(database, "otto", Role.OPERATOR)
+    sign_in(other_client, "otto")
+    assert "6 discs failed on pub-2 drive 1" in other_client.get(f"/orders/{order_id}").text

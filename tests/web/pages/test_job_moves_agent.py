@@ -120,3 +120,56 @@ def test_a_queued_job_is_dropped_by_its_agent_and_moved(database: Database, agen
         )
     with pytest.raises(IllegalTransition):
         asyncio.run(move_job(database, job_id=burning, target="pub-2", actor="otto"))
+
+
+def test_failure_policy_stops_the_job_on_its_agent_and_keeps_the_agents_count(
+    database: Database, agent_url: str
+) -> None:
+    from discflow.dispatcher import AgentClient
+    from discflow.dispatcher._floor import Floor
+    from discflow.dispatcher._pusher import DeviceLink
+    from discflow.dispatcher._settings import DispatcherSettings
+    from tests.web.pages.floor_scene import POLICY
+
+    data = b"y" * 100_000
+    sha = hashlib.sha256(data).hexdigest()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.put(f"{agent_url}/v1/cache/{sha}", content=data, headers=auth).status_code == 201
+    content = make_content(database, "Dawn Chorus", len(data))
+    with database.transaction() as session:
+        store.register_device(
+            session, name="sim-1", driver="sim", address=agent_url, actor="t", agent_token=TOKEN
+        )
+    heartbeat(database, "sim-1", driver="sim", media={"CD-R": 20})  # it reports in
+    heartbeat(database, "pub-2", media={"CD-R": 50})
+    _, request_id = place(database, "cara", content, copies=1)
+    job_id = _agent_job(database, request_id, agent_url, sha)
+    with database.transaction() as session:
+        row = session.get(Job, job_id)
+        assert row is not None
+        # as the follow loop records a drive's rejects (the agent's own count is checked below)
+        row.failed_copies = 3
+    floor = Floor(database, DispatcherSettings(heartbeat_offline_s=3600), POLICY)
+    floor.watch()
+    assert floor.to_stop == {job_id: "sim-1"}
+
+    async def stop() -> None:
+        client = AgentClient(name="sim-1", base_url=agent_url, token=TOKEN)
+        try:
+            link = DeviceLink(client=client, token=TOKEN, address=agent_url)
+            await floor.stop_failing_jobs({"sim-1": link})
+        finally:
+            await client.close()
+
+    asyncio.run(stop())
+    on_agent = httpx.get(f"{agent_url}/v1/jobs/{job_id}", headers=auth).json()
+    assert on_agent["state"] == "cancelled"
+    assert floor.to_stop == {}
+    with database.transaction() as session:
+        row = session.get(Job, job_id)
+        assert row is not None and row.state == DispatchState.CANCELLED
+        assert row.error.startswith("stopped after") and row.reason == "aborted-by-system"
+        good = sum(1 for c in on_agent["copies"] if c["state"] == "good")
+        assert row.good_copies == good  # the agent's count, not the server's guess
+        assert store.get_device(session, "sim-1").paused
+        assert store.get_request(session, request_id).state == "queued"  # to burn elsewhere

@@ -35,6 +35,8 @@ async def job_create(body: JobCreate, response: Response, agent: AgentDep) -> Jo
         volume_name=body.volume_name,
         verify=body.verify,
         label=body.label.as_mapping() if body.label is not None else None,
+        priority=body.priority,
+        burn_speed=body.burn_speed,
     )
     job, created = agent.runner.submit(spec)
     if not created:

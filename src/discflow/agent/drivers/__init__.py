@@ -11,6 +11,7 @@ from discflow.agent.drivers._base import (
     WriteOrder,
     WriteReport,
 )
+from discflow.agent.drivers._extract import extract_iso
 from discflow.agent.drivers._image import ImageDriver, ImageOptions
 from discflow.agent.drivers._ptburn import PTBurnDriver, PTBurnOptions
 from discflow.agent.drivers._sim import SimDriver, SimOptions
@@ -47,4 +48,5 @@ __all__ = [
     "WriteOrder",
     "WriteReport",
     "create_driver",
+    "extract_iso",
 ]

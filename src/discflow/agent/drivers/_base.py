@@ -19,10 +19,12 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from discflow.domain import CopyState, JobState
+from discflow.domain import CopyState, DeviceReason, JobState, Priority, media_type
+from discflow.errors import InvalidInput
 
 __all__ = [
     "Capabilities",
+    "check_media",
     "DeviceReport",
     "DiscReport",
     "Driver",
@@ -48,6 +50,20 @@ class Capabilities:
 
     per_drive: bool
     media: frozenset[str] = frozenset()  # empty: any media the config lists
+    # the device prints one merge set per job (PTBurn MergeField): the runner
+    # sends one job per distinct set of label values
+    one_merge_set_per_job: bool = False
+
+
+def check_media(capabilities: Capabilities, media: str, *, device: str) -> None:
+    """``InvalidInput`` when ``capabilities.media`` (media families) excludes ``media``."""
+    family = media_type(media).family
+    if capabilities.media and media not in capabilities.media and family not in capabilities.media:
+        takes = ", ".join(sorted(capabilities.media))
+        raise InvalidInput(
+            f"{device} cannot write {media}: its robot takes {takes}; "
+            "send this order to a device that writes it"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +80,10 @@ class WriteOrder:
     volume_name: str
     verify: bool
     drive: int | None = None  # per-drive drivers get one disc on one drive
-    label: Mapping[str, object] | None = None
+    priority: Priority = Priority.NORMAL
+    burn_speed: int | None = None  # x speed; None: the drive's fastest
+    label_design: str | None = None  # print a face with this design, when given
+    merge: tuple[Mapping[str, str], ...] = ()  # one merge set per disc of this order
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +92,7 @@ class DiscReport:
     progress: float = 0.0
     output: str | None = None
     error: str | None = None
+    blank_used: bool = True  # False: refused before writing (no disc, wrong media...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +109,7 @@ class DeviceReport:
     ok: bool
     message: str = ""
     details: Mapping[str, str] = field(default_factory=dict)
+    reasons: tuple[DeviceReason, ...] = ()  # mapped from the device's codes by the driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +126,11 @@ class Driver(Protocol):
         """What this device can do; constant for the driver's lifetime."""
         ...
 
+    def check_order(self, media: str, *, copies: int) -> None:
+        """Refuse, before any job file is written, an order this device cannot take
+        (``InvalidInput`` naming the media and what the device takes)."""
+        ...
+
     async def submit(self, order: WriteOrder) -> str:
         """Start writing; return a handle for ``poll``/``cancel``. Raises ``DriverError``."""
         ...
@@ -113,8 +139,10 @@ class Driver(Protocol):
         """The order's current state; raises ``DeviceUnavailable`` when unreachable."""
         ...
 
-    async def cancel(self, handle: str) -> None:
-        """Ask the device to stop the order; a finished order is left as it is."""
+    async def cancel(self, handle: str) -> bool:
+        """Ask the device to stop the order. True when the device confirmed (or the
+        order had already ended); False when it refused and the order goes on.
+        A device that answers later keeps reporting through ``poll``."""
         ...
 
     async def device_status(self) -> DeviceReport:

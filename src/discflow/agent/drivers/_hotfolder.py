@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,17 +23,20 @@ from discflow.agent.drivers._base import (
     DriverSettings,
     WriteOrder,
     WriteReport,
+    check_media,
 )
 from discflow.domain import CopyState, JobState
-from discflow.errors import DeviceUnavailable, NotFound
+from discflow.errors import BurnFailed, DeviceUnavailable, NotFound
 
 __all__ = [
     "HotFolderDriver",
     "HotJob",
     "drop_file",
+    "encode_lines",
     "find_job_file",
     "parse_ini",
     "read_status",
+    "wait_for_answer",
 ]
 
 
@@ -77,13 +80,32 @@ def read_status(path: Path, *, tries: int = 5, wait_s: float = 0.05) -> dict[str
     raise DeviceUnavailable(f"status file {path} stayed locked or empty after {tries} reads")
 
 
+def encode_lines(lines: list[str]) -> bytes:
+    """``KEY=value`` lines as the robots read them: ANSI (Windows-1252), CRLF.
+
+    A last guard behind the API's checks: a value that would add a line or
+    cannot be written in the robot's code page is refused, never mangled.
+    """
+    for line in lines:
+        if any(ch in line for ch in "\r\n\x00"):
+            raise BurnFailed(f"refusing to write a job-file line holding a line break: {line!r}")
+    try:
+        return "".join(f"{line}\r\n" for line in lines).encode("cp1252")
+    except UnicodeEncodeError as exc:
+        raise BurnFailed(
+            f"{exc.object[exc.start : exc.end]!r} cannot be written in the robot's ANSI job file; "
+            "use characters of Windows-1252 in titles and merge values"
+        ) from exc
+
+
 def drop_file(folder: Path, name: str, text: str) -> Path:
     """Write ``folder/name`` so that it appears complete, in one rename."""
     target = folder / name
     tmp = folder / f".{name}.discflow-tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    data = encode_lines(text.splitlines())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
-        os.write(fd, text.replace("\n", "\r\n").encode("ascii", "replace"))
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -108,7 +130,7 @@ class HotJob:
     good: int = 0
     bad: int = 0
     final: WriteReport | None = None
-    cancelled: bool = False
+    cancelled: bool = False  # the device confirmed the cancel
 
 
 class HotFolderDriver:
@@ -124,6 +146,9 @@ class HotFolderDriver:
     def capabilities(self) -> Capabilities:
         return Capabilities(per_drive=False)
 
+    def check_order(self, media: str, *, copies: int) -> None:
+        check_media(self.capabilities(), media, device=self.settings.device_name)
+
     def _check_folder(self) -> None:
         if not self.jobs_dir.is_dir():
             raise DeviceUnavailable(
@@ -136,24 +161,25 @@ class HotFolderDriver:
         except KeyError:
             raise NotFound(f"no job with handle {handle!r} on this driver") from None
 
-    async def drop_cancel(self, handle: str, *, suffix: str, text: str) -> None:
-        """Ask the device to stop a job by dropping a command file named after it."""
+    async def drop_cancel(self, handle: str, *, name: str, text: str) -> HotJob | None:
+        """Drop a command file asking the device to stop a job; None when it had ended."""
         job = self._job(handle)
         if job.final is not None:
-            return
-        job.cancelled = True
+            return None
         try:
-            await asyncio.to_thread(drop_file, self.jobs_dir, f"{job.stem}{suffix}", text)
+            await asyncio.to_thread(drop_file, self.jobs_dir, name, text)
         except OSError as exc:
             raise DeviceUnavailable(f"cannot write the cancel to {self.jobs_dir}: {exc}") from exc
+        return job
 
-    def record(self, job: HotJob, *, good: int, bad: int, failed: CopyState) -> None:
-        """Append discs for counter increases (counters never go back)."""
+    def record(self, job: HotJob, *, good: int, bad: list[DiscReport]) -> None:
+        """Append discs for counter increases (counters never go back); ``bad`` holds
+        every rejected disc so far, with the robot's own reason for each."""
         for _ in range(max(0, good - job.good)):
             job.discs.append(DiscReport(CopyState.GOOD, 1.0, output=self.settings.device_name))
-        for _ in range(max(0, bad - job.bad)):
-            job.discs.append(DiscReport(failed, 1.0, error="the publisher rejected this disc"))
-        job.good, job.bad = max(good, job.good), max(bad, job.bad)
+        for disc in bad[job.bad :]:
+            job.discs.append(disc)
+        job.good, job.bad = max(good, job.good), max(len(bad), job.bad)
 
     async def poll(self, handle: str) -> WriteReport:
         job = self._job(handle)
@@ -167,3 +193,16 @@ class HotFolderDriver:
 
     def _read(self, job: HotJob) -> WriteReport:
         raise DeviceUnavailable(f"{type(self).__name__} cannot read job {job.stem}")
+
+
+async def wait_for_answer(
+    answer: Callable[[], bool | None], *, timeout_s: float, interval_s: float = 0.1
+) -> bool | None:
+    """Poll ``answer`` until it says True/False (the device decided) or time runs out."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout_s
+    while True:
+        result = await asyncio.to_thread(answer)
+        if result is not None or loop.time() >= end:
+            return result
+        await asyncio.sleep(interval_s)

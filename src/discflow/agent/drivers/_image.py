@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from discflow.agent.drivers._base import DriverSettings
+from discflow.agent.drivers._face import write_face
 from discflow.agent.drivers._tasks import DiscTask, TaskDriver
 from discflow.domain import CopyState
 from discflow.errors import BurnFailed
@@ -79,6 +80,8 @@ class ImageDriver(TaskDriver):
                     f"expected {order.sha256}"
                 )
         await asyncio.to_thread(os.replace, burning, target)
+        if order.merge:
+            await write_face(target, order.merge[0], volume_name=order.volume_name)
         disc.output = str(target)
         disc.progress = 1.0
         disc.phase = "ok"

@@ -21,6 +21,7 @@ from discflow.agent.drivers._base import (
     DriverSettings,
     WriteOrder,
     WriteReport,
+    check_media,
 )
 from discflow.domain import CopyState, JobState
 from discflow.errors import BurnFailed, DiscflowError, NotFound
@@ -38,6 +39,7 @@ class DiscTask:
     output: str | None = None
     error: str | None = None
     cancelled: bool = False
+    blank_used: bool = True  # a media check refused the disc before anything was written
 
 
 class TaskDriver:
@@ -54,6 +56,9 @@ class TaskDriver:
 
     def capabilities(self) -> Capabilities:
         return Capabilities(per_drive=True)
+
+    def check_order(self, media: str, *, copies: int) -> None:
+        check_media(self.capabilities(), media, device=self.settings.device_name)
 
     async def submit(self, order: WriteOrder) -> str:
         if order.drive is None or not 0 <= order.drive < self.settings.drives:
@@ -79,6 +84,9 @@ class TaskDriver:
         except OSError as exc:
             disc.phase = "write-error"
             disc.error = f"{exc.strerror or exc} ({exc.filename or 'device'})"
+        except Exception as exc:  # noqa: BLE001 - a crash fails this disc, never the agent
+            disc.phase = "write-error"
+            disc.error = f"the driver failed: {type(exc).__name__}: {exc}"
 
     async def _write(self, disc: DiscTask) -> None:
         raise BurnFailed(f"{type(self).__name__} cannot write")
@@ -95,7 +103,7 @@ class TaskDriver:
         if disc.cancelled or (task.done() and task.cancelled()):
             return WriteReport(JobState.CANCELLED, (DiscReport(CopyState.CANCELLED),))
         state = self.STATE_LOOKUP[disc.phase]
-        report = DiscReport(state, disc.progress, disc.output, disc.error)
+        report = DiscReport(state, disc.progress, disc.output, disc.error, disc.blank_used)
         if not task.done():
             job = JobState.QUEUED if state is CopyState.PENDING else JobState.RUNNING
             return WriteReport(job, (report,) if job is JobState.RUNNING else (), disc.progress)
@@ -110,7 +118,7 @@ class TaskDriver:
                 self._discs.pop(old, None)
                 self._tasks.pop(old, None)
 
-    async def cancel(self, handle: str) -> None:
+    async def cancel(self, handle: str) -> bool:
         task = self._tasks.get(handle)
         if task is not None and not task.done():
             task.cancel()
@@ -118,6 +126,7 @@ class TaskDriver:
                 await task
             except asyncio.CancelledError:
                 pass
+        return True  # the agent's own task: stopping it is the confirmation
 
     async def device_status(self) -> DeviceReport:
         return DeviceReport(ok=True, message="ready")

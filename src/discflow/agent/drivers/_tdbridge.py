@@ -1,21 +1,29 @@
 """``tdbridge`` driver: Epson Discproducer (PP-100 series) through TD Bridge.
 
-Protocol (TD Bridge Technical Reference Guide): the driver drops
-``<JOB_ID>.JDF`` (case-sensitive ``KEY=VALUE`` lines) into the monitoring
+Protocol (TD Bridge Technical Reference Guide; Rev.C for PP-100/PP-100N, the
+PP-100II edition for later keys): the driver drops ``<JOB_ID>.JDF``
+(case-sensitive ``KEY=VALUE`` lines, "Setting Item List") into the monitoring
 folder; TD Bridge renames it ``.RJD`` (pre-processing), ``.INP``, then ``.DON``
-or ``.ERR``; ``.STP`` while paused. ``TDBStatus.txt`` (rewritten about every
-5 s, possibly locked) has a ``[<JOB_ID>]`` section with ``STATUS`` (1 waiting,
-2 processing, 3 paused, 4 done, 5 failed, 6 not accepted, 99 unknown),
-``COMPLETION_NUMBER``, ``ERRORDISC_NUMBER``, ``ERROR`` and ``DETAIL_STATUS``,
-and ``[PUBLISHER<n>]`` sections with ``NAME`` and ``STACKER1``-``4``. Cancel: a
-``.JCF`` file holding ``[CANCEL]`` and ``JOB_ID=<id>``.
+or ``.ERR``; ``.STP`` while paused. ``TDBStatus.txt`` (the STF file, rewritten
+every 5 s, possibly locked) has a ``[<JOB_ID>]`` section (``STATUS``,
+``COMPLETION_NUMBER``, ``ERRORDISC_NUMBER``, ``ERROR``, ``DETAIL_STATUS``) and
+``[PUBLISHER<n>]`` sections (``NAME``, ``STACKER1``-``4``, ``INK_*``). Cancel: a
+``.JCF`` file holding ``[CANCEL]`` / ``JOB_ID=<id>``; TD Bridge renames it
+``.CDN`` when the job was cancelled and ``.CER`` when it could not be, and a
+cancelled job ends ``.DON`` with ``STATUS=4`` ("JCF File", STF note *3).
 
-TD Bridge takes files, not images: the driver extracts the cached ISO's tree
-(Rock Ridge, else Joliet, else ISO 9660 names) into ``<jobs_dir>/<JOB_ID>_data``
-and names it in ``DATA=``. Verification is the publisher's own setting.
+Job types: by default the job burns the cached, verified ISO itself
+(``IMAGE=``), so the disc is the archive's image bit for bit; ``job_type =
+"data"`` instead extracts the image's files (safely, see ``_extract``) and
+names the folder in ``DATA=`` for TD Bridge builds without image jobs. The
+guide's error table confirms image-file jobs ("data file, video file or image
+file", JDF0000/JDF0001); the ``IMAGE`` key's own table row was not readable in
+the public copies we found (see docs/devices.md).
 
-Invariants: the ``.JDF`` is written last and atomically; the two lookup tables
-below are the only translation of TD Bridge's states into ``JobState``.
+Invariants: the ``.JDF`` is written last and atomically; ``COMPARE=YES`` is
+written whenever the order asks to verify; media TD Bridge has no
+``DISC_TYPE`` for (Blu-ray: the guide lists CD, DVD, DVD-DL, JDF0502) are
+refused before any file is written.
 """
 
 from __future__ import annotations
@@ -25,22 +33,38 @@ import re
 import shutil
 import time
 from pathlib import Path, PureWindowsPath
+from typing import Literal
 
-import pycdlib
 from pydantic import BaseModel, ConfigDict, Field
 
-from discflow.agent.drivers._base import DeviceReport, DriverSettings, WriteOrder, WriteReport
+from discflow.agent.drivers._base import (
+    Capabilities,
+    DeviceReport,
+    DiscReport,
+    DriverSettings,
+    WriteOrder,
+    WriteReport,
+)
+from discflow.agent.drivers._extract import extract_iso
 from discflow.agent.drivers._hotfolder import (
     HotFolderDriver,
     HotJob,
     drop_file,
+    encode_lines,
     find_job_file,
     read_status,
+    wait_for_answer,
 )
-from discflow.domain import CopyState, JobState, media_type
-from discflow.errors import BurnFailed, DeviceUnavailable
+from discflow.agent.drivers._tdbridge_status import (
+    STATUS_LOOKUP,
+    device_reasons,
+    error_text,
+    pause_reason,
+)
+from discflow.domain import CopyState, JobState, Priority, media_type
+from discflow.errors import BurnFailed, DeviceUnavailable, InvalidInput
 
-__all__ = ["TDBridgeDriver", "TDBridgeOptions", "extract_iso", "job_description"]
+__all__ = ["DISC_TYPES", "TDBridgeDriver", "TDBridgeOptions", "extract_iso", "job_description"]
 
 EXTENSIONS = {
     "JDF": JobState.QUEUED,
@@ -51,19 +75,17 @@ EXTENSIONS = {
     "ERR": JobState.FAILED,
 }
 
-STATUS_LOOKUP = {
-    "1": JobState.QUEUED,
-    "2": JobState.RUNNING,
-    "3": JobState.PAUSED,
-    "4": JobState.DONE,
-    "5": JobState.FAILED,
-    "6": JobState.FAILED,
+# DISC_TYPE values of the Setting Item List (JDF0502: "CD", "DVD" or "DVD-DL")
+DISC_TYPES = {
+    "CD-R": "CD",
+    "mini-CD-R": "CD",
+    "DVD-R": "DVD",
+    "DVD+R": "DVD",
+    "DVD-R-DL": "DVD-DL",
+    "DVD+R-DL": "DVD-DL",
 }
 
-_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_NO_DISCS = ("no disc", "out of disc", "stacker empty", "no media", "disc empty")
-
-
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")  # JOB_ID: 40 one-byte alphanumerics, - and _
 _ERROR_DETAIL_WAIT_S = 12.0  # two of TD Bridge's status rewrites
 
 
@@ -71,60 +93,54 @@ class TDBridgeOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     jobs_dir: Path
-    publisher: str = Field(min_length=1, max_length=64)
+    publisher: str = Field(min_length=1, max_length=64, pattern=r"^[^\r\n\x00=]+$")
     status_file: Path | None = None  # default: <jobs_dir>/TDBStatus.txt
     device_jobs_dir: str | None = None  # how TD Bridge's Windows host sees jobs_dir
-    format: str = "ISO9660L2"
+    job_type: Literal["image", "data"] = "image"
+    format: Literal["ISO9660L2", "UDF102"] = "UDF102"  # data jobs only; L2 forbids a-z
+    out_stacker: Literal[2, 4] | None = None  # OUT_STACKER (JDF0400: 2 or 4)
+    in_stacker: int = Field(1, ge=1, le=4)  # which STACKERn the blanks come from
+    writing_speed: int | None = Field(None, ge=1, le=100)  # WRITING_SPEED (a number, JDF0600)
+    ink_low_percent: int = Field(10, ge=0, le=100)
+    stale_status_s: float = Field(30.0, gt=0)  # STF not rewritten this long: TD Bridge gone
+    cancel_wait_s: float = Field(8.0, gt=0)  # within the dispatcher's 10 s call timeout
 
 
-def job_description(order: WriteOrder, *, publisher: str, data_path: str, fmt: str) -> str:
-    """The ``.JDF`` text for an order (keys exactly as Epson spells them)."""
+def job_description(
+    order: WriteOrder, *, options: TDBridgeOptions, source: str, merge_file: str | None
+) -> list[str]:
+    """The ``.JDF`` lines for an order (keys exactly as the Setting Item List spells them)."""
     if not _JOB_ID.match(order.order_id):
         raise BurnFailed(f"{order.order_id!r} is not a TD Bridge JOB_ID (1-40 of A-Z a-z 0-9 - _)")
-    family = media_type(order.media).family
     lines = [
         f"JOB_ID={order.order_id}",
-        f"PUBLISHER={publisher}",
+        f"PUBLISHER={options.publisher}",
         f"COPIES={order.copies}",
-        f"DISC_TYPE={family}",
-        f"FORMAT={fmt}",
-        f"DATA={data_path}",
-        f"VOLUME_LABEL={order.volume_name[:32]}",
+        f"DISC_TYPE={DISC_TYPES[media_type(order.media).name]}",
+        f"COMPARE={'YES' if order.verify else 'NO'}",
     ]
-    label = order.label or {}
-    if isinstance(label.get("file"), str):
-        lines.append(f"LABEL={label['file']}")
-    if isinstance(label.get("merge_file"), str):
-        lines.append(f"REPLACE_FIELD={label['merge_file']}")
-    return "\n".join(lines) + "\n"
+    if options.job_type == "image":
+        lines.append(f"IMAGE={source}")
+    else:
+        lines += [f"FORMAT={options.format}", f"DATA={source}", f"VOLUME_LABEL={order.volume_name}"]
+    speed = order.burn_speed or options.writing_speed
+    if speed is not None:
+        lines.append(f"WRITING_SPEED={speed}")
+    if options.out_stacker is not None:
+        lines.append(f"OUT_STACKER={options.out_stacker}")
+    if order.priority is Priority.RUSH:
+        lines.append("PRIORITY=HIGH")  # the guide's job-priority example
+    if order.label_design:
+        lines.append(f"LABEL={order.label_design}")
+        if merge_file is not None:
+            lines.append(f"REPLACE_FIELD={merge_file}")
+    return lines
 
 
-def extract_iso(image: Path, dest: Path) -> int:
-    """Copy every file of an ISO image into ``dest``; returns the number of files."""
-    iso = pycdlib.PyCdlib()
-    try:
-        iso.open(str(image))
-    except Exception as exc:  # noqa: BLE001 - pycdlib raises its own and OSError
-        raise BurnFailed(f"cannot read the cached image {image} as ISO 9660: {exc}") from exc
-    try:
-        if iso.has_rock_ridge():
-            kind = "rr_path"
-        elif iso.has_joliet():
-            kind = "joliet_path"
-        else:
-            kind = "iso_path"
-        count = 0
-        for dirname, _dirs, files in iso.walk(**{kind: "/"}):
-            local_dir = dest / dirname.strip("/")
-            local_dir.mkdir(parents=True, exist_ok=True)
-            for name in files:
-                clean = name.split(";")[0] if kind == "iso_path" else name
-                source = f"{dirname.rstrip('/')}/{name}"
-                iso.get_file_from_iso(str(local_dir / clean), **{kind: source})
-                count += 1
-        return count
-    finally:
-        iso.close()
+def merge_lines(order: WriteOrder) -> list[str]:
+    """The ``REPLACE_FIELD`` file: one line per disc, its values tab-separated in the
+    design's field order (values were checked to hold no tab or line break)."""
+    return ["\t".join(fields.values()) for fields in order.merge]
 
 
 class TDBridgeDriver(HotFolderDriver):
@@ -134,6 +150,14 @@ class TDBridgeDriver(HotFolderDriver):
         self.options = TDBridgeOptions.model_validate(dict(settings.options))
         super().__init__(settings, self.options.jobs_dir)
         self._error_seen: dict[str, float] = {}
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(per_drive=False, media=frozenset(DISC_TYPES))
+
+    def check_order(self, media: str, *, copies: int) -> None:
+        super().check_order(media, copies=copies)
+        if not 1 <= copies <= 1000:  # COPIES: 1 to 1,000 in standard mode (JDF0300)
+            raise InvalidInput(f"TD Bridge takes 1 to 1,000 copies per job, not {copies}")
 
     @property
     def status_file(self) -> Path:
@@ -148,21 +172,47 @@ class TDBridgeDriver(HotFolderDriver):
     async def submit(self, order: WriteOrder) -> str:
         self._check_folder()
         stem = order.order_id
-        data = self.jobs_dir / f"{stem}_data"
+        folder = self.jobs_dir / f"{stem}_data"
         try:
-            await asyncio.to_thread(_fresh_dir, data)
-            await asyncio.to_thread(extract_iso, order.image, data)
-            text = job_description(
-                order,
-                publisher=self.options.publisher,
-                data_path=self._device_path(data),
-                fmt=self.options.format,
-            )
-            await asyncio.to_thread(drop_file, self.jobs_dir, f"{stem}.JDF", text)
-        except OSError as exc:
-            raise DeviceUnavailable(f"cannot write the job to {self.jobs_dir}: {exc}") from exc
+            await asyncio.to_thread(self._prepare, order, folder)
+        except BaseException as exc:
+            await asyncio.to_thread(shutil.rmtree, folder, True)  # no *_data pile-up
+            if isinstance(exc, OSError):
+                raise DeviceUnavailable(f"cannot write the job to {self.jobs_dir}: {exc}") from exc
+            raise
         self._jobs[stem] = HotJob(order, stem)
         return stem
+
+    def _prepare(self, order: WriteOrder, folder: Path) -> None:
+        if folder.is_symlink() or folder.is_file():
+            folder.unlink()
+        elif folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        if self.options.job_type == "image":
+            source = folder / f"{order.sha256[:16]}.iso"
+            _place(order.image, source)
+        else:
+            source = folder / "files"
+            source.mkdir()
+            extract_iso(order.image, source)
+        merge_file = None
+        if order.label_design and order.merge:
+            merge_path = folder / "merge.txt"
+            merge_path.write_bytes(encode_lines(merge_lines(order)))
+            merge_file = self._device_path(merge_path)
+        lines = job_description(
+            order, options=self.options, source=self._device_path(source), merge_file=merge_file
+        )
+        drop_file(self.jobs_dir, f"{order.order_id}.JDF", "\n".join(lines))
+
+    async def poll(self, handle: str) -> WriteReport:
+        report = await super().poll(handle)
+        if report.state in (JobState.DONE, JobState.FAILED, JobState.CANCELLED):
+            # TD Bridge reads the sources only while the job runs; nothing piles up
+            folder = self.jobs_dir / f"{handle}_data"
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+        return report
 
     def _read(self, job: HotJob) -> WriteReport:
         ext = find_job_file(self.jobs_dir, job.stem, EXTENSIONS)
@@ -174,55 +224,91 @@ class TDBridgeDriver(HotFolderDriver):
         # the file moves to the log folder after DON: then the status file decides
         state = EXTENSIONS[ext] if ext is not None else by_status
         assert state is not None
-        self.record(
-            job,
-            good=_int(section.get("COMPLETION_NUMBER")),
-            bad=_int(section.get("ERRORDISC_NUMBER")),
-            failed=CopyState.FAILED_WRITE,
-        )
+        if state in (JobState.DONE, JobState.FAILED) and by_status is not state:
+            # renamed before the next STF rewrite (every 5 s) counted the last disc
+            first = self._error_seen.setdefault(job.stem, time.monotonic())
+            if time.monotonic() - first < _ERROR_DETAIL_WAIT_S:
+                state = JobState.RUNNING
+        bad = _count(section.get("ERRORDISC_NUMBER"))
+        # TD Bridge counts rejected discs but does not say whether writing or comparing
+        # failed; the job's ERROR/DETAIL_STATUS is the only sentence it gives
+        why = f"TD Bridge rejected this disc; {error_text(section)}"
+        rejected = DiscReport(CopyState.FAILED_WRITE, 1.0, error=why)
+        self.record(job, good=_count(section.get("COMPLETION_NUMBER")), bad=[rejected] * bad)
         done = len(job.discs) / max(1, job.order.copies)
-        detail = section.get("DETAIL_STATUS", "") or section.get("ERROR", "")
+        if job.cancelled and state in (JobState.DONE, JobState.FAILED):
+            return WriteReport(JobState.CANCELLED, tuple(job.discs), done, "cancelled")
         if state is JobState.FAILED:
-            if job.cancelled:
-                return WriteReport(JobState.CANCELLED, tuple(job.discs), done, "cancelled")
-            # TD Bridge renames the job to .ERR before its next TDBStatus.txt rewrite (about
-            # every 5 s) says why: wait for the reason rather than report "no detail"
-            first_seen = self._error_seen.setdefault(job.stem, time.monotonic())
-            if not detail and time.monotonic() - first_seen < _ERROR_DETAIL_WAIT_S:
-                return WriteReport(JobState.RUNNING, tuple(job.discs), done)
-            error = f"TD Bridge error {section.get('ERROR', '?')}: {detail or 'no detail'}"
-            return WriteReport(state, tuple(job.discs), done, error)
+            return WriteReport(state, tuple(job.discs), done, error_text(section))
         if state is JobState.PAUSED:
-            out = any(word in detail.lower() for word in _NO_DISCS)
-            return WriteReport(state, tuple(job.discs), done, detail or "paused", out_of_media=out)
+            detail = section.get("DETAIL_STATUS", "") or "the publisher paused the job"
+            reason = pause_reason(self.settings.device_name, detail)
+            out = reason.reason.value == "media-needed"
+            return WriteReport(state, tuple(job.discs), done, reason.message, out_of_media=out)
         return WriteReport(state, tuple(job.discs), done)
 
-    async def cancel(self, handle: str) -> None:
-        await self.drop_cancel(handle, suffix=".JCF", text=f"[CANCEL]\nJOB_ID={handle}\n")
+    async def cancel(self, handle: str) -> bool:
+        job = await self.drop_cancel(
+            handle, name=f"{handle}.JCF", text=f"[CANCEL]\nJOB_ID={handle}"
+        )
+        if job is None:
+            return True
+
+        def answer() -> bool | None:
+            if find_job_file(self.jobs_dir, handle, {"CDN": JobState.CANCELLED}):
+                return True
+            if find_job_file(self.jobs_dir, handle, {"CER": JobState.RUNNING}):
+                return False
+            return None
+
+        confirmed = await wait_for_answer(answer, timeout_s=self.options.cancel_wait_s)
+        if confirmed:
+            job.cancelled = True
+        return bool(confirmed)
 
     async def device_status(self) -> DeviceReport:
         self._check_folder()
         status = await asyncio.to_thread(read_status, self.status_file)
-        for name, section in status.items():
-            if name.startswith("PUBLISHER") and section.get("NAME") == self.options.publisher:
-                details = {k: v for k, v in section.items() if k.startswith(("STACKER", "INK_"))}
-                return DeviceReport(ok=True, message="registered", details=details)
-        return DeviceReport(
-            ok=False,
-            message=f"publisher {self.options.publisher!r} is not registered in TD Bridge",
+        try:
+            age = time.time() - self.status_file.stat().st_mtime
+        except OSError:
+            age = 0.0
+        publisher = next(
+            (
+                section
+                for name, section in status.items()
+                if name.startswith("PUBLISHER") and section.get("NAME") == self.options.publisher
+            ),
+            None,
         )
+        ours = [status.get(stem, {}) for stem in self._jobs]
+        reasons = device_reasons(
+            self.settings.device_name,
+            publisher=publisher,
+            name=self.options.publisher,
+            jobs=ours,
+            in_stacker=self.options.in_stacker,
+            ink_low=self.options.ink_low_percent,
+            stale_s=age if age >= self.options.stale_status_s else None,
+        )
+        details = {
+            k: v for k, v in (publisher or {}).items() if k.startswith(("STACKER", "INK_", "INFO"))
+        }
+        message = "registered" if publisher is not None else "publisher not registered"
+        return DeviceReport(ok=True, message=message, details=details, reasons=tuple(reasons))
 
     async def close(self) -> None:
         return None
 
 
-def _fresh_dir(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
+def _place(source: Path, target: Path) -> None:
+    try:
+        target.hardlink_to(source)  # same file system: no copy
+    except OSError:
+        shutil.copyfile(source, target, follow_symlinks=False)
 
 
-def _int(value: str | None) -> int:
+def _count(value: str | None) -> int:
     try:
         return max(0, int(value or 0))
     except ValueError:

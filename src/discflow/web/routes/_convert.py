@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from discflow.domain import Priority
+from datetime import datetime
+from typing import Protocol
+
+from discflow.domain import Priority, media_fitting
+from discflow.protocol import DeviceReasonOut
 from discflow.store import (
-    Content,
     Device,
     Event,
     Order,
-    fitting_media,
+    OrderRows,
+    device_reasons,
     order_priority,
     order_state,
 )
@@ -49,7 +53,60 @@ def order_public(order: Order) -> OrderPublic:
     )
 
 
-def content_public(content: Content) -> ContentPublic:
+JSON = "application/json"
+
+
+def placed_order_public(rows: OrderRows) -> OrderPublic:
+    """A just-placed order as ``order_public`` shows it, from the rows written (no read-back)."""
+    return OrderPublic(
+        id=rows.id,
+        state="queued",
+        priority=Priority(rows.requests[0].priority),
+        user=rows.user_name,
+        source=rows.source,
+        created_at=rows.created_at,
+        ship_to=rows.ship_to,
+        requests=[
+            RequestPublic(
+                id=r.id,
+                content_id=r.content_id,
+                media=r.media,
+                copies=r.copies,
+                good_copies=r.good_copies,
+                failed_copies=r.failed_copies,
+                state=r.state,
+                reason=r.reason,
+                priority=Priority(r.priority),
+            )
+            for r in rows.requests
+        ],
+    )
+
+
+class ContentRow(Protocol):
+    """A ``Content`` row or its cached copy (``store.CatalogEntry``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def tags(self) -> list[str]: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def volume_id(self) -> str: ...
+    @property
+    def filesystems(self) -> list[str]: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def content_public(content: ContentRow) -> ContentPublic:
     return ContentPublic(
         id=content.id,
         title=content.title,
@@ -59,7 +116,7 @@ def content_public(content: Content) -> ContentPublic:
         sha256=content.sha256,
         volume_id=content.volume_id,
         filesystems=list(content.filesystems),
-        media=[m.name for m in fitting_media(content)],
+        media=[m.name for m in media_fitting(content.size_bytes)],
         created_at=content.created_at,
     )
 
@@ -94,6 +151,7 @@ def device_public(device: Device, *, enrol_code: str | None = None) -> DevicePub
         link_Bps=device.link_Bps,
         last_seen_at=device.last_seen_at,
         enrol_code=enrol_code,
+        reasons=[DeviceReasonOut.of(r) for r in device_reasons(device)],
     )
 
 

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -14,8 +14,15 @@ from discflow import store
 from discflow.archive import BlobStore, catalog_image
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
 from discflow.store import Database
-from discflow.web.deps import Count, PrincipalDep, SessionDep, UserDep, get_database
-from discflow.web.routes._convert import content_public
+from discflow.web.deps import (
+    Count,
+    HotUserDep,
+    PrincipalDep,
+    SessionDep,
+    UserDep,
+    get_database,
+)
+from discflow.web.routes._convert import JSON, content_public
 from discflow.web.schemas import ContentPublic
 
 router = APIRouter(prefix="/contents", tags=["contents"])
@@ -46,9 +53,12 @@ def list_contents(
 
 
 @router.get("/{content_id}", response_model=ContentPublic)
-def get_content(content_id: str, session: SessionDep, principal: UserDep) -> ContentPublic:
-    content = store.check_visible(store.get_content(session, content_id), principal)
-    return content_public(content)
+async def get_content(content_id: str, request: Request, principal: HotUserDep) -> Response:
+    content = await get_database(request).hot.content(content_id)
+    if content is None:
+        raise store.no_such_content(content_id)
+    content = store.check_visible(content, principal)
+    return Response(content_public(content).model_dump_json(), media_type=JSON)
 
 
 @router.get("/{content_id}/image", response_class=FileResponse)

@@ -1,0 +1,271 @@
+# Batch allocation: how much of each (content, media) group each device plans to burn.
+#
+# Invariants: every pooled copy of every group ends up in exactly one Piece
+# of a device that writes its media and can cache its content, or stays
+# pooled when no online device can (the caller keeps it queued). The LP sees
+# device classes (identical media speeds) and size buckets (sizes within 8%),
+# so its size is independent of the fleet and queue sizes; its solution is
+# rounded to whole copies per class, then spread over the class's devices
+# McNaughton-style (each device filled to the class's common end in turn), so
+# a group lands on few devices and is downloaded few times. Devices that
+# already hold a content are filled with it first.
+"""LP relaxation (HiGHS) + rounding + wrap-around for the standing plan."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from discflow.scheduler._pool import Piece, Waiter
+from discflow.scheduler._state import DeviceState
+
+ClassKey = tuple[tuple[tuple[str, float, float], ...], int]
+_BUCKET_RATIO = math.log(1.08)
+
+
+@dataclass(slots=True)
+class Group:
+    """Pooled copies of one (content, media) pair."""
+
+    content: str
+    media: str
+    size: int
+    waiters: list[Waiter]
+    copies: int = 0
+
+
+@dataclass(slots=True)
+class _Class:
+    devices: list[DeviceState]
+    drives: int
+    backlog_s: float  # drive seconds already queued on its devices
+    assigned: list[tuple[Group, int]] = field(default_factory=list)
+
+
+def class_key(d: DeviceState, largest: int) -> ClassKey:
+    """Same media speeds, and the same cache limit if the cache is what limits it."""
+    speeds = tuple(sorted((m, s.write_Bps, s.overhead_s) for m, s in d.stock.items()))
+    return (speeds, d.cache_bytes if d.cache_bytes < largest else -1)
+
+
+def _backlog(d: DeviceState, now: float) -> float:
+    return sum(max(free, now) - now for free, _ in d.drives)
+
+
+def allocate(
+    groups: Sequence[Group],
+    devices: Sequence[DeviceState],
+    *,
+    now: float,
+    holders: dict[str, dict[str, None]],
+) -> dict[str, list[Piece]]:
+    """Pieces per device name, each list in the order the device should burn them."""
+    classes: dict[ClassKey, _Class] = {}
+    largest = max((g.size for g in groups), default=0)
+    for d in devices:
+        c = classes.setdefault(class_key(d, largest), _Class([], 0, 0.0))
+        c.devices.append(d)
+        c.drives += d.drive_count
+        c.backlog_s += _backlog(d, now)
+    keys = list(classes)
+    shares = _class_shares(groups, keys, [classes[k] for k in keys])
+    for g, per_class in zip(groups, shares, strict=True):
+        for k, n in per_class:
+            classes[keys[k]].assigned.append((g, n))
+    out: dict[str, list[Piece]] = {}
+    for c in classes.values():
+        _spread(c, now, holders, out)
+    for pieces in out.values():
+        pieces.sort(key=lambda p: (p.key, p.copies, p.waiter.request.seq))
+    return out
+
+
+def _burn(key: ClassKey, media: str, size: float) -> float | None:
+    for m, write, overhead in key[0]:
+        if m == media:
+            return overhead + size / write
+    return None
+
+
+def _class_shares(
+    groups: Sequence[Group], keys: list[ClassKey], classes: list[_Class]
+) -> list[list[tuple[int, int]]]:
+    """Whole copies of each group per class index, from the LP over size buckets."""
+    buckets: dict[tuple[str, int], list[int]] = {}
+    for gi, g in enumerate(groups):
+        b = (g.media, int(math.log(max(g.size, 1)) / _BUCKET_RATIO))
+        buckets.setdefault(b, []).append(gi)
+    fractions = _solve(groups, buckets, keys, classes)
+    out: list[list[tuple[int, int]]] = [[] for _ in groups]
+    for b, members in buckets.items():
+        want = dict(fractions.get(b, {}))
+        # Largest groups first take whole shares from the class with most room left.
+        for gi in sorted(members, key=lambda i: (-groups[i].copies, i)):
+            g = groups[gi]
+            capable = [k for k in want if _fits(classes[k], g)]
+            if not capable:
+                capable = [k for k, c in enumerate(classes) if _fits(c, g)]
+                if not capable:
+                    continue  # stays pooled: nobody online can take it
+            left = g.copies
+            ordered = sorted(capable, key=lambda k: (-want.get(k, 0.0), k))
+            for pos, k in enumerate(ordered):
+                if left <= 0:
+                    break
+                room = want.get(k, 0.0)
+                last = pos == len(ordered) - 1
+                n = left if room >= left - 0.5 or last else int(room + 0.5)
+                if n <= 0:
+                    continue
+                n = min(n, left)
+                want[k] = room - n
+                out[gi].append((k, n))
+                left -= n
+            if left > 0:
+                out[gi].append((capable[0], left))
+    return out
+
+
+def _fits(c: _Class, g: Group) -> bool:
+    return any(d.can_write(g.media, g.size) for d in c.devices)
+
+
+def _solve(
+    groups: Sequence[Group],
+    buckets: dict[tuple[str, int], list[int]],
+    keys: list[ClassKey],
+    classes: list[_Class],
+) -> dict[tuple[str, int], dict[int, float]]:
+    """Copies of each bucket per class: least T with every class's work <= drives x T."""
+    import numpy as np
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    ub_rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    eq_rows: list[int] = []
+    var_of: list[tuple[tuple[str, int], int]] = []
+    rhs: list[float] = []
+    bucket_list = list(buckets)
+    for bi, b in enumerate(bucket_list):
+        members = buckets[b]
+        copies = sum(groups[i].copies for i in members)
+        size = sum(groups[i].size * groups[i].copies for i in members) / max(copies, 1)
+        rhs.append(float(copies))
+        for k, key in enumerate(keys):
+            burn = _burn(key, b[0], size)
+            if burn is None or not all(_fits(classes[k], groups[i]) for i in members):
+                continue
+            var_of.append((b, k))
+            ub_rows.append(k)
+            cols.append(len(var_of))
+            vals.append(burn)
+            eq_rows.append(bi)
+    if not var_of:
+        return {}
+    for k, c in enumerate(classes):
+        ub_rows.append(k)
+        cols.append(0)
+        vals.append(-float(c.drives))
+    nvar = len(var_of) + 1
+    a_ub = coo_matrix((vals, (ub_rows, cols)), shape=(len(keys), nvar)).tocsr()
+    a_eq = coo_matrix(
+        (np.ones(len(eq_rows)), (eq_rows, list(range(1, nvar)))), shape=(len(bucket_list), nvar)
+    ).tocsr()
+    cost = np.zeros(nvar)
+    cost[0] = 1.0
+    res = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=np.array([-c.backlog_s for c in classes]),
+        A_eq=a_eq,
+        b_eq=np.array(rhs),
+        bounds=(0, None),
+        method="highs",
+    )
+    out: dict[tuple[str, int], dict[int, float]] = {}
+    if res.status != 0:  # e.g. a bucket no class can take: spread by drives instead
+        for b, k in var_of:
+            out.setdefault(b, {})[k] = float(classes[k].drives)
+        return out
+    for j, (b, k) in enumerate(var_of, start=1):
+        x = float(res.x[j])
+        if x > 1e-6:
+            out.setdefault(b, {})[k] = x
+    return out
+
+
+def _spread(
+    c: _Class, now: float, holders: dict[str, dict[str, None]], out: dict[str, list[Piece]]
+) -> None:
+    """Fill the class's devices to a common end: holders first, then wrap-around."""
+    if not c.assigned:
+        return
+    media_of = {g.media for g, _ in c.assigned}
+    any_dev = c.devices[0]
+    work = sum(n * any_dev.burn_s(g.media, g.size) for g, n in c.assigned if g.media in media_of)
+    end = (work + c.backlog_s) / c.drives
+    room = {d.name: max(0.0, end * d.drive_count - _backlog(d, now)) for d in c.devices}
+    by_name = {d.name: d for d in c.devices}
+    share: dict[str, list[tuple[Group, int]]] = {}
+    rest: list[tuple[Group, int]] = []
+    for g, n in sorted(c.assigned, key=lambda x: (-x[1] * x[0].size, x[0].content, x[0].media)):
+        burn = any_dev.burn_s(g.media, g.size)
+        for name in holders.get(g.content, {}):
+            d = by_name.get(name)
+            if d is None or n <= 0 or not d.can_write(g.media, g.size):
+                continue
+            take = min(n, int(room[name] / burn + 0.5))
+            if take > 0:
+                share.setdefault(name, []).append((g, take))
+                room[name] -= take * burn
+                n -= take
+        if n > 0:
+            rest.append((g, n))
+    order = sorted(c.devices, key=lambda d: d.name)
+    pos = 0
+    for g, n in rest:
+        burn = any_dev.burn_s(g.media, g.size)
+        tries = 0
+        while n > 0 and tries < len(order):
+            d = order[pos % len(order)]
+            take = min(n, int(room[d.name] / burn + 0.5)) if d.can_write(g.media, g.size) else 0
+            if take > 0:
+                share.setdefault(d.name, []).append((g, take))
+                room[d.name] -= take * burn
+                n -= take
+                tries = 0
+            if n > 0:
+                pos += 1
+                tries += 1
+        if n > 0:  # rounding left copies over: the roomiest capable device takes them
+            fit = [d for d in order if d.can_write(g.media, g.size)]
+            if fit:
+                d = max(fit, key=lambda d: (room[d.name], d.name))
+                share.setdefault(d.name, []).append((g, n))
+                room[d.name] -= n * burn
+    for name, items in share.items():
+        _pieces(by_name[name], items, out.setdefault(name, []))
+
+
+def _pieces(d: DeviceState, items: list[tuple[Group, int]], out: list[Piece]) -> None:
+    """Split each group's share over its waiters; the group's Smith key orders them."""
+    for g, n in items:
+        setup = 0.0 if g.content in d.cache else g.size / d.link_Bps
+        work = n * d.burn_s(g.media, g.size) / d.drive_count
+        takers = sorted(g.waiters, key=lambda w: (-w.weight, w.pooled, w.request.seq))
+        pieces: list[Piece] = []
+        for w in takers:
+            if n <= 0:
+                break
+            take = min(n, w.pooled)
+            if take > 0:
+                pieces.append(Piece(w, take, 0.0))
+                w.pooled -= take  # the caller re-indexes the pool afterwards
+                n -= take
+        per_request = (work + setup) / max(1, len(pieces))
+        for p in pieces:
+            p.key = p.waiter.urgency(per_request)
+        out.extend(pieces)

@@ -1,0 +1,113 @@
+# The server's queue of work not yet bound to a drive (late binding).
+#
+# Invariants: every queued request has one Waiter; its ``left`` copies are
+# ``pooled`` (anyone may take them) plus the copies of its Pieces (a device's
+# planned share). Heaps are lazy: an entry is live only while its version
+# equals the Waiter's and copies are pooled, so an update is one push
+# (amortised O(log n)) and a stale entry costs one pop later. Orders are
+# total and deterministic: (urgency, arrival seq, version).
+"""Waiters, planned pieces and the pool's priority/Smith/aging indexes."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from discflow.scheduler._model import QueuedRequest
+
+Entry = tuple[float, int, int, "Waiter"]
+# Priority weights in Smith's rule (work / weight): rush goes first unless it is
+# many times longer; low yields to everything of similar size.
+WEIGHTS = {0: 0.25, 1: 1.0, 2: 8.0}
+# Linear aging: a request's key drops by this many seconds per second it waits.
+# As key + rate x (now - arrival) orders like key + rate x arrival, the heaps
+# stay valid as time passes; a request is overtaken only by requests that
+# arrived less than (its key / rate) after it, which bounds its wait.
+AGING_RATE = 0.1
+
+
+@dataclass(slots=True, eq=False)
+class Waiter:
+    """A queued request and how many of its copies are not yet bound to a drive."""
+
+    request: QueuedRequest
+    size: int
+    left: int
+    pooled: int
+    version: int = 0
+
+    @property
+    def weight(self) -> float:
+        return WEIGHTS[self.request.priority.rank]
+
+    def urgency(self, work_s: float) -> float:
+        """Smith's rule with priority weight and linear aging: lower goes first."""
+        return work_s / self.weight + AGING_RATE * self.request.arrival_s
+
+
+@dataclass(slots=True, eq=False)
+class Piece:
+    """Copies of one request planned for one device (bound later, a drive at a time)."""
+
+    waiter: Waiter
+    copies: int
+    key: float  # urgency on its device (see Waiter.urgency)
+
+
+@dataclass(slots=True)
+class Pool:
+    """Unallocated copies, indexed per media and per holding device by urgency."""
+
+    ref_burn: dict[str, tuple[float, float]]  # media -> (least overhead, best write speed)
+    heaps: dict[str, list[Entry]] = field(default_factory=dict)
+    local: dict[str, list[Entry]] = field(default_factory=dict)  # device -> cached contents
+    by_content: dict[str, dict[str, Waiter]] = field(default_factory=dict)
+    copies: dict[str, int] = field(default_factory=dict)  # media -> pooled copies
+
+    def key(self, w: Waiter) -> float:
+        """Remaining work of the pooled copies on the fleet's fastest writer (SRPT)."""
+        overhead, write = self.ref_burn.get(w.request.media, (0.0, 1.0))
+        return w.urgency(w.pooled * (overhead + w.size / write))
+
+    def add(self, w: Waiter, holders: dict[str, dict[str, None]]) -> None:
+        media = w.request.media
+        self.copies[media] = self.copies.get(media, 0) + w.pooled
+        self._push(w, holders)
+
+    def changed(self, w: Waiter, before: int, holders: dict[str, dict[str, None]]) -> None:
+        """``w.pooled`` went from ``before`` to its current value."""
+        media = w.request.media
+        self.copies[media] = self.copies.get(media, 0) + w.pooled - before
+        w.version += 1
+        if w.pooled > 0:
+            self._push(w, holders)
+        else:
+            waiting = self.by_content.get(w.request.content)
+            if waiting is not None:
+                waiting.pop(w.request.id, None)
+
+    def downloaded(self, device: str, content: str) -> None:
+        """``device`` now holds ``content``: its pooled requests become local there."""
+        for w in self.by_content.get(content, {}).values():
+            heapq.heappush(self.local.setdefault(device, []), self._entry(w))
+
+    def _entry(self, w: Waiter) -> Entry:
+        return (self.key(w), w.request.seq, w.version, w)
+
+    def _push(self, w: Waiter, holders: dict[str, dict[str, None]]) -> None:
+        entry = self._entry(w)
+        heapq.heappush(self.heaps.setdefault(w.request.media, []), entry)
+        for device in holders.get(w.request.content, {}):
+            heapq.heappush(self.local.setdefault(device, []), entry)
+        self.by_content.setdefault(w.request.content, {})[w.request.id] = w
+
+
+def live(heap: list[Entry]) -> Entry | None:
+    """The heap's best live entry (stale ones are dropped on the way)."""
+    while heap:
+        entry = heap[0]
+        w = entry[3]
+        if entry[2] == w.version and w.pooled > 0:
+            return entry
+        heapq.heappop(heap)
+    return None

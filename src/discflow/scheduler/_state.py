@@ -1,0 +1,227 @@
+# The standing planner's own model of each device, kept across rounds.
+#
+# Invariants: a DeviceState changes only through ``ensure_cached``,
+# ``assign`` and ``reloaded``, which follow exactly the physical rules the
+# simulator and the validator check (burns on the earliest free drive after
+# the content is ready, one download at a time in commit order, a download
+# after the evictions that make room for it, cache bytes within capacity, no
+# more blanks promised than loaded). So the planner's estimates are the
+# simulator's times, and a caller that applies the Plan in step order sees
+# the same world the planner predicted. ``holders`` (content -> devices that
+# hold or fetch it) is updated by the same calls, so the index never drifts.
+"""Mutable per-device state of the standing plan, and the Plan builder."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field, replace
+
+from discflow.scheduler._cache import CachePolicy, choose_victims, evict_at
+from discflow.scheduler._model import (
+    Assignment,
+    CachedContent,
+    DeviceView,
+    Download,
+    Eviction,
+    MediaStock,
+    OperatorNotice,
+    QueuedRequest,
+    Unplaceable,
+    Waiting,
+)
+
+
+@dataclass(slots=True)
+class Decisions:
+    """The decisions of one round, numbered in the order they must be carried out."""
+
+    assignments: list[Assignment] = field(default_factory=list)
+    downloads: list[Download] = field(default_factory=list)
+    evictions: list[Eviction] = field(default_factory=list)
+    notices: list[OperatorNotice] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
+    unplaceable: list[Unplaceable] = field(default_factory=list)
+    step: int = 0
+
+    def next_step(self) -> int:
+        self.step += 1
+        return self.step
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """One device as the standing plan sees it (see the module comment)."""
+
+    name: str
+    drives: list[tuple[float, int]]  # heap of (free time, drive index)
+    stock: dict[str, MediaStock]  # speeds and thresholds per media
+    blanks: dict[str, int]
+    reload_lands: dict[str, float]  # media -> when the reload asked for lands
+    cache: dict[str, CachedContent]
+    used_bytes: int
+    cache_bytes: int
+    link_Bps: float  # noqa: N815 - the unit is part of the name across the project
+    download_free_s: float
+    horizon_s: float  # bind work this long before a drive frees (fetch ahead)
+    online: bool = True
+    # Blanks burned lately, decayed with the reload window (see ``recent_use``).
+    use_rate: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_view(cls, view: DeviceView, *, now: float, typical_bytes: float) -> DeviceState:
+        drives = [(free, i) for i, free in enumerate(view.drives_free_s)]
+        heapq.heapify(drives)
+        return cls(
+            name=view.name,
+            drives=drives,
+            stock=dict(view.media),
+            blanks={m: s.blanks for m, s in view.media.items()},
+            reload_lands={m: math.inf for m, s in view.media.items() if s.reload_pending},
+            cache=dict(view.cached),
+            used_bytes=sum(c.size_bytes for c in view.cached.values()),
+            cache_bytes=view.cache_bytes,
+            link_Bps=view.link_Bps,
+            download_free_s=view.download_free_s,
+            horizon_s=horizon_for(typical_bytes, view.link_Bps),
+            online=view.online,
+        )
+
+    @property
+    def drive_count(self) -> int:
+        return len(self.drives)
+
+    def next_free(self, now: float) -> float:
+        return max(self.drives[0][0], now)
+
+    def drives_free_by(self, limit: float) -> int:
+        return sum(1 for free, _ in self.drives if free <= limit)
+
+    def burn_s(self, media: str, size_bytes: int) -> float:
+        return self.stock[media].burn_s(size_bytes)
+
+    def can_write(self, media: str, size_bytes: int) -> bool:
+        return media in self.stock and size_bytes <= self.cache_bytes
+
+    def ready_estimate(self, content: str, size_bytes: int, now: float) -> float:
+        """When ``content`` could be ready here (ignores waits for busy victims)."""
+        entry = self.cache.get(content)
+        if entry is not None:
+            return max(entry.ready_s, now)
+        return max(self.download_free_s, now) + size_bytes / self.link_Bps
+
+    def ensure_cached(
+        self,
+        content: str,
+        size_bytes: int,
+        *,
+        now: float,
+        policy: CachePolicy,
+        out: Decisions,
+        holders: dict[str, dict[str, None]],
+    ) -> float | None:
+        """Make ``content`` available here; its ready time, or None if pins forbid."""
+        entry = self.cache.get(content)
+        if entry is not None:
+            return max(entry.ready_s, now)
+        if size_bytes > self.cache_bytes:
+            return None
+        need = self.used_bytes + size_bytes - self.cache_bytes
+        victims = choose_victims(
+            self.cache.values(), need_bytes=need, keep=content, now=now, policy=policy
+        )
+        if victims is None:
+            return None
+        start = max(self.download_free_s, now)
+        for victim in victims:
+            at = evict_at(victim, now)
+            start = max(start, at)
+            del self.cache[victim.content]
+            self.used_bytes -= victim.size_bytes
+            holders.get(victim.content, {}).pop(self.name, None)
+            out.evictions.append(Eviction(self.name, victim.content, at, content, out.next_step()))
+        end = start + size_bytes / self.link_Bps
+        self.download_free_s = end
+        self.cache[content] = CachedContent(
+            content, size_bytes, last_used_s=now, ready_s=end, busy_until_s=end, hits=0
+        )
+        self.used_bytes += size_bytes
+        holders.setdefault(content, {})[self.name] = None
+        out.downloads.append(Download(self.name, content, size_bytes, start, end, out.next_step()))
+        return end
+
+    def assign(
+        self, request: QueuedRequest, copies: int, size_bytes: int, *, now: float, out: Decisions
+    ) -> float:
+        """Queue ``copies`` burns (content already committed, blanks checked); the last end."""
+        entry = self.cache[request.content]
+        ready = max(entry.ready_s, now)
+        burn = self.burn_s(request.media, size_bytes)
+        first = last = 0.0
+        for k in range(copies):
+            free, drive = self.drives[0]
+            start = max(free, ready)
+            end = start + burn
+            heapq.heapreplace(self.drives, (end, drive))
+            if k == 0:
+                first = start
+            last = max(last, end)
+        self.blanks[request.media] -= copies
+        self._note_use(request.media, copies, now)
+        self.cache[request.content] = replace(
+            entry, last_used_s=now, busy_until_s=max(entry.busy_until_s, last), hits=entry.hits + 1
+        )
+        prev = out.assignments[-1] if out.assignments else None
+        if prev is not None and prev.request == request.id and prev.device == self.name:
+            out.assignments[-1] = replace(
+                prev, copies=prev.copies + copies, end_s=max(prev.end_s, last)
+            )
+        else:
+            out.assignments.append(
+                Assignment(
+                    request.id,
+                    self.name,
+                    request.content,
+                    request.media,
+                    copies,
+                    first,
+                    last,
+                    out.next_step(),
+                )
+            )
+        return last
+
+    def reloaded(self, media: str, count: int) -> None:
+        self.blanks[media] = self.blanks.get(media, 0) + count
+        self.reload_lands.pop(media, None)
+
+    def _note_use(self, media: str, copies: int, now: float) -> None:
+        rate, since = self.use_rate.get(media, (0.0, now))
+        self.use_rate[media] = (rate * _decay(now - since) + copies, now)
+
+    def recent_use(self, media: str, now: float, window_s: float) -> float:
+        """Blanks of ``media`` this device burns per ``window_s`` at its recent pace.
+
+        A count decayed with a fixed time constant estimates the discs used in
+        the last constant's worth of time without keeping a history."""
+        rate, since = self.use_rate.get(media, (0.0, now))
+        return rate * _decay(now - since) * window_s / _USE_TIME_CONSTANT_S
+
+
+_USE_TIME_CONSTANT_S = 900.0
+
+
+def _decay(elapsed_s: float) -> float:
+    return math.exp(-max(0.0, elapsed_s) / _USE_TIME_CONSTANT_S)
+
+
+# Bind work this long before a drive frees: about the time to fetch a typical
+# content, so its download overlaps the burn before it; never less than a
+# few seconds, so a dispatcher round (every second) binds a drive's next disc
+# before the drive idles.
+MIN_HORIZON_S = 10.0
+MAX_HORIZON_S = 900.0
+
+
+def horizon_for(typical_bytes: float, link_bps: float) -> float:
+    return min(MAX_HORIZON_S, max(MIN_HORIZON_S, typical_bytes / link_bps))
