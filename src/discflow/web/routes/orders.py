@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from discflow import store
 from discflow.dispatcher import printer_from_setting, reprint_order
+from discflow.errors import QuotaExceeded
 from discflow.store import Database, OrderLine, Principal
 from discflow.web.deps import (
     Count,
@@ -71,7 +72,20 @@ async def create_order(
     database = get_database(request)
     lines = [OrderLine(r.content_id, r.media, r.copies) for r in body.requests]
     quota = store.OrderQuota.from_settings(request.app.state.settings)
-    await run_in_threadpool(_check_limits, database, principal, lines, body, quota)
+    try:
+        await run_in_threadpool(_check_limits, database, principal, lines, body, quota)
+    except QuotaExceeded:
+        if idempotency_key is None:
+            raise
+        # a retry of an order already placed is a replay, not a new order: the old
+        # path answers it (or refuses it again, when it is a new order after all)
+        public, replayed = await run_in_threadpool(
+            _replay_or_refuse, database, principal, lines, body, idempotency_key
+        )
+        headers = {"Location": f"/api/v1/orders/{public.id}"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(public.model_dump_json(), status_code=201, media_type=JSON, headers=headers)
     placed = await database.hot.place_order(
         principal,
         lines,
