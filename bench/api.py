@@ -268,6 +268,9 @@ def _server(
         "DISCFLOW_DATABASE_URL": url,
         "DISCFLOW_DATA_DIR": str(folder / "data"),
         "DISCFLOW_RUN_DISPATCHER": "0",
+        # one account places every order here: no per-account quota (docs/security.md)
+        "DISCFLOW_QUOTA_COPIES_PER_DAY": "0",
+        "DISCFLOW_QUOTA_OPEN_ORDERS": "0",
     }
     args = ["serve", "--port", str(port), "--workers", str(workers), "--no-access-log"]
     log = (folder / f"serve-{workers}.log").open("wb")

@@ -270,6 +270,9 @@ def _scenario(
             "DISCFLOW_DATA_DIR": str(folder / "data"),
             "DISCFLOW_DATABASE_URL": url,
             "DISCFLOW_RUN_DISPATCHER": "0",
+            # one account places every order here: no per-account quota (docs/security.md)
+            "DISCFLOW_QUOTA_COPIES_PER_DAY": "0",
+            "DISCFLOW_QUOTA_OPEN_ORDERS": "0",
             "DISCFLOW_LEASE_S": str(args.lease_s),
             "DISCFLOW_LABEL_PRINTER": f"folder:{folder / 'labels'}",
         }

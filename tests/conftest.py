@@ -7,6 +7,7 @@ temporary SQLite file; each test then gets an empty ``public`` schema.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from discflow.store import Database
 from tests.utils.databases import private_postgres
 
 TEST_DATABASE_URL = os.environ.get("DISCFLOW_TEST_DATABASE_URL", "")
+# one server key for the whole run, inherited by every process a test starts: the test
+# process seals agent tokens that a server or dispatcher in another data folder must open
+os.environ.setdefault("DISCFLOW_SECRET_KEY", secrets.token_hex(32))
 
 
 @pytest.fixture(scope="session")

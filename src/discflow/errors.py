@@ -22,6 +22,7 @@ __all__ = [
     "MediaExhausted",
     "NotFound",
     "PermissionDenied",
+    "QuotaExceeded",
     "SchedulingError",
     "UnknownMediaType",
 ]
@@ -45,6 +46,14 @@ class NotFound(DiscflowError):
 
 class PermissionDenied(DiscflowError):
     """The caller may not do this."""
+
+
+class QuotaExceeded(DiscflowError):
+    """An account's quota (copies per day, open orders) is used up for now: HTTP 429."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class IllegalTransition(DiscflowError):

@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     mail_retry_base_s: float = 5.0
     mail_retry_max_s: float = 900.0
     mail_poll_s: float = 1.0
+    # security (docs/security.md)
+    secret_key: str = ""  # seals agent tokens; empty: <data_dir>/secret.key, made on first use
+    trusted_proxies: str = ""  # comma-separated addresses/CIDRs whose X-Forwarded-For is believed
+    metrics_public: bool = False  # False: /metrics needs an operator's bearer token
+    signin_failures_per_account: int = 5  # in signin_window_s, from any client
+    signin_failures_per_client: int = 10  # in signin_window_s, for any account names
+    signin_window_s: float = 900.0
+    quota_copies_per_day: int = 10_000  # per customer account; 0: no limit
+    quota_open_orders: int = 1000  # per customer account; 0: no limit
+    header_timeout_s: float = 10.0  # a client must send its request headers within this
+    keep_alive_s: int = 5
+    max_connections: int = 1000  # beyond it new requests get 503
 
     def resolved_database_url(self) -> str:
         if self.database_url:

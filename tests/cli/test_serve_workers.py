@@ -45,7 +45,11 @@ def pool(tmp_path: Path, database_url: str) -> Iterator[Pool]:
     operator = make_token(database, "olga", Role.OPERATOR)
     content_id = make_content(database, "Pool Test", 200_000_000)
     data_dir = tmp_path / "data"
-    env = {"DISCFLOW_DATA_DIR": str(data_dir), "DISCFLOW_DATABASE_URL": database_url}
+    env = {
+        "DISCFLOW_DATA_DIR": str(data_dir),
+        "DISCFLOW_DATABASE_URL": database_url,
+        "DISCFLOW_METRICS_PUBLIC": "1",  # the scrape below goes without a token
+    }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     args = ["serve", "--port", str(port), "--workers", "2", "--no-access-log"]

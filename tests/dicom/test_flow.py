@@ -257,7 +257,9 @@ def test_pacs_to_verified_patient_disc(world: World, tmp_path: Path) -> None:
                 select(store.Event))
         ]  # fmt: skip
     assert any(order_id in e for e in events)
-    metrics = httpx.get(f"{world.base}/metrics").text
+    scraped = httpx.get(f"{world.base}/metrics", headers=world.operator)  # not public
+    assert scraped.status_code == 200
+    metrics = scraped.text
     mails = [m.as_string() for m in world.relay.messages]
     for where, texts in (("events", events), ("server log", [world.log.read_text()]),
                          ("mail", mails), ("metrics", [metrics])):  # fmt: skip

@@ -34,7 +34,9 @@ def test_mail_token_is_created_rotated_and_printed_last(
     with database.transaction() as session:
         user = session.scalar(select(store.User).where(store.User.name == "alice"))
         assert user is not None and user.email == "alice@example.org"
-        assert user.mail_token == rotated  # the rotated token replaced the first
+        # the rotated token replaced the first; only its digest is stored
+        assert user.mail_token_hash == store.hash_token(rotated)
+        assert token not in str(user.mail_token_hash) and rotated != user.mail_token_hash
     missing = runner.invoke(app, ["user", "mail-token", "--user", "nobody"])
     assert isinstance(missing.exception, NotFound)
     assert "discflow token create" in str(missing.exception)

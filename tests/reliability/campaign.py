@@ -16,7 +16,9 @@ of open requests), so faults land while discs are burning, not before.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import secrets
 import shutil
 import signal
 import sys
@@ -36,6 +38,7 @@ from discflow.demo import DeviceSpec, Fleet, MediaSpec
 from discflow.store import Database, Role
 from tests.reliability.checker import Verdict, check, secrets_in_logs
 from tests.reliability.faults import FAULT_TYPES, hold_database_lock
+from tests.reliability.hostile import HostileMix, TdBridgeStandin, check_mix, place_mix, td_spec
 from tests.reliability.proxy import FaultProxy
 from tests.utils.factories import address
 from tests.utils.processes import Service, free_port
@@ -118,8 +121,11 @@ class Tally:
 
 
 class Campaign:
-    def __init__(self, root: Path, *, requests: int, seed: int, database_url: str) -> None:
+    def __init__(
+        self, root: Path, *, requests: int, seed: int, database_url: str, hostile: bool = True
+    ) -> None:
         self.root = root
+        self.with_hostile_mix = hostile
         self.requests = requests
         self.seed = seed
         self.database_url = database_url
@@ -128,6 +134,9 @@ class Campaign:
         self.placed: dict[str, tuple[str, int]] = {}
         self.orders_placed = 0
         self.proxies: dict[str, FaultProxy] = {}
+        self.td_jobs = root / "tdbridge"
+        self.standin = TdBridgeStandin(self.td_jobs, max(100, requests), root / "tdbridge.log")
+        self.hostile: HostileMix | None = None
 
     # -- the world ---------------------------------------------------------------
 
@@ -157,7 +166,12 @@ class Campaign:
                 )
             }
         self.fleet = Fleet(self.database, self.root / "agents", server_url=self.base)
-        for spec in devices(self.requests, self.seed):
+        # the hostile mix's device: see tests/reliability/hostile.py
+        self.standin.start()
+        for spec in (
+            *devices(self.requests, self.seed),
+            td_spec(self.td_jobs, max(100, self.requests)),
+        ):
             agent = self.fleet.add(spec)
             if spec.name in _PROXIED:
                 proxy = FaultProxy(int(agent.url.rsplit(":", 1)[1]))
@@ -179,6 +193,7 @@ class Campaign:
 
     def _teardown(self) -> None:
         self.fleet.stop_all()
+        self.standin.stop()
         self.dispatcher.stop()
         self.server.stop()
         for proxy in self.proxies.values():
@@ -285,6 +300,8 @@ class Campaign:
             self.orders_placed += 1
             for request in order["requests"]:
                 self.placed[request["id"]] = (sha[request["content_id"]], request["copies"])
+            if index == orders // 3 and self.with_hostile_mix:
+                self._place_hostile_mix()
             while pending and pending[0].after_order <= index:
                 fault = pending.pop(0)
                 self._inject(fault)
@@ -311,7 +328,28 @@ class Campaign:
         tokens = [h["Authorization"].split()[1] for h in (self.customer, self.operator)]
         tokens += [agent_token(self.database, name) for name in self.fleet.agents]
         verdict.problems += secrets_in_logs(self.root, tokens)
+        if self.hostile is not None:
+            verdict.problems += check_mix(
+                self.hostile, database=self.database, root=self.root, jobs_dir=self.td_jobs
+            )
         return verdict
+
+    def _place_hostile_mix(self) -> None:
+        def post(lines: list[dict[str, Any]], key: str) -> dict[str, Any]:
+            self.orders_placed += 1
+            return self._post_order(lines, key=f"campaign-{self.seed}-{key}")
+
+        ordinary = self.contents[0]
+        self.hostile = place_mix(
+            base=self.base,
+            operator=self.operator,
+            database=self.database,
+            blobs=self.blobs,
+            root=self.root,
+            ordinary=(ordinary.id, ordinary.sha256),
+            post_order=post,
+        )
+        self.placed.update(self.hostile.placed)
 
     def _wait_window(self, window: int, watching: list[tuple[Fault, float, int]]) -> None:
         deadline = time.monotonic() + 300
@@ -394,12 +432,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder")
+    parser.add_argument(
+        "--no-hostile", action="store_true", help="leave out the hostile image and wedging job"
+    )
     args = parser.parse_args(argv)
     # a SIGTERM (make, CI timeout) must still stop the processes the run started
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     root = Path(tempfile.mkdtemp(prefix="discflow-campaign-"))
+    # this process seals the agents' tokens; the server and dispatchers must open them
+    os.environ.setdefault("DISCFLOW_SECRET_KEY", secrets.token_hex(32))
     url = args.database_url or f"sqlite:///{root / 'discflow.db'}"
-    campaign = Campaign(root, requests=args.requests, seed=args.seed, database_url=url)
+    campaign = Campaign(
+        root,
+        requests=args.requests,
+        seed=args.seed,
+        database_url=url,
+        hostile=not args.no_hostile,
+    )
     verdict = campaign.run(drain_s=max(900.0, args.requests * 1.0))
     print(f"fault campaign: {args.requests} requests, seed {args.seed}, {url.split(':')[0]}")
     print(campaign.table(verdict))

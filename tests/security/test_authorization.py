@@ -34,7 +34,7 @@ ALL = frozenset(CALLERS)
 # (method, path template) -> callers allowed past authorization
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/health"): ALL,
-    ("GET", "/metrics"): ALL,  # Prometheus scrapes without a token; counts only, no data
+    ("GET", "/metrics"): STAFF,  # opt-in public (DISCFLOW_METRICS_PUBLIC), else an operator's
     ("POST", "/api/v1/orders"): USERS,
     ("GET", "/api/v1/orders"): USERS,
     ("GET", "/api/v1/orders/{order_id}"): OWNER,

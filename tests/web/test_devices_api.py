@@ -70,7 +70,7 @@ def test_register_enrol_heartbeat_and_read_the_record(
     )
     assert beat.status_code == 204, beat.text
 
-    record = client.get("/api/v1/devices/pub-1", headers=bearer(customer)).json()
+    record = client.get("/api/v1/devices/pub-1", headers=bearer(operator)).json()
     assert record["availability"] == "online"
     assert record["drive_count"] == 2
     assert record["drives"][1]["state"] == "writing"

@@ -5,13 +5,17 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from discflow.store import Database
+from discflow.store import Database, Role
 from tests.utils.factories import address, make_content, make_token
 from tests.web.conftest import bearer
 
 
-def _samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    response = client.get("/metrics")
+def _samples(
+    client: TestClient, database: Database
+) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    # /metrics is not public by default (docs/security.md): the scraper has an operator token
+    scraper = make_token(database, "scraper", Role.OPERATOR)
+    response = client.get("/metrics", headers=bearer(scraper))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {
@@ -32,7 +36,7 @@ def test_metrics_count_orders_requests_and_http_latency(
 ) -> None:
     token = make_token(database, "grace")
     content = make_content(database, "Field Recordings", 100_000_000)
-    before = _samples(client)
+    before = _samples(client, database)
 
     for copies in (1, 2):
         placed = client.post(
@@ -52,7 +56,7 @@ def test_metrics_count_orders_requests_and_http_latency(
     order_id = placed.json()["id"]
     assert client.get(f"/api/v1/orders/{order_id}", headers=bearer(token)).status_code == 200
 
-    after = _samples(client)
+    after = _samples(client, database)
     # business figures come from the database: exactly what was placed here
     assert _value(after, "discflow_orders_total", source="api") == 2
     assert _value(after, "discflow_requests", state="queued") == 4
@@ -79,10 +83,10 @@ def test_metrics_count_orders_requests_and_http_latency(
     assert grew("discflow_http_request_duration_seconds_sum", **orders_route) > 0
 
 
-def test_unknown_paths_share_one_label(client: TestClient) -> None:
+def test_unknown_paths_share_one_label(client: TestClient, database: Database) -> None:
     for path in ("/nope/1", "/nope/2", "/api/v1/nothing-here"):
         assert client.get(path).status_code == 404
-    samples = _samples(client)
+    samples = _samples(client, database)
     routes = {dict(labels).get("route") for (name, labels) in samples if "http_requests" in name}
     assert "unmatched" in routes
     assert not any(route and route.startswith("/nope") for route in routes)

@@ -9,6 +9,13 @@ Invariants:
   upgrade the schema.
 - With several workers ``PROMETHEUS_MULTIPROC_DIR`` is set (and emptied at
   start) before a worker imports prometheus_client, so ``/metrics`` sums them.
+- Slow clients cannot hold the server: a connection must finish its request
+  headers within ``DISCFLOW_HEADER_TIMEOUT_S`` (uvicorn has no such timeout:
+  ``HeaderDeadlineProtocol`` adds it), an idle keep-alive connection closes
+  after ``DISCFLOW_KEEP_ALIVE_S``, beyond ``DISCFLOW_MAX_CONNECTIONS`` new
+  requests get 503, and one header block may be at most 64 KiB.
+- uvicorn's own ``X-Forwarded-For`` handling is off (by default it believes
+  127.0.0.1): ``web._security`` believes only ``DISCFLOW_TRUSTED_PROXIES``.
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
 
+from discflow._header_deadline import HeaderDeadlineProtocol
 from discflow.cli import app
 from discflow.cli._common import open_database
 from discflow.dicom import dicom_service
@@ -32,6 +41,24 @@ from discflow.settings import Settings
 from discflow.web import FACTORY, create_app
 
 _log = logging.getLogger("discflow.serve")
+MAX_HEADER_BYTES = 65_536
+
+
+def _protocol_for(settings: Settings) -> type[HeaderDeadlineProtocol]:
+    HeaderDeadlineProtocol.header_timeout_s = settings.header_timeout_s
+    return HeaderDeadlineProtocol
+
+
+def _limits(settings: Settings) -> dict[str, Any]:
+    """What uvicorn needs so that slow or many clients do not hold the server."""
+    return {
+        "http": _protocol_for(settings),
+        "timeout_keep_alive": settings.keep_alive_s,
+        "limit_concurrency": settings.max_connections,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "proxy_headers": False,
+        "server_header": False,
+    }
 
 
 @app.command()
@@ -69,7 +96,9 @@ def _serve(
     if workers == 1:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             _metrics_dir(settings)  # asked for (e.g. by a unit file): it must exist
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, access_log=access_log, **_limits(settings)
+        )
         return
     create_app(settings)  # a configuration error stops here, before any worker starts
     open_database(settings).dispose()  # migrate once, before the workers start
@@ -83,6 +112,7 @@ def _serve(
             port=port,
             workers=workers,
             access_log=access_log,
+            **_limits(settings),
         )
 
 

@@ -4,7 +4,7 @@ import typer
 
 from discflow import store
 from discflow.cli import app
-from discflow.cli._common import console, open_database
+from discflow.cli._common import console, err_console, open_database
 
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -24,3 +24,24 @@ def create(
             console.print(f"note: {user} already exists with role {account.role}", style="yellow")
         token = store.create_token(session, account, label="cli")
     typer.echo(token)
+
+
+@token_app.command("rotate-key")
+def rotate_key() -> None:
+    """Replace the server key that seals agent tokens (agents keep their tokens).
+
+    With the key in ``<data_dir>/secret.key`` the file is replaced; with
+    ``DISCFLOW_SECRET_KEY`` the new key is printed on the last line: set it for every
+    discflow process (server, workers, dispatcher) and restart them.
+    """
+    with open_database().transaction() as session:
+        new_key, key_file = store.rotate_server_key(session)
+    if key_file is not None:
+        store.install_rotated_key(key_file)
+        err_console.print(f"server key replaced in {key_file}; restart the discflow processes")
+        return
+    err_console.print(
+        "agent tokens re-sealed: set DISCFLOW_SECRET_KEY to the key below for every"
+        " discflow process and restart them (until then they cannot reach the agents)"
+    )
+    typer.echo(new_key)

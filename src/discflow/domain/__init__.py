@@ -48,8 +48,10 @@ from discflow.domain._values import (
     CacheEntry,
     RequestLine,
     check_copies,
+    check_device_address,
     check_fits,
     check_sha256,
+    unprintable,
 )
 
 __all__ = [
@@ -64,6 +66,8 @@ __all__ = [
     "Priority",
     "ReasonSeverity",
     "can_burn",
+    "check_device_address",
+    "unprintable",
     "COPY_LIFECYCLE",
     "DISPATCH_ACTIVE",
     "DISPATCH_FINAL",

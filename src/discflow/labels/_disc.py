@@ -10,6 +10,7 @@ that again from the drawn boxes. The PNG is the PDF rasterised by poppler's
 
 from __future__ import annotations
 
+import functools
 import math
 import subprocess
 import tempfile
@@ -152,7 +153,15 @@ def render_disc_pdf(layout: DiscLayout) -> bytes:
 
 
 def render_disc_png(layout: DiscLayout, *, dpi: int = 150) -> bytes:
-    """The PDF rasterised by ``pdftoppm`` (poppler-utils) at ``dpi``."""
+    """The PDF rasterised by ``pdftoppm`` (poppler-utils) at ``dpi``.
+
+    Cached by layout (content, design, merge fields) and resolution: a preview page
+    viewed again costs no PDF and no ``pdftoppm`` process."""
+    return _rasterise(layout, dpi)
+
+
+@functools.lru_cache(maxsize=256)  # a preview is 10-60 kB: at most ~15 MB held
+def _rasterise(layout: DiscLayout, dpi: int) -> bytes:
     pdf = render_disc_pdf(layout)
     with tempfile.TemporaryDirectory(prefix="discflow-disc-") as tmp:
         src = Path(tmp) / "label.pdf"

@@ -6,7 +6,10 @@ wrong and what to check; it never returns quietly after a failure. The CUPS
 backend shells out to ``lp`` (cups-client), so it honours the system's CUPS
 configuration (servers, queues, authentication) without a Python binding. The
 folder backend writes each document atomically (temporary file, fsync, rename),
-so a watcher never sees half a label.
+so a watcher never sees half a label; the temporary file is written outside the
+watched folder (a ``.<folder>.partial`` folder beside it), so even a process
+killed mid-write leaves nothing there for a print daemon to take, and stale
+temporaries of such a process are swept when the next printer is made.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,10 +173,34 @@ class FolderPrinter:
 
     folder: Path
     once_per_name: bool = False
+    stale_after_s: float = 600.0  # a temporary this old belongs to no live writer
+
+    def __post_init__(self) -> None:
+        self.sweep_stale()
 
     @property
     def name(self) -> str:
         return f"folder:{self.folder}"
+
+    @property
+    def staging(self) -> Path:
+        """Where documents are written before the rename: beside the folder, not in it."""
+        return self.folder.parent / f".{self.folder.name}.partial"
+
+    def sweep_stale(self) -> list[Path]:
+        """Delete temporaries left by a writer that was killed; returns what went."""
+        cutoff = time.time() - self.stale_after_s
+        # .tmp-* in the folder itself: left there by releases that wrote temporaries inside
+        found = [*self.staging.glob(".tmp-*"), *self.folder.glob(".tmp-*")]
+        swept = []
+        for path in found:
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    swept.append(path)
+            except OSError:
+                continue  # gone already, or not ours to delete: the next sweep tries again
+        return swept
 
     def submit(
         self, document: bytes, *, name: str, fmt: DocumentFormat, media: str | None = None
@@ -182,7 +210,8 @@ class FolderPrinter:
             return PrintJob(printer=self.name, job_id=f"{stem}.{fmt}", name=name)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=f".{fmt}")
+            self.staging.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.staging, prefix=".tmp-", suffix=f".{fmt}")
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(document)
@@ -195,8 +224,9 @@ class FolderPrinter:
                 raise
         except OSError as exc:
             raise PrintFailed(
-                f"could not write the label file into {self.folder}: {exc.strerror or exc}"
-                " (check that the folder exists and is writable)"
+                f"could not write the label file into {self.folder} (by way of"
+                f" {self.staging}): {exc.strerror or exc} (check that both are writable and"
+                " on one file system)"
             ) from exc
         return PrintJob(printer=self.name, job_id=target.name, name=name)
 

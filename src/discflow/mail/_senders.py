@@ -8,6 +8,8 @@ Invariants:
   is a replay and changes nothing.
 - Tokens are compared in constant time and case-insensitively (some mail
   systems fold the case of local parts), so they are made of lowercase hex.
+- Only the sha256 of a token is stored (``users.mail_token_hash``): a leaked
+  database does not let anyone command by mail.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from discflow.store import MailSeen, User, record
+from discflow.store import MailSeen, User, hash_token, record
 
 TOKEN_BYTES = 12  # 24 hex digits: 96 bits
 
@@ -41,7 +43,7 @@ def header_address(value: str) -> str | None:
 def rotate_mail_token(session: Session, user: User, *, actor: str) -> str:
     """Give ``user`` a new mail token (the old one stops working) and return it."""
     token = secrets.token_hex(TOKEN_BYTES)
-    user.mail_token = token
+    user.mail_token_hash = hash_token(token)
     record(session, "mail.token-rotated", f"new mail token for {user.name}", actor=actor)
     return token
 
@@ -60,11 +62,10 @@ def recipient_token(recipients: Iterable[str], domain: str) -> str | None:
 
 
 def token_matches(user: User, offered: str | None) -> bool:
-    if not user.mail_token or not offered:
+    if not user.mail_token_hash or not offered:
         return False
-    # bytes: compare_digest refuses str with non-ASCII characters, and a token line can hold any
-    expected = user.mail_token.lower().encode()
-    return secrets.compare_digest(expected, offered.strip().lower().encode("utf-8", "replace"))
+    given = hash_token(offered.strip().lower().encode("utf-8", "replace").decode("utf-8"))
+    return secrets.compare_digest(user.mail_token_hash.encode(), given.encode())
 
 
 def claim_message(session: Session, *, message_id: str, sender: str) -> bool:

@@ -17,13 +17,19 @@ from discflow.store._accounts import (
     start_session,
 )
 from discflow.store._auth import (
+    OrderQuota,
     Principal,
     Role,
+    check_order_quota,
     create_token,
     ensure_user,
+    forget_signin_failures,
     hash_token,
+    oldest_signin_failure,
     parse_role,
     principal_for_token,
+    record_signin_failure,
+    signin_failures,
 )
 from discflow.store._caches import REVOKING_EVENTS, CatalogEntry
 from discflow.store._catalog import (
@@ -92,6 +98,7 @@ from discflow.store._orders import (
     OrderLine,
     PlacedOrder,
     cancel_order,
+    check_label_glyphs,
     get_order,
     get_request,
     list_orders,
@@ -108,6 +115,7 @@ from discflow.store._print_queue import (
     queue_label,
     reprint_order,
 )
+from discflow.store._secrets import SealBroken, install_rotated_key, rotate_server_key
 from discflow.store._tables import (
     ApiToken,
     Base,
@@ -206,6 +214,16 @@ __all__ = [
     "get_order",
     "get_request",
     "hash_token",
+    "OrderQuota",
+    "check_order_quota",
+    "check_label_glyphs",
+    "SealBroken",
+    "install_rotated_key",
+    "rotate_server_key",
+    "forget_signin_failures",
+    "oldest_signin_failure",
+    "record_signin_failure",
+    "signin_failures",
     "job_state",
     "jobs_to_follow",
     "label_print_failed",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from discflow.domain import (
     Availability,
     DeviceReason,
+    check_device_address,
     media_type,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
@@ -55,15 +56,14 @@ def register_device(
     _check_name(name)
     if driver not in DRIVERS:
         raise InvalidInput(f"unknown driver {driver!r}; use one of: {', '.join(DRIVERS)}")
-    if not re.match(r"^https?://[^\s/]+(:\d+)?/?$", address):
-        raise InvalidInput(f"address {address!r} must look like http://host:port")
+    address = check_device_address(address)
     if session.get(Device, name) is not None:
         raise InvalidInput(f"a device named {name!r} already exists")
     code = None if agent_token else secrets.token_hex(8)
     device = Device(
         name=name,
         driver=driver,
-        address=address.rstrip("/"),
+        address=address,
         agent_token=agent_token,
         enrol_code_hash=hash_token(code) if code else None,
         enrol_expires_at=utcnow() + timedelta(seconds=ttl_s) if code else None,
@@ -92,16 +92,14 @@ def enrol_agent(session: Session, *, code: str, name: str, address: str | None) 
     device.enrol_code_hash = None
     device.enrol_expires_at = None
     if address:
-        device.address = address.rstrip("/")
+        device.address = check_device_address(address)
     record(session, "device.enrolled", "agent enrolled", device=name, actor=name)
     return token
 
 
 def device_for_agent_token(session: Session, token: str) -> Device | None:
-    for device in session.scalars(select(Device).where(Device.agent_token.is_not(None))):
-        if device.agent_token and secrets.compare_digest(device.agent_token, token):
-            return device
-    return None
+    # by digest: the clear token is not in the database (store._secrets)
+    return session.scalar(select(Device).where(Device.agent_token_hash == hash_token(token)))
 
 
 def get_device(session: Session, name: str) -> Device:

@@ -29,7 +29,9 @@ from discflow.domain import (
     check_fits,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
-from discflow.store._auth import Principal, Role
+from discflow.labels import missing_glyphs
+from discflow.settings import Settings
+from discflow.store._auth import OrderQuota, Principal, Role, check_order_quota
 from discflow.store._catalog import check_visible, get_content
 from discflow.store._events import record
 from discflow.store._ids import new_id
@@ -105,6 +107,17 @@ def order_body_hash(lines: Sequence[OrderLine], ship_to: Address, priority: Prio
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def check_label_glyphs(ship_to: Address) -> None:
+    """Refuse now an address whose label would fail after the discs are burned."""
+    parts = (ship_to.name, *ship_to.lines, ship_to.city, ship_to.postal_code, ship_to.region or "")
+    missing = missing_glyphs(" ".join(parts))
+    if missing:
+        raise InvalidInput(
+            f"ship_to has characters no label font can draw ({missing}): write the address"
+            " in Latin, Cyrillic, Greek or Japanese script"
+        )
+
+
 def check_order_shape(principal: Principal, lines: Sequence[OrderLine]) -> None:
     if principal.user_id is None:
         raise PermissionDenied("only a signed-in user can place an order")
@@ -147,6 +160,7 @@ def place_order(
     idempotency_key: str | None = None,
     source: str = "api",
     priority: Priority = Priority.NORMAL,
+    quota: OrderQuota | None = None,
 ) -> PlacedOrder:
     """Validate and store an order; every refusal says what to fix.
 
@@ -160,6 +174,13 @@ def place_order(
             return replayed
     parsed = checked_lines(
         lines, lambda cid: check_visible(get_content(session, cid), principal).size_bytes
+    )
+    check_label_glyphs(ship_to)
+    check_order_quota(
+        session,
+        principal,
+        sum(line.copies for line in parsed),
+        quota or OrderQuota.from_settings(Settings()),
     )
     order = _add_order_rows(session, principal, parsed, ship_to, source=source, priority=priority)
     if idempotency_key is not None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from discflow.store._secrets import digest, seal, unseal
 from discflow.store._types import UTCDateTime, utcnow
 
 
@@ -41,7 +42,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(16))  # customer | operator | admin
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    mail_token: Mapped[str | None] = mapped_column(String(64))
+    # sha256 of the lowercased mail token: only ever compared with what a mail offers
+    mail_token_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -138,8 +140,10 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     driver: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(200))
-    # the bearer token the agent accepts and sends; the server needs it in clear to call it
-    agent_token: Mapped[str | None] = mapped_column(String(128))
+    # the bearer token the agent accepts and sends: its sha256 to know the agent by, and
+    # sealed with the server key (store._secrets) because the dispatcher must present it
+    agent_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent_token_sealed: Mapped[str | None] = mapped_column(Text)
     enrol_code_hash: Mapped[str | None] = mapped_column(String(64))
     enrol_expires_at: Mapped[datetime | None] = mapped_column()
     availability: Mapped[str] = mapped_column(String(16), default="offline")
@@ -158,6 +162,18 @@ class Device(Base):
     cache: Mapped[list[DeviceCacheEntry]] = relationship(
         cascade="all, delete-orphan", order_by="DeviceCacheEntry.sha256"
     )
+
+    @property
+    def agent_token(self) -> str | None:
+        """The agent's token in clear (opened with the server key), None before enrolment."""
+        if self.agent_token_sealed is None:
+            return None
+        return unseal(self.agent_token_sealed, what=f"agent token of {self.name}")
+
+    @agent_token.setter
+    def agent_token(self, token: str | None) -> None:
+        self.agent_token_hash = None if token is None else digest(token)
+        self.agent_token_sealed = None if token is None else seal(token)
 
 
 class DeviceMedia(Base):
@@ -327,3 +343,17 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class SignInFailure(Base):
+    """One failed sign-in, under the keys it counts against (``account:NAME``, ``client:ADDR``).
+
+    In the database, not in a process: every ``--workers`` process sees every failure."""
+
+    __tablename__ = "signin_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_signin_failures_key_at", "key", "failed_at"),)

@@ -31,19 +31,26 @@ class BodySizeLimit:
             await _refuse(send, limit)
             return
         seen = 0
-        started = False
+        started = refused = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    # answer 413 here: FastAPI turns any error while it reads a body
+                    # into its own 400, which tracking_send then drops
+                    if not started and not refused:
+                        refused = True
+                        await _refuse(send, limit)
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -51,7 +58,7 @@ class BodySizeLimit:
         try:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
-            if not started:
+            if not started and not refused:
                 await _refuse(send, limit)
 
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +20,7 @@ from discflow.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    QuotaExceeded,
 )
 from discflow.mail import mail_services, mail_settings
 from discflow.protocol import ErrorTable, install_plain_errors
@@ -28,6 +29,7 @@ from discflow.store import REVOKING_EVENTS, Database, IdempotencyKeyInUse, Revoc
 from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
+from discflow.web._security import EdgeMiddleware, document_error_answers, metrics_allowed
 from discflow.web.pages import install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
@@ -39,6 +41,7 @@ _STATUS: ErrorTable = (
     (IllegalTransition, 409),
     (IdempotencyKeyInUse, 409),
     (InvalidInput, 422),
+    (QuotaExceeded, 429),
 )
 
 
@@ -167,10 +170,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.include_router(router, prefix="/api/v1")
     install_pages(app, database=database)
     app.add_middleware(MetricsMiddleware)
+    # outermost: the client address it sets is the one every layer below sees
+    app.add_middleware(EdgeMiddleware, trusted_proxies=settings.trusted_proxies)
 
-    install_plain_errors(app, _STATUS, validation_hint=" (see /docs for the expected shape)")
+    install_plain_errors(
+        app,
+        _STATUS,
+        validation_hint=" (see /docs for the expected shape)",
+        document=document_error_answers,
+    )
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_allowed)])
     def metrics() -> Response:
         body, content_type = render_metrics(database)
         return Response(body, media_type=content_type)

@@ -131,6 +131,15 @@ class DevicePublic(BaseModel):
     reasons: list[DeviceReasonOut] = Field(default_factory=list)
 
 
+class DeviceForCustomer(BaseModel):
+    """What a customer sees of a device: enough to choose media, nothing about the floor
+    (no address, drives, blank counts or cache)."""
+
+    name: str
+    availability: str
+    media: list[str]  # the media types it holds blanks of now
+
+
 class EnrolIn(BaseModel):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=63)

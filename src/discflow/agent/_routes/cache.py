@@ -18,6 +18,7 @@ Upload and resume protocol for ``/v1/cache/{sha256}`` (what this agent chose):
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -42,12 +43,31 @@ async def cache_list(agent: AgentDep) -> list[CacheEntryOut]:
     ]
 
 
-@router.head("/{sha256}")
+_OFFSET = {"Upload-Offset": {"schema": {"type": "integer"}, "description": "bytes held"}}
+CACHE_HEAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "cached whole; Content-Length is its size",
+        "content": {"application/octet-stream": {}},
+        "headers": _OFFSET,
+    },
+    404: {
+        "description": "not cached: Upload-Offset says how much a partial upload holds",
+        "content": {"application/json": {}},
+        "headers": {
+            **_OFFSET,
+            "Upload-Length": {"schema": {"type": "integer"}, "description": "when known"},
+        },
+    },
+}
+
+
+@router.head("/{sha256}", responses=CACHE_HEAD_RESPONSES)
 async def cache_head(sha256: str, agent: AgentDep) -> Response:
     check_sha256(sha256)
     if agent.cache.has(sha256):
         return Response(
             status_code=200,
+            media_type="application/octet-stream",  # what the content's bytes are
             headers={
                 "Content-Length": str(agent.cache.size(sha256)),
                 "Upload-Offset": str(agent.cache.size(sha256)),
@@ -57,7 +77,7 @@ async def cache_head(sha256: str, agent: AgentDep) -> Response:
     headers = {"Upload-Offset": str(held.received if held else 0)}
     if held is not None and held.total is not None:
         headers["Upload-Length"] = str(held.total)
-    return Response(status_code=404, headers=headers)
+    return Response(status_code=404, headers=headers, media_type="application/json")
 
 
 @router.get("/{sha256}/partial", response_model=PartialOut)

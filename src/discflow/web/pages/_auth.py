@@ -3,22 +3,25 @@
 Invariants:
 - The sign-in form is itself CSRF-protected (a double-submitted random
   cookie), so another site cannot sign a browser into an attacker's account.
-- Failed attempts are limited per (user name, client address); a limited
-  caller is refused before the password is even checked.
-- ``next`` only ever redirects to a path on this site.
+- Failed attempts are limited per account and per client address, in the
+  database (``web._security.SignInThrottle``); a limited caller is refused
+  before the password is even checked.
+- ``next`` only ever redirects to a path on this site: printable ASCII, one
+  leading ``/``, no backslash, no scheme or host (``_safe_next``).
 """
 
 from __future__ import annotations
 
-import math
+import re
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from discflow.store import Database, Role
+from discflow.web._security import SignInThrottle, wait_message
 from discflow.web.pages._accounts import (
-    SignInLimiter,
     authenticate,
     end_session,
     same_token,
@@ -35,18 +38,21 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SIGNIN_COOKIE = "df_signin"
 
 
-def _limiter(request: Request) -> SignInLimiter:
-    limiter = getattr(request.app.state, "signin_limiter", None)
-    if not isinstance(limiter, SignInLimiter):
-        limiter = SignInLimiter()
-        request.app.state.signin_limiter = limiter
-    return limiter
+# printable ASCII only: browsers drop tabs and newlines inside a URL and read a backslash
+# as "/", so "/<TAB>/evil.example" or "/<BACKSLASH>evil.example" become "//evil.example"
+_SAME_SITE_PATH = re.compile(r"^/(?![/\\])[\x21-\x7e]*$")
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/"
+    """``target`` if it is a path on this site, else ``/``."""
+    if not target or len(target) > 2000 or not _SAME_SITE_PATH.match(target):
+        return "/"
+    if "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
 def _signin_form(
@@ -102,24 +108,21 @@ async def signin(request: Request) -> Response:
     name = form.get("name", "").strip()
     password = form.get("password", "")
     client = request.client.host if request.client else "unknown"
-    limiter = _limiter(request)
-    wait = limiter.retry_after(name, client)
-    if wait > 0:
-        minutes = max(1, math.ceil(wait / 60))
-        return _signin_form(
-            request,
-            error=f"Too many failed attempts for {name}. Try again in {minutes} minute(s).",
-            name=name,
-            status=429,
-        )
+    throttle = SignInThrottle.from_settings(request.app.state.settings)
     database: Database = request.app.state.database
+    with database.transaction() as session:
+        wait = throttle.retry_after(session, name, client)
+    if wait > 0:
+        return _signin_form(request, error=wait_message(name, wait), name=name, status=429)
     with database.transaction() as session:
         user = authenticate(session, name, password)
         session_id = start_session(session, user) if user is not None else None
+        if session_id is None:
+            throttle.failed(session, name, client)
+        else:
+            throttle.succeeded(session, name)
     if session_id is None:
-        limiter.failed(name, client)
         return _signin_form(request, error="Wrong user name or password.", name=name, status=401)
-    limiter.succeeded(name, client)
     response = see_other(_safe_next(form.get("next")))
     set_session_cookie(response, request, session_id)
     response.delete_cookie(SIGNIN_COOKIE)

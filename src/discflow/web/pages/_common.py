@@ -32,6 +32,7 @@ from discflow.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    QuotaExceeded,
 )
 from discflow.store import Role
 from discflow.web.deps import get_session
@@ -48,6 +49,7 @@ _STATUS: tuple[tuple[type[DiscflowError], int], ...] = (
     (DeviceUnavailable, 503),
     (IllegalTransition, 409),
     (InvalidInput, 422),
+    (QuotaExceeded, 429),
 )
 
 
@@ -136,7 +138,13 @@ def status_for(error: DiscflowError) -> int:
 
 def error_page(request: Request, error: DiscflowError) -> HTMLResponse:
     status = status_for(error)
-    titles = {403: "Not allowed", 404: "Not found", 409: "Not possible now", 422: "Check input"}
+    titles = {
+        403: "Not allowed",
+        404: "Not found",
+        409: "Not possible now",
+        422: "Check input",
+        429: "Not now",
+    }
     return render(
         request,
         "error.html",
@@ -218,6 +226,16 @@ async def csrf_checked(request: Request, current: SignedInDep) -> SignedIn:
 
 
 CsrfDep = Annotated[SignedIn, Depends(csrf_checked)]
+
+
+async def operator_csrf_checked(request: Request, current: SignedInDep) -> SignedIn:
+    """The role first, then the CSRF token (which may mean reading the form): a
+    customer's 150 MB upload to an operator page is refused before its body is read."""
+    current.principal.require(Role.OPERATOR)
+    return await csrf_checked(request, current)
+
+
+OperatorCsrfDep = Annotated[SignedIn, Depends(operator_csrf_checked)]
 
 
 def whole_number(text: str, *, what: str, low: int, high: int) -> int:

@@ -207,8 +207,9 @@ async def place(request: Request, session: PageSession, current: CsrfDep) -> Res
         line = OrderLine(form.get("content_id", ""), form.get("media", ""), copies)
         # place_order checks everything before it adds a row, so a refusal leaves
         # nothing behind in this transaction
+        quota = store.OrderQuota.from_settings(request.app.state.settings)
         placed = store.place_order(
-            session, principal, [line], ship_to, source="web", priority=priority
+            session, principal, [line], ship_to, source="web", priority=priority, quota=quota
         )
     except FormProblems as problems:
         return _form_page(

@@ -25,7 +25,7 @@ from discflow.archive import BlobStore
 from discflow.errors import DiscflowError, InvalidInput
 from discflow.store import Database, Event
 from discflow.web.pages._common import (
-    CsrfDep,
+    OperatorCsrfDep,
     OperatorPage,
     PageRoute,
     PageSession,
@@ -95,9 +95,9 @@ def upload_page(request: Request, current: OperatorPage) -> Response:
 
 
 @router.post("/floor/upload")
-async def upload_form(request: Request, current: CsrfDep) -> Response:
-    """The no-JavaScript path: a multipart form with the ISO file."""
-    current.principal.require(store.Role.OPERATOR)
+async def upload_form(request: Request, current: OperatorCsrfDep) -> Response:
+    """The no-JavaScript path: a multipart form with the ISO file (role checked before
+    the body is read)."""
     form = await request.form()
     title = str(form.get("title") or "").strip()
     upload = form.get("image")

@@ -18,7 +18,7 @@ from discflow.web.deps import (
     get_database,
 )
 from discflow.web.routes._convert import device_public
-from discflow.web.schemas import DeviceCreate, DevicePublic
+from discflow.web.schemas import DeviceCreate, DeviceForCustomer, DevicePublic
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -40,15 +40,30 @@ def register_device(
     return device_public(store.get_device(session, device.name), enrol_code=code)
 
 
-@router.get("", response_model=list[DevicePublic])
-def list_devices(session: SessionDep, principal: UserDep) -> list[DevicePublic]:
-    return [device_public(d) for d in store.list_devices(session)]
+def _for_customer(device: store.Device) -> DeviceForCustomer:
+    media = [m.media for m in device.media if m.loaded > 0]
+    return DeviceForCustomer(name=device.name, availability=device.availability, media=media)
 
 
-@router.get("/{name}", response_model=DevicePublic)
-def get_device(name: str, session: SessionDep, principal: UserDep) -> DevicePublic:
-    """The full resource record: drives, availability, blanks, cache index and capacity."""
-    return device_public(store.get_device(session, name))
+@router.get("", response_model=list[DevicePublic] | list[DeviceForCustomer])
+def list_devices(
+    session: SessionDep, principal: UserDep
+) -> list[DevicePublic] | list[DeviceForCustomer]:
+    """Operators get the resource records; customers the media each device holds, no more."""
+    if principal.role is not None and principal.role.at_least(store.Role.OPERATOR):
+        return [device_public(d) for d in store.list_devices(session)]
+    return [_for_customer(d) for d in store.list_devices(session)]
+
+
+@router.get("/{name}", response_model=DevicePublic | DeviceForCustomer)
+def get_device(
+    name: str, session: SessionDep, principal: UserDep
+) -> DevicePublic | DeviceForCustomer:
+    """The full resource record (operators): drives, availability, blanks, cache index and
+    capacity; a customer gets the media it holds."""
+    if principal.role is not None and principal.role.at_least(store.Role.OPERATOR):
+        return device_public(store.get_device(session, name))
+    return _for_customer(store.get_device(session, name))
 
 
 @router.post("/{name}/heartbeat", status_code=204)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from discflow import store
 from discflow.dispatcher import printer_from_setting, reprint_order
+from discflow.errors import QuotaExceeded
 from discflow.store import Database, OrderLine, Principal
 from discflow.web.deps import (
     Count,
@@ -47,6 +48,18 @@ def _replay_or_refuse(
         return order_public(placed.order), placed.replayed
 
 
+def _check_limits(database: Database, principal: Principal, lines: list[OrderLine],
+                  body: OrderCreate, quota: store.OrderQuota) -> None:  # fmt: skip
+    """What no label prints and the account's quota, before the fast path (which takes
+    neither); a customer's order only: staff are not limited."""
+    store.check_label_glyphs(body.ship_to.to_domain())
+    if principal.role is None or principal.role.at_least(store.Role.OPERATOR):
+        return
+    copies = sum(line.copies for line in lines)
+    with database.transaction() as session:
+        store.check_order_quota(session, principal, copies, quota)
+
+
 @router.post("", status_code=201, response_model=OrderPublic)
 async def create_order(
     body: OrderCreate,
@@ -58,6 +71,21 @@ async def create_order(
     ``Idempotency-Key`` returns the first order instead of making a second."""
     database = get_database(request)
     lines = [OrderLine(r.content_id, r.media, r.copies) for r in body.requests]
+    quota = store.OrderQuota.from_settings(request.app.state.settings)
+    try:
+        await run_in_threadpool(_check_limits, database, principal, lines, body, quota)
+    except QuotaExceeded:
+        if idempotency_key is None:
+            raise
+        # a retry of an order already placed is a replay, not a new order: the old
+        # path answers it (or refuses it again, when it is a new order after all)
+        public, replayed = await run_in_threadpool(
+            _replay_or_refuse, database, principal, lines, body, idempotency_key
+        )
+        headers = {"Location": f"/api/v1/orders/{public.id}"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(public.model_dump_json(), status_code=201, media_type=JSON, headers=headers)
     placed = await database.hot.place_order(
         principal,
         lines,
