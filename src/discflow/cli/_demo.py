@@ -31,7 +31,7 @@ from discflow.settings import Settings
 from discflow.store import ApiToken, Role, User, set_password
 from discflow.web import create_app
 
-DEMO_TOKEN_LABEL = "demo"
+DEMO_TOKEN_LABEL = "demo"  # nosec B105: the label of the demo's tokens, not a secret
 
 
 def port_problem(host: str, port: int) -> str:

@@ -55,7 +55,7 @@ def _order_statement(requests: int, keyed: bool) -> str:
         for i in range(requests)
     )
     return (
-        f"WITH {key}"
+        f"WITH {key}"  # nosec B608: fixed SQL, placeholders and loop indices; values are bound
         "o AS (INSERT INTO orders (id, user_id, ship_to, source, created_at)"
         " SELECT %(order_id)s, %(user_id)s, CAST(%(ship_to)s AS json), %(source)s, %(now)s"
         f"{guard} RETURNING id), "

@@ -65,11 +65,11 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-_NO_TOKEN = (
+_NO_TOKEN = (  # nosec B105: an error message, not a password
     "missing 'Authorization: Bearer <token>'; create one with "
     "'discflow token create --role customer --user NAME'"
 )
-_UNKNOWN_TOKEN = "the bearer token is unknown or revoked"
+_UNKNOWN_TOKEN = "the bearer token is unknown or revoked"  # nosec B105: an error message
 _NOT_FOR_AGENTS = "device agents cannot call this endpoint"
 
 
