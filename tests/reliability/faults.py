@@ -54,9 +54,20 @@ def database_locked(database_url: str, *, seconds: float) -> Iterator[None]:
 
                 plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
                 with psycopg.connect(plain) as connection:
-                    connection.execute(
-                        "LOCK TABLE jobs, requests, orders, events IN ACCESS EXCLUSIVE MODE"
-                    )
+                    # the tables are locked one after another, so the server's own
+                    # transactions can deadlock with the injector; PostgreSQL then picks
+                    # one victim: when it is the injector, try again (the fault is the lock)
+                    for attempt in range(5):
+                        try:
+                            connection.execute(
+                                "LOCK TABLE jobs, requests, orders, events IN ACCESS EXCLUSIVE MODE"
+                            )
+                            break
+                        except psycopg.errors.DeadlockDetected:
+                            connection.rollback()
+                            if attempt == 4:
+                                raise
+                            time.sleep(0.2)
                     ready.set()
                     release.wait(seconds)
                     connection.rollback()
