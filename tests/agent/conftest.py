@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from discflow.agent import AgentConfig, create_agent_app, parse_config
+from discflow.agent.drivers import WriteOrder
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -47,6 +48,24 @@ async def running(config: AgentConfig, **kwargs: Any) -> AsyncIterator[httpx.Asy
         ) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
+
+
+def write_order(media: str, **fields: Any) -> WriteOrder:
+    """A three-copy verified order as the job runner hands it to a driver; ``fields``
+    override any value (the hot-folder drivers' job-file tests vary one at a time)."""
+    values: dict[str, Any] = {
+        "order_id": "o1-abc123-1",
+        "job_id": "o1",
+        "image": Path("/x.iso"),
+        "sha256": "a" * 64,
+        "size_bytes": 1,
+        "media": media,
+        "copies": 3,
+        "volume_name": "V",
+        "verify": True,
+    }
+    values.update(fields)
+    return WriteOrder(**values)
 
 
 def content(size: int, seed: int = 1) -> tuple[bytes, str]:

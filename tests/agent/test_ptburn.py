@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from discflow.agent.drivers import DriverSettings, WriteOrder
+from discflow.agent.drivers import DriverSettings
 from discflow.agent.drivers._hotfolder import parse_ini
 from discflow.agent.drivers._ptburn import PTBurnDriver, PTBurnOptions, job_request
 from discflow.agent.drivers._ptburn_status import disc_failure
@@ -15,6 +15,7 @@ from discflow.domain import CopyState, Priority
 from discflow.errors import InvalidInput
 
 from .conftest import content, final, make_config, running, upload, wait_for
+from .conftest import write_order as order
 from .robots import reasons, standin, status_until, write_control
 
 ROBOT = "Disc Publisher SE"
@@ -30,22 +31,6 @@ def config(tmp_path: Path, jobs: Path, **options: Any):  # type: ignore[no-untyp
         media={"CD-R": {"loaded": 50, "write_Bps": 7_800_000}},
         driver_options={"jobs_dir": str(jobs), "robot_name": ROBOT, **options},
     )
-
-
-def order(media: str, **kw: Any) -> WriteOrder:
-    values: dict[str, Any] = {
-        "order_id": "o1-abc123-1",
-        "job_id": "o1",
-        "image": Path("/x.iso"),
-        "sha256": "a" * 64,
-        "size_bytes": 1,
-        "media": media,
-        "copies": 3,
-        "volume_name": "V",
-        "verify": True,
-    }
-    values.update(kw)
-    return WriteOrder(**values)
 
 
 # ---- job files key by key (2.1) ------------------------------------------------------

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from discflow.agent.drivers import DriverSettings, WriteOrder
+from discflow.agent.drivers import DriverSettings
 from discflow.agent.drivers._tdbridge import TDBridgeDriver, TDBridgeOptions, job_description
 from discflow.domain import Priority
 from discflow.errors import InvalidInput
 
 from .conftest import content, final, make_config, running, upload, wait_for
+from .conftest import write_order as order
 from .robots import reasons, standin, status_until, write_control
 
 PUBLISHER = "PP-100-1"
@@ -33,22 +34,6 @@ def config(tmp_path: Path, jobs: Path, **options: Any):  # type: ignore[no-untyp
         media=MEDIA,
         driver_options={"jobs_dir": str(jobs), "publisher": PUBLISHER, **options},
     )
-
-
-def order(media: str, **kw: Any) -> WriteOrder:
-    values: dict[str, Any] = {
-        "order_id": "o1-abc123-1",
-        "job_id": "o1",
-        "image": Path("/x.iso"),
-        "sha256": "a" * 64,
-        "size_bytes": 1,
-        "media": media,
-        "copies": 3,
-        "volume_name": "V",
-        "verify": True,
-    }
-    values.update(kw)
-    return WriteOrder(**values)
 
 
 # ---- job files key by key ("Setting Item List", p. 41-45) ----------------------------

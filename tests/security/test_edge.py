@@ -18,10 +18,9 @@ from starlette.types import Message
 from discflow import store
 from discflow.agent import create_agent_app, parse_config
 from discflow.settings import Settings
-from discflow.store import Database, Role
+from discflow.store import Database, Role, create_user
 from discflow.web import create_app
 from discflow.web._security import forwarded_client, parse_networks
-from discflow.web.pages import create_user
 from tests.utils.factories import make_token
 from tests.web.conftest import bearer
 from tests.web.pages.conftest import PASSWORD, sign_in
@@ -176,9 +175,7 @@ def test_a_chunked_body_over_the_limit_gets_413_like_a_declared_one(
         for _ in range(30):
             yield b" " * 1000
 
-    declared = client.post(
-        "/api/v1/orders", content=b" " * 30_000, headers=bearer(customer)
-    )
+    declared = client.post("/api/v1/orders", content=b" " * 30_000, headers=bearer(customer))
     chunked = client.post("/api/v1/orders", content=chunks(), headers=bearer(customer))
     assert declared.status_code == 413
     assert chunked.status_code == 413, chunked.text

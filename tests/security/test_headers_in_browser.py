@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from discflow.store import Database, Role
-from discflow.web.pages import create_user
+from discflow.store import Database, Role, create_user
 from tests.utils.processes import free_port, started
 from tests.web.pages.conftest import PASSWORD
 from tests.web.pages.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -43,9 +42,9 @@ def test_pages_work_under_the_csp_and_cannot_be_framed(server: str, tmp_path: Pa
             violations: list[str] = []
             page.on(
                 "console",
-                lambda msg: violations.append(msg.text)
-                if "Content Security Policy" in msg.text
-                else None,
+                lambda msg: (
+                    violations.append(msg.text) if "Content Security Policy" in msg.text else None
+                ),
             )
             page.goto(f"{server}/signin")
             page.fill("input[name=name]", "otto")

@@ -11,9 +11,8 @@ from fastapi.testclient import TestClient
 
 from discflow.labels import _disc
 from discflow.settings import Settings
-from discflow.store import Database, Role
+from discflow.store import Database, Role, create_user
 from discflow.web import create_app
-from discflow.web.pages import create_user
 from tests.utils.factories import make_content
 from tests.web.pages.conftest import PASSWORD, sign_in
 

@@ -10,9 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from discflow.settings import Settings
-from discflow.store import Database, Role
+from discflow.store import Database, Role, create_user
 from discflow.web import create_app
-from discflow.web.pages import create_user
 from discflow.web.pages._auth import _safe_next
 
 PASSWORD = "correct horse battery"

@@ -149,7 +149,7 @@ def test_migration_0009_converts_clear_tokens_and_they_keep_working(
         connection.execute(
             text(
                 "INSERT INTO devices (name, driver, address, agent_token, availability, paused,"
-                " drives, cache_capacity_bytes, cache_free_bytes, \"link_Bps\", status, created_at)"
+                ' drives, cache_capacity_bytes, cache_free_bytes, "link_Bps", status, created_at)'
                 " VALUES ('old-1', 'image', 'http://127.0.0.1:8101', 'dfa_clear_before_0009',"
                 " 'offline', false, '[]', 0, 0, 1, '{}', CURRENT_TIMESTAMP)"
             )

@@ -13,7 +13,7 @@ from discflow.settings import Settings
 from discflow.store import Database, Role
 from discflow.store._tables import WebSession
 from discflow.web import create_app
-from discflow.web.pages import COOKIE, SignInLimiter
+from discflow.web.pages import COOKIE
 from tests.utils.factories import address, make_content, make_token
 from tests.web.pages.conftest import PASSWORD, make_user, sign_in
 
@@ -114,23 +114,6 @@ def test_failed_attempts_are_limited_per_user_and_address(
     )
     assert "Try again in 15 minute(s)" in refused.text
     assert _attempt(client, "carl", PASSWORD) == 303  # another user is not locked out
-
-
-def test_limiter_window_slides() -> None:
-    limiter = SignInLimiter(attempts=2, window_s=60)
-    limiter.failed("Cara", "10.0.0.1", now=0)
-    limiter.failed("cara", "10.0.0.1", now=10)
-    assert limiter.retry_after("cara", "10.0.0.1", now=20) == 40
-    assert limiter.retry_after("cara", "10.0.0.2", now=20) == 0
-    assert limiter.retry_after("cara", "10.0.0.1", now=61) == 0
-
-
-def test_limiter_memory_is_bounded() -> None:
-    limiter = SignInLimiter(attempts=1, window_s=60, max_keys=100)
-    for index in range(1000):
-        limiter.failed(f"user{index}", "10.0.0.1", now=float(index) / 100)
-    assert len(limiter._failures) <= 100
-    assert limiter.retry_after("user999", "10.0.0.1", now=10.0) > 0  # the newest are kept
 
 
 def test_cookie_is_secure_behind_https(app_settings: Settings, database: Database) -> None:

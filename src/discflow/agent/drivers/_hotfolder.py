@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from discflow.agent.drivers._base import (
     Capabilities,
@@ -31,10 +32,12 @@ from discflow.errors import BurnFailed, DeviceUnavailable, NotFound
 __all__ = [
     "HotFolderDriver",
     "HotJob",
+    "counter",
     "drop_file",
     "encode_lines",
     "find_job_file",
     "parse_ini",
+    "place_image",
     "read_status",
     "wait_for_answer",
 ]
@@ -138,10 +141,20 @@ class HotFolderDriver:
 
     EXTENSIONS: Mapping[str, JobState]
 
-    def __init__(self, settings: DriverSettings, jobs_dir: Path) -> None:
+    def __init__(
+        self, settings: DriverSettings, jobs_dir: Path, *, device_jobs_dir: str | None = None
+    ) -> None:
         self.settings = settings
         self.jobs_dir = jobs_dir
+        self.device_jobs_dir = device_jobs_dir  # how the robot's Windows host sees jobs_dir
         self._jobs: dict[str, HotJob] = {}
+
+    def device_path(self, local: Path) -> str:
+        """``local`` (under ``jobs_dir``) as the robot's host names it in a job file."""
+        if self.device_jobs_dir is None:
+            return str(local)
+        relative = local.relative_to(self.jobs_dir)
+        return str(PureWindowsPath(self.device_jobs_dir, *relative.parts))
 
     def capabilities(self) -> Capabilities:
         return Capabilities(per_drive=False)
@@ -193,6 +206,27 @@ class HotFolderDriver:
 
     def _read(self, job: HotJob) -> WriteReport:
         raise DeviceUnavailable(f"{type(self).__name__} cannot read job {job.stem}")
+
+
+def place_image(source: Path, target: Path) -> None:
+    """Put the verified image where the robot reads it: a hard link on the same file
+    system (no copy of gigabytes), else a copy; never through a symlink."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() or target.is_symlink():
+        target.unlink()
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target, follow_symlinks=False)
+
+
+def counter(value: str | None) -> int:
+    """A status file's disc counter; missing or garbled reads as 0 (counters only grow,
+    so a bad read is corrected by the next poll)."""
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0
 
 
 async def wait_for_answer(

@@ -22,7 +22,6 @@ when the job ended with job error 16 ("The job was aborted").
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from pathlib import Path, PureWindowsPath
@@ -40,8 +39,10 @@ from discflow.agent.drivers._base import (
 from discflow.agent.drivers._hotfolder import (
     HotFolderDriver,
     HotJob,
+    counter,
     drop_file,
     find_job_file,
+    place_image,
     read_status,
     wait_for_answer,
 )
@@ -124,7 +125,9 @@ class PTBurnDriver(HotFolderDriver):
 
     def __init__(self, settings: DriverSettings) -> None:
         self.options = PTBurnOptions.model_validate(dict(settings.options))
-        super().__init__(settings, self.options.jobs_dir)
+        super().__init__(
+            settings, self.options.jobs_dir, device_jobs_dir=self.options.device_jobs_dir
+        )
         self._tick: tuple[str, float] | None = None  # last ServerTickCount, when it changed
         self._final_seen: dict[str, float] = {}
 
@@ -137,22 +140,16 @@ class PTBurnDriver(HotFolderDriver):
         if not 1 <= copies <= 10_000:  # 2.1.11
             raise InvalidInput(f"PTBurn takes 1 to 10,000 copies per job, not {copies}")
 
-    def _device_path(self, local: Path) -> str:
-        if self.options.device_jobs_dir is None:
-            return str(local)
-        relative = local.relative_to(self.jobs_dir)
-        return str(PureWindowsPath(self.options.device_jobs_dir, *relative.parts))
-
     async def submit(self, order: WriteOrder) -> str:
         self._check_folder()
         stem = order.order_id[:32]
         folder = self.jobs_dir / stem
         image = folder / f"{order.sha256[:16]}.iso"
         lines = job_request(
-            order, image_path=self._device_path(image), options=self.options, stem=stem
+            order, image_path=self.device_path(image), options=self.options, stem=stem
         )
         try:
-            await asyncio.to_thread(_place, order.image, image)
+            await asyncio.to_thread(place_image, order.image, image)
             await asyncio.to_thread(drop_file, self.jobs_dir, f"{stem}.JRQ", "\n".join(lines))
         except OSError as exc:
             await asyncio.to_thread(shutil.rmtree, folder, True)
@@ -210,7 +207,7 @@ class PTBurnDriver(HotFolderDriver):
         if state in (JobState.DONE, JobState.FAILED) and not self._settled(job, section, state):
             state = JobState.RUNNING  # renamed, but the status file has not caught up yet
         self.record(
-            job, good=_count(section.get("GoodDiscs")), bad=_rejects(section, job.order.verify)
+            job, good=counter(section.get("GoodDiscs")), bad=_rejects(section, job.order.verify)
         )
         done = len(job.discs) / max(1, job.order.copies)
         if state is JobState.FAILED:
@@ -287,7 +284,7 @@ class PTBurnDriver(HotFolderDriver):
 
 def _rejects(section: dict[str, str], verify: bool) -> list[DiscReport]:
     """One failed disc per reject, with PTBurn's own reason (DiscErrorNumberX, 3.2.4)."""
-    bad = _count(section.get("BadDiscs"))
+    bad = counter(section.get("BadDiscs"))
     out = []
     for x in range(bad):
         state, error = disc_failure(section, x)
@@ -295,20 +292,3 @@ def _rejects(section: dict[str, str], verify: bool) -> list[DiscReport]:
             state = CopyState.FAILED_WRITE
         out.append(DiscReport(state, 1.0, error=error))
     return out
-
-
-def _place(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() or target.is_symlink():
-        target.unlink()
-    try:
-        os.link(source, target)  # same file system: no copy
-    except OSError:
-        shutil.copyfile(source, target, follow_symlinks=False)
-
-
-def _count(value: str | None) -> int:
-    try:
-        return max(0, int(value or 0))
-    except ValueError:
-        return 0

@@ -32,7 +32,7 @@ import asyncio
 import re
 import shutil
 import time
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,9 +49,11 @@ from discflow.agent.drivers._extract import extract_iso
 from discflow.agent.drivers._hotfolder import (
     HotFolderDriver,
     HotJob,
+    counter,
     drop_file,
     encode_lines,
     find_job_file,
+    place_image,
     read_status,
     wait_for_answer,
 )
@@ -148,7 +150,9 @@ class TDBridgeDriver(HotFolderDriver):
 
     def __init__(self, settings: DriverSettings) -> None:
         self.options = TDBridgeOptions.model_validate(dict(settings.options))
-        super().__init__(settings, self.options.jobs_dir)
+        super().__init__(
+            settings, self.options.jobs_dir, device_jobs_dir=self.options.device_jobs_dir
+        )
         self._error_seen: dict[str, float] = {}
 
     def capabilities(self) -> Capabilities:
@@ -162,12 +166,6 @@ class TDBridgeDriver(HotFolderDriver):
     @property
     def status_file(self) -> Path:
         return self.options.status_file or self.jobs_dir / "TDBStatus.txt"
-
-    def _device_path(self, local: Path) -> str:
-        if self.options.device_jobs_dir is None:
-            return str(local)
-        relative = local.relative_to(self.jobs_dir)
-        return str(PureWindowsPath(self.options.device_jobs_dir, *relative.parts))
 
     async def submit(self, order: WriteOrder) -> str:
         self._check_folder()
@@ -191,7 +189,7 @@ class TDBridgeDriver(HotFolderDriver):
         folder.mkdir(parents=True)
         if self.options.job_type == "image":
             source = folder / f"{order.sha256[:16]}.iso"
-            _place(order.image, source)
+            place_image(order.image, source)
         else:
             source = folder / "files"
             source.mkdir()
@@ -200,9 +198,9 @@ class TDBridgeDriver(HotFolderDriver):
         if order.label_design and order.merge:
             merge_path = folder / "merge.txt"
             merge_path.write_bytes(encode_lines(merge_lines(order)))
-            merge_file = self._device_path(merge_path)
+            merge_file = self.device_path(merge_path)
         lines = job_description(
-            order, options=self.options, source=self._device_path(source), merge_file=merge_file
+            order, options=self.options, source=self.device_path(source), merge_file=merge_file
         )
         drop_file(self.jobs_dir, f"{order.order_id}.JDF", "\n".join(lines))
 
@@ -229,12 +227,12 @@ class TDBridgeDriver(HotFolderDriver):
             first = self._error_seen.setdefault(job.stem, time.monotonic())
             if time.monotonic() - first < _ERROR_DETAIL_WAIT_S:
                 state = JobState.RUNNING
-        bad = _count(section.get("ERRORDISC_NUMBER"))
+        bad = counter(section.get("ERRORDISC_NUMBER"))
         # TD Bridge counts rejected discs but does not say whether writing or comparing
         # failed; the job's ERROR/DETAIL_STATUS is the only sentence it gives
         why = f"TD Bridge rejected this disc; {error_text(section)}"
         rejected = DiscReport(CopyState.FAILED_WRITE, 1.0, error=why)
-        self.record(job, good=_count(section.get("COMPLETION_NUMBER")), bad=[rejected] * bad)
+        self.record(job, good=counter(section.get("COMPLETION_NUMBER")), bad=[rejected] * bad)
         done = len(job.discs) / max(1, job.order.copies)
         if job.cancelled and state in (JobState.DONE, JobState.FAILED):
             return WriteReport(JobState.CANCELLED, tuple(job.discs), done, "cancelled")
@@ -299,17 +297,3 @@ class TDBridgeDriver(HotFolderDriver):
 
     async def close(self) -> None:
         return None
-
-
-def _place(source: Path, target: Path) -> None:
-    try:
-        target.hardlink_to(source)  # same file system: no copy
-    except OSError:
-        shutil.copyfile(source, target, follow_symlinks=False)
-
-
-def _count(value: str | None) -> int:
-    try:
-        return max(0, int(value or 0))
-    except ValueError:
-        return 0

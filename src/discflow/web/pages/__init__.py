@@ -21,18 +21,6 @@ from discflow.web.pages import (
     _orders,
     _tasklog,
 )
-from discflow.web.pages._accounts import (
-    SESSION_TTL,
-    SignedIn,
-    SignInLimiter,
-    authenticate,
-    create_user,
-    end_session,
-    hash_password,
-    resume_session,
-    set_password,
-    start_session,
-)
 from discflow.web.pages._common import STATIC_DIR
 from discflow.web.pages._sessions import COOKIE, SessionMiddleware
 
@@ -60,17 +48,7 @@ def install_pages(app: FastAPI, *, database: Database) -> None:
 
 __all__ = [
     "COOKIE",
-    "SESSION_TTL",
     "SessionMiddleware",
-    "SignInLimiter",
-    "SignedIn",
-    "authenticate",
-    "create_user",
-    "end_session",
-    "hash_password",
     "install_pages",
-    "resume_session",
     "router",
-    "set_password",
-    "start_session",
 ]

@@ -15,8 +15,7 @@ from starlette.responses import Response
 
 from discflow import store
 from discflow.errors import InvalidInput
-from discflow.store import ApiToken, User
-from discflow.web.pages._accounts import create_user, set_password
+from discflow.store import ApiToken, User, create_user, set_password
 from discflow.web.pages._common import (
     AdminPage,
     CsrfDep,

@@ -19,17 +19,12 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from discflow.store import Database, Role
+from discflow.store import Database, Role, authenticate, end_session, start_session
 from discflow.web._security import SignInThrottle, wait_message
-from discflow.web.pages._accounts import (
-    authenticate,
-    end_session,
-    same_token,
-    start_session,
-)
 from discflow.web.pages._common import CsrfDep, PageRoute, form_data, render, see_other
 from discflow.web.pages._sessions import (
     clear_session_cookie,
+    same_token,
     session_cookie,
     set_session_cookie,
 )

@@ -34,9 +34,9 @@ from discflow.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
-from discflow.store import Role
+from discflow.store import Role, SignedIn
 from discflow.web.deps import get_session
-from discflow.web.pages._accounts import SignedIn, same_token
+from discflow.web.pages._sessions import same_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"

@@ -6,9 +6,10 @@ spreadsheet holds exactly the orders the page found.
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
@@ -38,8 +39,16 @@ def _titles(session: PageSession) -> dict[str, str]:
 
 
 def _order_filter(
-    q: str, customer: str, state: str, content: str, device: str, since: str, until: str, page: int
+    q: str = "",
+    customer: str = "",
+    state: str = "",
+    content: str = "",
+    device: str = "",
+    since: str = "",
+    until: str = "",
+    page: int = 1,
 ) -> OrderFilter:
+    """The search form's query string, bounded, as one filter (the page and the CSV)."""
     return OrderFilter(
         text=q[:64],
         customer=customer[:64],
@@ -52,21 +61,13 @@ def _order_filter(
     )
 
 
+FilterDep = Annotated[OrderFilter, Depends(_order_filter)]
+
+
 @router.get("/orders")
 def order_list(
-    request: Request,
-    session: PageSession,
-    current: SignedInDep,
-    q: str = "",
-    customer: str = "",
-    state: str = "",
-    content: str = "",
-    device: str = "",
-    since: str = "",
-    until: str = "",
-    page: int = 1,
+    request: Request, session: PageSession, current: SignedInDep, given: FilterDep
 ) -> Response:
-    given = _order_filter(q, customer, state, content, device, since, until, page)
     orders, total = search_orders(session, given, current.principal)
     params = {
         "q": given.text,
@@ -74,8 +75,8 @@ def order_list(
         "state": given.state,
         "content": given.content,
         "device": given.device,
-        "since": since.strip(),
-        "until": until.strip(),
+        "since": given.since.isoformat() if given.since else "",
+        "until": given.until.isoformat() if given.until else "",
     }
     return render(
         request,
@@ -100,19 +101,9 @@ def order_list(
 
 @router.get("/orders.csv")
 def order_export(
-    request: Request,
-    session: PageSession,
-    current: SignedInDep,
-    q: str = "",
-    customer: str = "",
-    state: str = "",
-    content: str = "",
-    device: str = "",
-    since: str = "",
-    until: str = "",
+    request: Request, session: PageSession, current: SignedInDep, given: FilterDep
 ) -> Response:
     """The matching orders as CSV, one row per request (for a spreadsheet)."""
-    given = _order_filter(q, customer, state, content, device, since, until, 1)
     titles = _titles(session)
     body = orders_csv(all_matching(session, given, current.principal), titles)
     return Response(

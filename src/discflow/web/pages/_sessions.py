@@ -11,6 +11,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import secrets
 from http.cookies import SimpleCookie
 
 from anyio import to_thread
@@ -18,12 +19,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from discflow.store import Database
-from discflow.web.pages._accounts import SESSION_TTL, SignedIn, resume_session, same_token
+from discflow.store import SESSION_TTL, Database, SignedIn, resume_session
 
 COOKIE = "df_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def same_token(given: str | None, expected: str) -> bool:
+    """A CSRF or sign-in token compared in constant time (a missing one never matches)."""
+    return bool(given) and secrets.compare_digest(str(given).encode(), expected.encode())
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
