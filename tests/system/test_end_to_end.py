@@ -34,11 +34,13 @@ from tests.utils.system import agent_token, ingest_contents, server_env
 pytestmark = pytest.mark.slow
 
 DEVICES = (
+    # img-a alone can burn every DVD-R copy (41): when sim-c is killed before it
+    # reports one, img-a must not run dry and leave a request waiting for a reload
     DeviceSpec(
         "img-a",
         "image",
         2,
-        {"CD-R": MediaSpec(80, 7_800_000, 0.0, 5), "DVD-R": MediaSpec(40, 21_600_000, 0.0, 5)},
+        {"CD-R": MediaSpec(80, 7_800_000, 0.0, 5), "DVD-R": MediaSpec(60, 21_600_000, 0.0, 5)},
     ),
     DeviceSpec("img-b", "image", 1, {"CD-R": MediaSpec(60, 5_000_000, 0.0, 5)}),
     DeviceSpec(
