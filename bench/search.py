@@ -21,6 +21,7 @@ import os
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,30 +29,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
-
 from discflow import store
 from discflow.store import Database, Job, Order, Principal, Request, Role, User
 from discflow.web.pages._order_search import OrderFilter, all_matching, orders_csv, search_orders
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.utils
+from tests.utils.databases import private_database  # noqa: E402
+
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 DEVICES = ("pub-1", "pub-2", "sim-1")
 STATES = ("queued", "assigned", "burning", "done", "done", "done", "cancelled", "failed")
-
-
-def _pg_database(name: str) -> tuple[str, Callable[[], None]]:
-    server = make_url(PG_SERVER)
-    admin = create_engine(server.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
 
 
 def fill(database: Database, orders: int, seed: int = 18) -> float:
@@ -210,33 +197,33 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    drop: Callable[[], None] = lambda: None  # noqa: E731
-    if args.database == "postgresql":
-        url, drop = _pg_database(f"discflow_bench_search_{os.getpid()}")
-    else:
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'search.db'}"
-    database = Database(url)
-    try:
-        database.migrate()
-        filled_s = fill(database, args.orders)
-        with database.transaction() as session:
-            requests = session.query(Request).count()
-            jobs = session.query(Job).count()
-        report = {
-            "benchmark": "order search",
-            "database": args.database,
-            "orders": args.orders,
-            "requests": requests,
-            "jobs": jobs,
-            "fill_s": round(filled_s, 1),
-            "repeat": args.repeat,
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "cases": cases(database, args.repeat),
-        }
-    finally:
-        database.dispose()
-        drop()
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        private_database(
+            args.database, Path(folder), PG_SERVER, prefix="discflow_bench_search"
+        ) as url,
+    ):
+        database = Database(url)
+        try:
+            database.migrate()
+            filled_s = fill(database, args.orders)
+            with database.transaction() as session:
+                requests = session.query(Request).count()
+                jobs = session.query(Job).count()
+            report = {
+                "benchmark": "order search",
+                "database": args.database,
+                "orders": args.orders,
+                "requests": requests,
+                "jobs": jobs,
+                "fill_s": round(filled_s, 1),
+                "repeat": args.repeat,
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "cases": cases(database, args.repeat),
+            }
+        finally:
+            database.dispose()
     print(json.dumps(report, indent=2))
 
 
