@@ -29,7 +29,7 @@ class MediaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     loaded: int = Field(0, ge=0)
-    write_Bps: int = Field(gt=0)  # noqa: N815 - unit in the name, as everywhere in discflow
+    write_Bps: int = Field(gt=0)  # unit in the name, as everywhere in discflow
     overhead_s: float = Field(60.0, ge=0)
     low_threshold: int = Field(10, ge=0)
 
@@ -57,7 +57,7 @@ class AgentConfig(BaseModel):
     poll_s: float = Field(0.2, gt=0)
     status_poll_s: float = Field(5.0, gt=0)  # how often the device's own status is read
     retry_limit: int = Field(3, ge=0)  # failed discs a job may spend before it fails
-    link_Bps: int = Field(100_000_000, gt=0)  # noqa: N815
+    link_Bps: int = Field(100_000_000, gt=0)
     tls_cert: Path | None = None
     tls_key: Path | None = None
     media: dict[str, MediaConfig] = Field(default_factory=dict)

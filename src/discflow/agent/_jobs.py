@@ -200,7 +200,7 @@ class JobRunner:
                         await self._advance(job)
                     except DeviceUnavailable:
                         raise
-                    except Exception as exc:  # noqa: BLE001 - one job must not wedge the device
+                    except Exception as exc:  # one job must not wedge the device
                         self._crashed(job, exc)
         finally:
             self._flush()
@@ -210,7 +210,7 @@ class JobRunner:
             report = await self.driver.poll(handle)
         except DeviceUnavailable:
             raise  # the whole device is away: the coordinator backs off and retries
-        except Exception as exc:  # noqa: BLE001 - a bad job fails alone, the next one runs
+        except Exception as exc:  # a bad job fails alone, the next one runs
             order = self._orders.get(handle)
             if order is not None:
                 await self._abandon(handle)
@@ -223,7 +223,7 @@ class JobRunner:
         job = self.jobs[order.job_id]
         try:
             await self.driver.cancel(handle)
-        except Exception as exc:  # noqa: BLE001 - best effort; the job fails either way
+        except Exception as exc:  # best effort; the job fails either way
             _log.warning("job %s: cancel after a crash failed: %s", job.job_id, exc)
         for index in order.entries:
             copy = job.copies[index]
@@ -400,7 +400,7 @@ class JobRunner:
                 return False
         try:
             handle = await self.driver.submit(order)
-        except Exception as exc:  # noqa: BLE001 - any failure fails this disc, not the device
+        except Exception as exc:  # any failure fails this disc, not the device
             if not isinstance(exc, DiscflowError):
                 _log.exception("job %s: the driver crashed on submit", job.job_id)
                 exc = DiscflowError(f"{type(exc).__name__}: {exc}")

@@ -38,7 +38,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class MediaTiming:
-    write_Bps: int  # noqa: N815
+    write_Bps: int
     overhead_s: float = 60.0
 
 

@@ -43,13 +43,13 @@ def extract_iso(image: Path, dest: Path) -> int:
     iso = pycdlib.PyCdlib()
     try:
         iso.open(str(image))
-    except Exception as exc:  # noqa: BLE001 - pycdlib raises its own, struct and OSError
+    except Exception as exc:  # pycdlib raises its own, struct and OSError
         raise BurnFailed(f"cannot read the cached image {image} as ISO 9660: {exc}") from exc
     try:
         return _copy_tree(iso, dest)
     except BurnFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - hostile bytes raise assorted errors
+    except Exception as exc:  # hostile bytes raise assorted errors
         raise BurnFailed(f"cannot extract {image.name}: {type(exc).__name__}: {exc}") from exc
     finally:
         iso.close()

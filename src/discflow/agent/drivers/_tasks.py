@@ -84,7 +84,7 @@ class TaskDriver:
         except OSError as exc:
             disc.phase = "write-error"
             disc.error = f"{exc.strerror or exc} ({exc.filename or 'device'})"
-        except Exception as exc:  # noqa: BLE001 - a crash fails this disc, never the agent
+        except Exception as exc:  # a crash fails this disc, never the agent
             disc.phase = "write-error"
             disc.error = f"the driver failed: {type(exc).__name__}: {exc}"
 
