@@ -58,20 +58,38 @@ async def follow_jobs(
             log.exception("job %s could not be recorded", job_id)
 
 
-async def cancel_withdrawn(database: Database, links: Links, *, owner: str) -> None:
-    """Stop, on their agents, the jobs of requests that were cancelled."""
+async def cancel_withdrawn(
+    database: Database, links: Links, *, owner: str, policy: SettlePolicy
+) -> None:
+    """Stop, on their agents, the jobs of requests that were cancelled.
+
+    A cancel the agent refuses is looked at again: a job that had ended there
+    (409: done, failed or cancelled before our cancel arrived) is recorded as it
+    ended, and one the agent never heard of (404: it was not pushed yet) is
+    cancelled here, so neither is asked again every round. Only a robot that
+    refused to stop a running job is asked again next round."""
     with database.transaction() as session:
         doomed = store.withdrawn_jobs(session, owner=owner)
     for job_id, device in doomed:
         link = links.get(device)
+        report: JobOut | None = None
         try:
             if link is not None:
-                await link.client.cancel(job_id)
+                try:
+                    await link.client.cancel(job_id)
+                except AgentRefused as refusal:
+                    report = await link.client.job(job_id)
+                    if report is not None and not JOB_LIFECYCLE.is_terminal(report.state):
+                        raise
+                    log.info("cancel of %s on %s: %s", job_id, device, refusal)
         except DiscflowError as error:
             log.info("cancel of %s on %s deferred: %s", job_id, device, error)
             continue
         with database.transaction() as session:
-            store.cancel_job(session, job_id)
+            if report is None:
+                store.cancel_job(session, job_id)
+            else:
+                store.apply_agent_report(session, job_id, report, policy)
 
 
 async def recheck_lost(database: Database, links: Links, *, policy: SettlePolicy) -> None:

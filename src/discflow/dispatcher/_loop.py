@@ -134,7 +134,7 @@ class Dispatcher:
         self.pusher.refresh()
         links = self.pusher.links
         await follow_jobs(self.database, links, owner=self.owner, policy=self.policy)
-        await cancel_withdrawn(self.database, links, owner=self.owner)
+        await cancel_withdrawn(self.database, links, owner=self.owner, policy=self.policy)
         if self.leader:
             self.floor.watch()
             await recheck_lost(self.database, links, policy=self.policy)
