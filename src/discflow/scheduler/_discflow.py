@@ -44,7 +44,7 @@ from discflow.scheduler._model import (
     Snapshot,
     Unplaceable,
 )
-from discflow.scheduler._planned import backlog_end, replan, steal
+from discflow.scheduler._planned import note_planned, replan, steal
 from discflow.scheduler._pool import Entry, Piece, Pool, Waiter, live
 from discflow.scheduler._state import Decisions, DeviceState
 
@@ -78,7 +78,11 @@ class DiscflowPlanner:
     wakes: list[tuple[float, str]] = field(default_factory=list)
     wake_at: dict[str, float] = field(default_factory=dict)
     parked: dict[str, None] = field(default_factory=dict)
-    victims: list[tuple[float, str]] = field(default_factory=list)
+    # Steal index (see _planned): media -> lazy max-heap of (-key, device).
+    victims: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    victim_key: dict[tuple[str, str], float] = field(default_factory=dict)
+    steal_epoch: dict[str, int] = field(default_factory=dict)  # media -> changes
+    steal_failed: dict[str, tuple[object, tuple[object, ...], float]] = field(default_factory=dict)
     refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
@@ -232,6 +236,7 @@ class DiscflowPlanner:
             self._bind(st, choice, now, limit, out, skip)
         for m in st.stock:
             check_reload(self, st, m, now, out)
+        note_planned(self, st)  # a notice may have set when its planned work can go on
         if st.drives[0][0] > limit:
             self.wake(st, st.drives[0][0] - st.horizon_s)
             return
@@ -284,6 +289,7 @@ class DiscflowPlanner:
             self.pool.changed(w, before, self.holders)
         if w.left == 0:
             del self.waiters[q.id]
+        note_planned(self, st)
 
     def _claim(self, st: DeviceState, w: Waiter, now: float) -> None:
         """The rest of a request this device started stays with it (one fetch, like
@@ -298,7 +304,7 @@ class DiscflowPlanner:
         )
         key = (st.name, q.media)
         self.quota_copies[key] = self.quota_copies.get(key, 0) + piece.copies
-        heapq.heappush(self.victims, (-backlog_end(self, st, now), st.name))
+        note_planned(self, st)
 
     # ---- choosing ------------------------------------------------------------
 
