@@ -35,6 +35,12 @@ def check_reload(
     delay = planner.snapshot.operator.reload_delay_s
     window = delay + max(MIN_RELOAD_MARGIN_S, RELOAD_MARGIN * delay)
     burn = st.burn_s(media, int(planner.typical.get(media, 0.0)))
+    # Fast path: the planned pace is capped by what the drives burn in the
+    # window, so above that cap (and the low threshold) only the recent pace
+    # can ask for blanks. Same answer as below, without summing the plan.
+    cap = max(stock.low_threshold - 1, st.drive_count * window / max(burn, 1.0))
+    if left > cap and left > st.recent_use(media, now, window):
+        return
     planned = float(planner.quota_copies.get((st.name, media), 0))
     capable = planner.writer_drives.get(media, 0)
     planned += planner.pool.copies.get(media, 0) * st.drive_count / max(1, capable)

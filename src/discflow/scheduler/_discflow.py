@@ -78,6 +78,7 @@ class DiscflowPlanner:
     wakes: list[tuple[float, str]] = field(default_factory=list)
     wake_at: dict[str, float] = field(default_factory=dict)
     parked: dict[str, None] = field(default_factory=dict)
+    expected: dict[str, list[Waiter]] = field(default_factory=dict)  # woken holder -> for
     # Steal index (see _planned): media -> lazy max-heap of (-key, device).
     victims: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     victim_key: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -187,9 +188,15 @@ class DiscflowPlanner:
         q, size = w.request, w.size
         covered = 0
         for name in list(self.holders.get(q.content, {})):
+            if covered >= w.pooled:
+                break
             st = self.devices[name]
             if name in self.parked and st.blanks.get(q.media, 0) > 0:
                 self.wake(st, now)
+                # The holders woken share the copies (no fetch): none claims the
+                # rest while another is still to look (see ``_bind``).
+                self.expected.setdefault(name, []).append(w)
+                w.expected += 1
                 # Only drives that free soon count: a busy holder may lose to a fetch.
                 covered += st.drives_free_by(now + st.horizon_s)
         if covered >= w.pooled:
@@ -229,6 +236,8 @@ class DiscflowPlanner:
         # The slack keeps a wake at (free - horizon) from missing its drive to rounding.
         limit = now + st.horizon_s + 1e-6
         skip: set[int] = set()
+        for w in self.expected.pop(st.name, ()):
+            w.expected -= 1
         while st.drives[0][0] <= limit:
             choice = self._choose(st, now, skip)
             if choice is None:
@@ -284,7 +293,7 @@ class DiscflowPlanner:
         else:
             before = w.pooled
             w.pooled -= n
-            if w.pooled > 0:
+            if w.pooled > 0 and w.expected <= 0:
                 self._claim(st, w, now)
             self.pool.changed(w, before, self.holders)
         if w.left == 0:

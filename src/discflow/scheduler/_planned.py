@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 # Steal planned work only when it finishes at least this much sooner.
 STEAL_GAIN_S = 60.0
-# An idle device that failed to steal tries again this much later at the
-# earliest, even if some planned work's end moved later since (a steal is
-# worth at least STEAL_GAIN_S; this bounds the attempts per idle device).
+# A device that failed to steal tries again this much later at the earliest,
+# even if some planned work's end moved later since (a steal is worth at
+# least STEAL_GAIN_S; this bounds the attempts per device).
 STEAL_RETRY_S = 60.0
 # Planned work below this (rounding left-overs) is no work.
 _NO_WORK_S = 1e-6
@@ -116,11 +116,13 @@ def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
         old = planner.victim_key.get(slot)
         if planner.quota_copies.get(slot, 0) <= 0 or old == key:
             continue
-        if old is None or key > old + _KEY_SLACK_S:
-            # A later end: a steal of this media that failed may not now.
+        heap = planner.victims.setdefault(media, [])
+        if (old is None or key > old + _KEY_SLACK_S) and (not heap or key > -heap[0][0]):
+            # A new last end: a steal of this media that failed may not now
+            # (steals look at the last few to finish; the retry timer covers
+            # a device that moved later without becoming the last).
             planner.steal_epoch[media] = planner.steal_epoch.get(media, 0) + 1
         planner.victim_key[slot] = key
-        heap = planner.victims.setdefault(media, [])
         heapq.heappush(heap, (-key, st.name))
         if len(heap) > 4 * len(planner.devices) + 64:
             heap[:] = [(-k, n) for (n, m), k in planner.victim_key.items() if m == media]
@@ -152,11 +154,13 @@ def steal(
 ) -> Piece | None:
     """Take planned work from the device that would finish last, if sooner here.
 
-    A failed steal by an idle device is remembered until some planned work's
-    end moves later (``steal_epoch``) or the device changes: while it idles,
-    its earliest start moves with the clock at least as fast as any victim's
-    end does, so the same attempt would fail again."""
-    idle = st.drives[0][0] <= now and not skip
+    A failed steal is remembered until some planned work of a media it can
+    burn ends later (``steal_epoch``) or the thief changes (next free drive,
+    download queue, usable media), and retried at most every STEAL_RETRY_S
+    otherwise: while nothing planned ends later, the thief's earliest start
+    only moves later, so the attempt would fail again (but for victims with
+    idle drives, whose ends creep with the clock: the retry catches those)."""
+    remember = not skip
     memo = (
         tuple(planner.steal_epoch.get(m, 0) for m in usable),
         *usable,
@@ -164,13 +168,19 @@ def steal(
         st.download_free_s,
     )
     failed = planner.steal_failed.get(st.name)
-    if idle and failed is not None and failed[1] == memo[1:]:
+    if remember and failed is not None and failed[1] == memo[1:]:
         if failed[0] == memo[0] or now < failed[2] + STEAL_RETRY_S:
             return None
-    # No planned work ending before this could be finished sooner here.
-    soonest = st.next_free(now) + STEAL_GAIN_S
+    free = st.next_free(now)
     popped: list[tuple[float, str, str]] = []
     for media in usable:
+        # No planned work ending before this could be finished sooner here. An
+        # entry's key is never below its device's live key (every change that
+        # raises one re-indexes it), so a top at or under it ends the search.
+        soonest = free + st.stock[media].overhead_s + STEAL_GAIN_S
+        heap = planner.victims.get(media)
+        if not heap or -heap[0][0] <= soonest:
+            continue
         for _ in range(_VICTIMS_PER_MEDIA):
             top = _next_victim(planner, media)
             if top is None:
@@ -180,10 +190,10 @@ def steal(
                 break
     taken: Piece | None = None
     tried: set[str] = {st.name}
-    for key, name, _ in sorted(popped, key=lambda p: (-p[0], p[1])):
-        if key <= soonest or len(tried) > _VICTIMS_TRIED:
+    for key, name, media in sorted(popped, key=lambda p: (-p[0], p[1])):
+        if len(tried) > _VICTIMS_TRIED:
             break
-        if name in tried:
+        if name in tried or key <= free + st.stock[media].overhead_s + STEAL_GAIN_S:
             continue
         tried.add(name)
         victim = planner.devices[name]
@@ -196,7 +206,7 @@ def steal(
     if taken is not None:
         for name in tried:
             note_planned(planner, planner.devices[name])
-    elif idle:
+    elif remember:
         planner.steal_failed[st.name] = (memo[0], memo[1:], now)
     return taken
 
