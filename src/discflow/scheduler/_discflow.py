@@ -85,6 +85,7 @@ class DiscflowPlanner:
     steal_epoch: dict[str, int] = field(default_factory=dict)  # media -> changes
     steal_failed: dict[str, tuple[object, tuple[object, ...], float]] = field(default_factory=dict)
     refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    calm: dict[tuple[str, str], int] = field(default_factory=dict)  # see check_reload
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
     writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
