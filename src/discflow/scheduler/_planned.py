@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from discflow.scheduler._allocate import Group, allocate
@@ -31,6 +32,7 @@ STEAL_GAIN_S = 60.0
 # even if some planned work's end moved later since (a steal is worth at
 # least STEAL_GAIN_S; this bounds the attempts per device).
 STEAL_RETRY_S = 60.0
+_FREE = itemgetter(0)  # a drive's free time in the (free, index) heap
 # Planned work below this (rounding left-overs) is no work.
 _NO_WORK_S = 1e-6
 # Devices looked at per steal: the last few to finish per media, a few tried.
@@ -86,8 +88,9 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
 
 
 def backlog_end(planner: DiscflowPlanner, st: DeviceState, now: float) -> float:
-    queued = sum(max(free, now) for free, _ in st.drives) / st.drive_count
-    return queued + planner.quota_work.get(st.name, 0.0) / st.drive_count
+    drives = st.drives
+    queued = sum(free if free > now else now for free, _ in drives) / len(drives)
+    return queued + planner.quota_work.get(st.name, 0.0) / len(drives)
 
 
 def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
@@ -98,11 +101,13 @@ def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
     if none was asked for). It changes only when the device's drives, plan or
     blanks do, so the steal index stays valid as time passes (it equals
     ``backlog_end`` whenever every drive is busy)."""
-    base = sum(free for free, _ in st.drives) / st.drive_count
-    for media in st.stock:
-        if planner.quota_copies.get((st.name, media), 0) > st.blanks.get(media, 0):
+    drives = st.drives
+    base = sum(map(_FREE, drives)) / len(drives)
+    planned = planner.quota_copies
+    for media, left in st.blanks.items():
+        if planned.get((st.name, media), 0) > left:
             base = max(base, st.reload_lands.get(media, math.inf))
-    return base + planner.quota_work.get(st.name, 0.0) / st.drive_count
+    return base + planner.quota_work.get(st.name, 0.0) / len(drives)
 
 
 def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
@@ -240,7 +245,8 @@ def take_from(
         if start + mine + STEAL_GAIN_S >= victim_end:
             return None  # its last piece is not worth moving; nor are earlier ones
         per_pair = mine / st.drive_count + theirs / victim.drive_count
-        n = max(1, min(piece.copies, int((victim_end - start) / per_pair)))
+        even = (victim_end - start) / per_pair  # inf: its reload's landing is unknown
+        n = piece.copies if math.isinf(even) else max(1, min(piece.copies, int(even)))
         piece.copies -= n
         planner.quota_work[victim.name] -= n * theirs
         planner.quota_copies[(victim.name, q.media)] -= n
