@@ -102,7 +102,7 @@ def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
     blanks do, so the steal index stays valid as time passes (it equals
     ``backlog_end`` whenever every drive is busy)."""
     drives = st.drives
-    base = sum(map(_FREE, drives)) / len(drives)
+    base = float(sum(map(_FREE, drives))) / len(drives)
     planned = planner.quota_copies
     for media, left in st.blanks.items():
         if planned.get((st.name, media), 0) > left:
