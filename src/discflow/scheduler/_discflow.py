@@ -17,8 +17,10 @@
 #   With nothing to take, it steals planned work from the device that would
 #   finish last, if it finishes that work sooner (a faster, idle or newly
 #   stocked device).
-# - An arrival costs O(log n) pushes plus waking the parked devices whose
-#   drives cover its copies; a full re-plan (LP allocation of the whole
+# - An arrival costs O(log n) pushes plus waking as many parked devices as
+#   its copies need, holders of its content first; the holders woken share
+#   its copies (no fetch), and none claims the rest of it while another is
+#   still to look (``Waiter.expected``); a full re-plan (LP allocation of the whole
 #   queue) runs when more copies arrive at once than the drives can bind soon
 #   (a batch), and every REPLAN_INTERVAL_S while much planned work is left.
 # - Reload notices go out when a device's blanks of a media would run out
