@@ -244,3 +244,54 @@ def test_aging_bounds_how_long_a_long_request_is_overtaken() -> None:
         seq += 1
     assert started is not None
     assert started <= bound + 200.0
+
+
+def test_parked_holders_share_a_new_request_without_fetching() -> None:
+    # Three idle devices hold the content; 6 copies arrive later. The holders
+    # woken for it take two copies each in the arrival's round (none claims
+    # the rest while another is still to look), and nothing is downloaded.
+    cached = (CachedContent("c", 1000),)
+    devices = [device(name, cached=cached) for name in ("A", "B", "C")]
+    planner = DiscflowPlanner(snapshot(devices, [], contents={"c": 1000}))
+    assert planner.step(0.0).assignments == ()
+    first = planner.step(50.0, [QueuedRequest("r", "c", "CD-R", 6, 50.0, 0)])
+    per_device = {a.device: a.copies for a in first.assignments}
+    assert per_device == {"A": 2, "B": 2, "C": 2}
+    assert first.downloads == ()
+    assert max(a.end_s for a in first.assignments) == 250.0
+
+
+def test_a_device_freed_later_takes_over_planned_work_that_would_end_last() -> None:
+    # A starts a 10-copy request at 0 (100 s a copy, ends at 1000 alone); B,
+    # which holds the content too, is busy until 500. When B frees, the clock
+    # has moved, and B still finds A's planned rest and evens it out.
+    cached = (CachedContent("c", 1000),)
+    a = device("A", cached=cached)
+    b = device("B", cached=cached, drives=(500.0,))
+    done = _finish(run_to_end(snapshot([a, b], [("r", "c", 10)], contents={"c": 1000})))
+    assert done["r"] <= 800.0
+
+
+def test_a_device_that_cannot_fetch_ahead_is_given_fewer_titles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two devices alike but for their links; neither cache holds two titles,
+    # so each title a device is given stalls its drive for the download. The
+    # batch allocation charges that stall: the slow-link device gets fewer
+    # titles, and the batch ends sooner than when the stall is not charged.
+    contents = {f"t{i}": 1000 for i in range(6)}
+    slow = device("slow", cache_bytes=1500, link_Bps=2.0)
+    fast = device("fast", cache_bytes=1500, link_Bps=50.0)
+    snap = snapshot([slow, fast], [(f"r{i}", f"t{i}", 5) for i in range(6)], contents=contents)
+
+    def outcome() -> tuple[float, int]:
+        plans = run_to_end(snap)
+        assert sum(a.copies for a in assignments(plans)) == 30
+        end = max(a.end_s for a in assignments(plans))
+        return end, sum(1 for d in downloads(plans) if d.device == "slow")
+
+    charged_end, charged_slow = outcome()
+    monkeypatch.setattr("discflow.scheduler._allocate.FETCH_STALL_WEIGHT", 0.0)
+    plain_end, plain_slow = outcome()
+    assert charged_slow <= plain_slow
+    assert charged_end < plain_end

@@ -30,11 +30,23 @@ def check_reload(
     """Ask for blanks when they would run out before a reload could land."""
     if media in st.reload_lands:
         return
-    stock = st.stock[media]
     left = st.blanks.get(media, 0)
+    calm = (st.name, media)
+    if planner.calm.get(calm) == left:
+        return  # passed the fast path below with these blanks; see there
+    stock = st.stock[media]
     delay = planner.snapshot.operator.reload_delay_s
     window = delay + max(MIN_RELOAD_MARGIN_S, RELOAD_MARGIN * delay)
     burn = st.burn_s(media, int(planner.typical.get(media, 0.0)))
+    # Fast path: the planned pace is capped by what the drives burn in the
+    # window, so above that cap (and the low threshold) only the recent pace
+    # can ask for blanks. Same answer as below, without summing the plan. It
+    # stays the answer until the blanks change: only a burn planned here
+    # raises the recent pace (and uses blanks), which otherwise decays.
+    cap = max(stock.low_threshold - 1, st.drive_count * window / max(burn, 1.0))
+    if left > cap and left > st.recent_use(media, now, window):
+        planner.calm[calm] = left
+        return
     planned = float(planner.quota_copies.get((st.name, media), 0))
     capable = planner.writer_drives.get(media, 0)
     planned += planner.pool.copies.get(media, 0) * st.drive_count / max(1, capable)

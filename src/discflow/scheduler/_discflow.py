@@ -17,8 +17,10 @@
 #   With nothing to take, it steals planned work from the device that would
 #   finish last, if it finishes that work sooner (a faster, idle or newly
 #   stocked device).
-# - An arrival costs O(log n) pushes plus waking the parked devices whose
-#   drives cover its copies; a full re-plan (LP allocation of the whole
+# - An arrival costs O(log n) pushes plus waking as many parked devices as
+#   its copies need, holders of its content first; the holders woken share
+#   its copies (no fetch), and none claims the rest of it while another is
+#   still to look (``Waiter.expected``); a full re-plan (LP allocation of the whole
 #   queue) runs when more copies arrive at once than the drives can bind soon
 #   (a batch), and every REPLAN_INTERVAL_S while much planned work is left.
 # - Reload notices go out when a device's blanks of a media would run out
@@ -44,7 +46,7 @@ from discflow.scheduler._model import (
     Snapshot,
     Unplaceable,
 )
-from discflow.scheduler._planned import backlog_end, replan, steal
+from discflow.scheduler._planned import note_planned, replan, steal
 from discflow.scheduler._pool import Entry, Piece, Pool, Waiter, live
 from discflow.scheduler._state import Decisions, DeviceState
 
@@ -78,8 +80,14 @@ class DiscflowPlanner:
     wakes: list[tuple[float, str]] = field(default_factory=list)
     wake_at: dict[str, float] = field(default_factory=dict)
     parked: dict[str, None] = field(default_factory=dict)
-    victims: list[tuple[float, str]] = field(default_factory=list)
+    expected: dict[str, list[Waiter]] = field(default_factory=dict)  # woken holder -> for
+    # Steal index (see _planned): media -> lazy max-heap of (-key, device).
+    victims: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    victim_key: dict[tuple[str, str], float] = field(default_factory=dict)
+    steal_epoch: dict[str, int] = field(default_factory=dict)  # media -> changes
+    steal_failed: dict[str, tuple[object, tuple[object, ...], float]] = field(default_factory=dict)
     refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    calm: dict[tuple[str, str], int] = field(default_factory=dict)  # see check_reload
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
     writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
@@ -183,9 +191,15 @@ class DiscflowPlanner:
         q, size = w.request, w.size
         covered = 0
         for name in list(self.holders.get(q.content, {})):
+            if covered >= w.pooled:
+                break
             st = self.devices[name]
             if name in self.parked and st.blanks.get(q.media, 0) > 0:
                 self.wake(st, now)
+                # The holders woken share the copies (no fetch): none claims the
+                # rest while another is still to look (see ``_bind``).
+                self.expected.setdefault(name, []).append(w)
+                w.expected += 1
                 # Only drives that free soon count: a busy holder may lose to a fetch.
                 covered += st.drives_free_by(now + st.horizon_s)
         if covered >= w.pooled:
@@ -225,6 +239,8 @@ class DiscflowPlanner:
         # The slack keeps a wake at (free - horizon) from missing its drive to rounding.
         limit = now + st.horizon_s + 1e-6
         skip: set[int] = set()
+        for w in self.expected.pop(st.name, ()):
+            w.expected -= 1
         while st.drives[0][0] <= limit:
             choice = self._choose(st, now, skip)
             if choice is None:
@@ -232,6 +248,7 @@ class DiscflowPlanner:
             self._bind(st, choice, now, limit, out, skip)
         for m in st.stock:
             check_reload(self, st, m, now, out)
+        note_planned(self, st)  # a notice may have set when its planned work can go on
         if st.drives[0][0] > limit:
             self.wake(st, st.drives[0][0] - st.horizon_s)
             return
@@ -279,11 +296,12 @@ class DiscflowPlanner:
         else:
             before = w.pooled
             w.pooled -= n
-            if w.pooled > 0:
+            if w.pooled > 0 and w.expected <= 0:
                 self._claim(st, w, now)
             self.pool.changed(w, before, self.holders)
         if w.left == 0:
             del self.waiters[q.id]
+        note_planned(self, st)
 
     def _claim(self, st: DeviceState, w: Waiter, now: float) -> None:
         """The rest of a request this device started stays with it (one fetch, like
@@ -298,7 +316,7 @@ class DiscflowPlanner:
         )
         key = (st.name, q.media)
         self.quota_copies[key] = self.quota_copies.get(key, 0) + piece.copies
-        heapq.heappush(self.victims, (-backlog_end(self, st, now), st.name))
+        note_planned(self, st)
 
     # ---- choosing ------------------------------------------------------------
 

@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from discflow.domain import describe_size
 from discflow.errors import SchedulingError
-from discflow.scheduler._cache import CachePolicy, choose_victims, evict_at
+from discflow.scheduler._cache import CachePolicy, choose_victims
+from discflow.scheduler._commit import add_assignment, evict_for, queue_burns
 from discflow.scheduler._model import (
     Assignment,
     CachedContent,
@@ -60,7 +61,7 @@ class Ledger:
     _work: dict[str, _Work] = field(default_factory=dict)
     _step: int = 0
 
-    def _next_step(self) -> int:
+    def next_step(self) -> int:
         self._step += 1
         return self._step
 
@@ -137,13 +138,9 @@ class Ledger:
         )
         if victims is None:
             return None
-        start = w.download_free_s
-        for v in victims:
-            at = evict_at(v, now)
-            start = max(start, at)
-            del w.cache[v.content]
-            w.used_bytes -= v.size_bytes
-            self.evictions.append(Eviction(view.name, v.content, at, content, self._next_step()))
+        times = (now, w.download_free_s)
+        start, freed = evict_for(w.cache, victims, (view.name, content), times, self)
+        w.used_bytes -= freed
         end = start + size_bytes / view.link_Bps
         w.download_free_s = end
         w.cache[content] = CachedContent(
@@ -151,7 +148,7 @@ class Ledger:
         )
         w.used_bytes += size_bytes
         self.downloads.append(
-            Download(view.name, content, size_bytes, start, end, self._next_step())
+            Download(view.name, content, size_bytes, start, end, self.next_step())
         )
         return end
 
@@ -168,16 +165,7 @@ class Ledger:
                 f"policy bug: {copies} copies of {request.id!r} sent to {view.name!r}"
                 " without cache room or blanks"
             )
-        burn = view.media[request.media].burn_s(size)
-        first = last = 0.0
-        for k in range(copies):
-            free, drive = w.drives[0]
-            start = max(free, ready)
-            end = start + burn
-            heapq.heapreplace(w.drives, (end, drive))
-            if k == 0:
-                first = start
-            last = max(last, end)
+        first, last = queue_burns(w.drives, ready, view.media[request.media].burn_s(size), copies)
         w.blanks[request.media] -= copies
         if w.cache is None:
             w.cache = dict(view.cached)
@@ -191,30 +179,17 @@ class Ledger:
             old.pinned,
             old.hits + 1,
         )
-        prev = self.assignments[-1] if self.assignments else None
-        if (
-            prev is not None
-            and prev.step == self._step
-            and prev.request == request.id
-            and prev.device == view.name
-        ):
-            # Copies chosen one at a time for the same device stay one job.
-            self.assignments[-1] = replace(
-                prev, copies=prev.copies + copies, end_s=max(prev.end_s, last)
-            )
-        else:
-            self.assignments.append(
-                Assignment(
-                    request.id,
-                    view.name,
-                    request.content,
-                    request.media,
-                    copies,
-                    first,
-                    last,
-                    self._next_step(),
-                )
-            )
+        # Copies chosen one at a time for the same device stay one job.
+        last_step = self.assignments[-1].step if self.assignments else -1
+        add_assignment(
+            self.assignments,
+            request,
+            view.name,
+            (first, last),
+            copies,
+            self.next_step,
+            mergeable=last_step == self._step,
+        )
         return last
 
     def wait(self, request: QueuedRequest, copies: int, reason: str, *, empty: list[str]) -> None:

@@ -2,8 +2,11 @@
 #
 # Invariants: a re-plan first returns every unbound planned copy to the pool,
 # so the allocation sees the whole queue once; afterwards each copy is in
-# exactly one Piece or still pooled. ``victims`` is a lazy max-heap of devices
-# by when their planned work would end; a steal moves whole copies from the
+# exactly one Piece or still pooled. ``victims`` is, per media, a lazy
+# max-heap of devices with planned copies of it, keyed by ``planned_key`` (a
+# time-free estimate of when their planned work ends, so the index does not go
+# stale as the clock moves; ``victim_key`` holds each entry's live key and
+# older entries are dropped when popped). A steal moves whole copies from the
 # end of the victim's list (its least urgent work) to the thief, only when the
 # thief finishes them sooner by STEAL_GAIN_S, and as many as even out the two.
 """Re-plan (LP allocation of the queue) and stealing between devices."""
@@ -11,7 +14,9 @@
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from discflow.scheduler._allocate import Group, allocate
@@ -23,6 +28,18 @@ if TYPE_CHECKING:
 
 # Steal planned work only when it finishes at least this much sooner.
 STEAL_GAIN_S = 60.0
+# A device that failed to steal tries again this much later at the earliest,
+# even if some planned work's end moved later since (a steal is worth at
+# least STEAL_GAIN_S; this bounds the attempts per device).
+STEAL_RETRY_S = 60.0
+_FREE = itemgetter(0)  # a drive's free time in the (free, index) heap
+# Planned work below this (rounding left-overs) is no work.
+_NO_WORK_S = 1e-6
+# Devices looked at per steal: the last few to finish per media, a few tried.
+_VICTIMS_PER_MEDIA = 3
+_VICTIMS_TRIED = 6
+# A key this much later counts as a later end (float noise does not).
+_KEY_SLACK_S = 1.0
 
 
 def replan(planner: DiscflowPlanner, now: float) -> None:
@@ -53,7 +70,8 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
         for w in g.waiters:
             if w.pooled != before[id(w)]:
                 planner.pool.changed(w, before[id(w)], planner.holders)
-    planner.victims = []
+    planner.victims.clear()
+    planner.victim_key.clear()
     for st in online:
         pieces = shares.get(st.name, [])
         if not pieces:
@@ -65,40 +83,136 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
         for p in pieces:
             key = (st.name, p.waiter.request.media)
             planner.quota_copies[key] = planner.quota_copies.get(key, 0) + p.copies
-        planner.victims.append((-backlog_end(planner, st, now), st.name))
+        note_planned(planner, st)
         planner.wake(st, max(now, st.drives[0][0] - st.horizon_s))
-    heapq.heapify(planner.victims)
 
 
 def backlog_end(planner: DiscflowPlanner, st: DeviceState, now: float) -> float:
-    queued = sum(max(free, now) for free, _ in st.drives) / st.drive_count
-    return queued + planner.quota_work.get(st.name, 0.0) / st.drive_count
+    drives = st.drives
+    queued = sum(free if free > now else now for free, _ in drives) / len(drives)
+    return queued + planner.quota_work.get(st.name, 0.0) / len(drives)
+
+
+def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
+    """When ``st``'s planned work would end, as a key that does not move with time.
+
+    Mean drive free time plus planned burn time per drive; a device whose
+    planned work waits for blanks ends no sooner than its reload lands (never,
+    if none was asked for). It changes only when the device's drives, plan or
+    blanks do, so the steal index stays valid as time passes (it equals
+    ``backlog_end`` whenever every drive is busy)."""
+    drives = st.drives
+    base = float(sum(map(_FREE, drives))) / len(drives)
+    planned = planner.quota_copies
+    for media, left in st.blanks.items():
+        if planned.get((st.name, media), 0) > left:
+            base = max(base, st.reload_lands.get(media, math.inf))
+    return base + planner.quota_work.get(st.name, 0.0) / len(drives)
+
+
+def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
+    """Index ``st`` for stealing under its current key, per media it has planned
+    copies of (one live entry per device and media)."""
+    if planner.quota_work.get(st.name, 0.0) <= _NO_WORK_S:
+        return
+    key = planned_key(planner, st)
+    for media in st.stock:
+        slot = (st.name, media)
+        old = planner.victim_key.get(slot)
+        if planner.quota_copies.get(slot, 0) <= 0 or old == key:
+            continue
+        heap = planner.victims.setdefault(media, [])
+        if (old is None or key > old + _KEY_SLACK_S) and (not heap or key > -heap[0][0]):
+            # A new last end: a steal of this media that failed may not now
+            # (steals look at the last few to finish; the retry timer covers
+            # a device that moved later without becoming the last).
+            planner.steal_epoch[media] = planner.steal_epoch.get(media, 0) + 1
+        planner.victim_key[slot] = key
+        heapq.heappush(heap, (-key, st.name))
+        if len(heap) > 4 * len(planner.devices) + 64:
+            heap[:] = [(-k, n) for (n, m), k in planner.victim_key.items() if m == media]
+            heapq.heapify(heap)
+
+
+def _next_victim(planner: DiscflowPlanner, media: str) -> tuple[float, str] | None:
+    """Pop the device whose planned ``media`` work ends last (stale entries dropped)."""
+    heap = planner.victims.get(media)
+    while heap:
+        stored, name = heapq.heappop(heap)
+        slot = (name, media)
+        if planner.victim_key.get(slot) != -stored:
+            continue  # superseded by a newer entry
+        if planner.quota_copies.get(slot, 0) <= 0:
+            del planner.victim_key[slot]
+            continue
+        key = planned_key(planner, planner.devices[name])
+        if key != -stored:
+            planner.victim_key[slot] = key
+            heapq.heappush(heap, (-key, name))
+            continue
+        return key, name
+    return None
 
 
 def steal(
     planner: DiscflowPlanner, st: DeviceState, now: float, usable: list[str], skip: set[int]
 ) -> Piece | None:
-    """Take planned work from the device that would finish last, if sooner here."""
-    seen: list[tuple[float, str]] = []
+    """Take planned work from the device that would finish last, if sooner here.
+
+    A failed steal is remembered until some planned work of a media it can
+    burn ends later (``steal_epoch``) or the thief changes (next free drive,
+    download queue, usable media), and retried at most every STEAL_RETRY_S
+    otherwise: while nothing planned ends later, the thief's earliest start
+    only moves later, so the attempt would fail again (but for victims with
+    idle drives, whose ends creep with the clock: the retry catches those)."""
+    remember = not skip
+    memo = (
+        tuple(planner.steal_epoch.get(m, 0) for m in usable),
+        *usable,
+        st.drives[0][0],
+        st.download_free_s,
+    )
+    failed = planner.steal_failed.get(st.name)
+    if remember and failed is not None and failed[1] == memo[1:]:
+        if failed[0] == memo[0] or now < failed[2] + STEAL_RETRY_S:
+            return None
+    free = st.next_free(now)
+    popped: list[tuple[float, str, str]] = []
+    for media in usable:
+        # No planned work ending before this could be finished sooner here. An
+        # entry's key is never below its device's live key (every change that
+        # raises one re-indexes it), so a top at or under it ends the search.
+        soonest = free + st.stock[media].overhead_s + STEAL_GAIN_S
+        heap = planner.victims.get(media)
+        if not heap or -heap[0][0] <= soonest:
+            continue
+        for _ in range(_VICTIMS_PER_MEDIA):
+            top = _next_victim(planner, media)
+            if top is None:
+                break
+            popped.append((top[0], top[1], media))
+            if top[0] <= soonest:
+                break
     taken: Piece | None = None
-    while planner.victims and len(seen) < 6 and taken is None:
-        stored, name = heapq.heappop(planner.victims)
+    tried: set[str] = {st.name}
+    for key, name, media in sorted(popped, key=lambda p: (-p[0], p[1])):
+        if len(tried) > _VICTIMS_TRIED:
+            break
+        if name in tried or key <= free + st.stock[media].overhead_s + STEAL_GAIN_S:
+            continue
+        tried.add(name)
         victim = planner.devices[name]
-        if not planner.quota.get(name):
-            continue
-        end = backlog_end(planner, victim, now)
-        if abs(end + stored) > 1.0:
-            heapq.heappush(planner.victims, (-end, name))
-            seen.append((0.0, ""))  # counts towards the bound on lookups
-            continue
-        seen.append((-end, name))
-        if name != st.name:
-            taken = take_from(planner, st, victim, end, now, usable, skip)
-    for item in seen:
-        if item[1]:
-            heapq.heappush(
-                planner.victims, (-backlog_end(planner, planner.devices[item[1]], now), item[1])
-            )
+        taken = take_from(planner, st, victim, backlog_end(planner, victim, now), now, usable, skip)
+        if taken is not None:
+            break
+    for key, name, media in popped:
+        if planner.victim_key.get((name, media)) == key:
+            heapq.heappush(planner.victims[media], (-key, name))
+    if taken is not None:
+        for name in tried:
+            note_planned(planner, planner.devices[name])
+    elif remember:
+        planner.steal_failed[st.name] = (memo[0], memo[1:], now)
     return taken
 
 
@@ -131,7 +245,8 @@ def take_from(
         if start + mine + STEAL_GAIN_S >= victim_end:
             return None  # its last piece is not worth moving; nor are earlier ones
         per_pair = mine / st.drive_count + theirs / victim.drive_count
-        n = max(1, min(piece.copies, int((victim_end - start) / per_pair)))
+        even = (victim_end - start) / per_pair  # inf: its reload's landing is unknown
+        n = piece.copies if math.isinf(even) else max(1, min(piece.copies, int(even)))
         piece.copies -= n
         planner.quota_work[victim.name] -= n * theirs
         planner.quota_copies[(victim.name, q.media)] -= n

@@ -35,6 +35,7 @@ class Waiter:
     left: int
     pooled: int
     version: int = 0
+    expected: int = 0  # holders woken for it that have not looked yet
 
     @property
     def weight(self) -> float:

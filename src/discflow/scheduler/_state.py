@@ -17,7 +17,8 @@ import heapq
 import math
 from dataclasses import dataclass, field, replace
 
-from discflow.scheduler._cache import CachePolicy, choose_victims, evict_at
+from discflow.scheduler._cache import CachePolicy, choose_victims
+from discflow.scheduler._commit import add_assignment, evict_for, queue_burns
 from discflow.scheduler._model import (
     Assignment,
     CachedContent,
@@ -132,14 +133,11 @@ class DeviceState:
         )
         if victims is None:
             return None
-        start = max(self.download_free_s, now)
+        times = (now, max(self.download_free_s, now))
+        start, freed = evict_for(self.cache, victims, (self.name, content), times, out)
+        self.used_bytes -= freed
         for victim in victims:
-            at = evict_at(victim, now)
-            start = max(start, at)
-            del self.cache[victim.content]
-            self.used_bytes -= victim.size_bytes
             holders.get(victim.content, {}).pop(self.name, None)
-            out.evictions.append(Eviction(self.name, victim.content, at, content, out.next_step()))
         end = start + size_bytes / self.link_Bps
         self.download_free_s = end
         self.cache[content] = CachedContent(
@@ -156,39 +154,23 @@ class DeviceState:
         """Queue ``copies`` burns (content already committed, blanks checked); the last end."""
         entry = self.cache[request.content]
         ready = max(entry.ready_s, now)
-        burn = self.burn_s(request.media, size_bytes)
-        first = last = 0.0
-        for k in range(copies):
-            free, drive = self.drives[0]
-            start = max(free, ready)
-            end = start + burn
-            heapq.heapreplace(self.drives, (end, drive))
-            if k == 0:
-                first = start
-            last = max(last, end)
+        first, last = queue_burns(
+            self.drives, ready, self.burn_s(request.media, size_bytes), copies
+        )
         self.blanks[request.media] -= copies
         self._note_use(request.media, copies, now)
         self.cache[request.content] = replace(
             entry, last_used_s=now, busy_until_s=max(entry.busy_until_s, last), hits=entry.hits + 1
         )
-        prev = out.assignments[-1] if out.assignments else None
-        if prev is not None and prev.request == request.id and prev.device == self.name:
-            out.assignments[-1] = replace(
-                prev, copies=prev.copies + copies, end_s=max(prev.end_s, last)
-            )
-        else:
-            out.assignments.append(
-                Assignment(
-                    request.id,
-                    self.name,
-                    request.content,
-                    request.media,
-                    copies,
-                    first,
-                    last,
-                    out.next_step(),
-                )
-            )
+        add_assignment(
+            out.assignments,
+            request,
+            self.name,
+            (first, last),
+            copies,
+            out.next_step,
+            mergeable=True,
+        )
         return last
 
     def reloaded(self, media: str, count: int) -> None:
