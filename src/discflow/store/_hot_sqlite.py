@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 from anyio import to_thread
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from discflow.store._auth import Principal, Role
 from discflow.store._caches import CatalogEntry
-from discflow.store._intake import OrderRows
+from discflow.store._intake import OrderRows, QuotaCheck
 from discflow.store._tables import ApiToken, Content, Event, IdempotencyKey, Order, Request, User
 
 __all__ = ["SqliteHotBackend"]
@@ -25,11 +26,15 @@ __all__ = ["SqliteHotBackend"]
 T = TypeVar("T")
 R = TypeVar("R")
 
+# built once: constructing a statement costs more than SQLAlchemy's compiled-cache hit
 _KEY = (
     sqlite_insert(IdempotencyKey)
     .on_conflict_do_nothing(index_elements=["user_id", "key"])
     .returning(IdempotencyKey.id)
 )
+_ORDER = insert(Order)
+_REQUESTS = insert(Request)
+_EVENTS = insert(Event)
 
 
 class SqliteHotBackend:
@@ -82,10 +87,15 @@ class SqliteHotBackend:
     async def catalog_entry(self, content_id: str) -> CatalogEntry | None:
         return await self._run(self._catalog_entry, content_id)
 
-    def _insert_order(self, rows: OrderRows) -> bool:
+    def _insert_order(self, job: tuple[OrderRows, QuotaCheck | None]) -> bool:
+        rows, quota_check = job
         with self.engine.connect() as connection:
+            connection.begin()  # the quota's session joins it; leaving unfinished rolls back
+            if quota_check is not None:
+                with Session(bind=connection) as session:
+                    quota_check(session)
             connection.execute(
-                insert(Order),
+                _ORDER,
                 {
                     "id": rows.id,
                     "user_id": rows.user_id,
@@ -107,13 +117,13 @@ class SqliteHotBackend:
                 if connection.execute(_KEY, key).first() is None:
                     connection.rollback()
                     return False
-            connection.execute(insert(Request), _request_rows(rows))
-            connection.execute(insert(Event), _event_rows(rows))
+            connection.execute(_REQUESTS, _request_rows(rows))
+            connection.execute(_EVENTS, _event_rows(rows))
             connection.commit()
         return True
 
-    async def insert_order(self, rows: OrderRows) -> bool:
-        return await self._run(self._insert_order, rows)
+    async def insert_order(self, rows: OrderRows, quota_check: QuotaCheck | None) -> bool:
+        return await self._run(self._insert_order, (rows, quota_check))
 
     def _newest_event_id(self, types: Sequence[str]) -> int:
         with self.engine.connect() as connection:
