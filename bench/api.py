@@ -351,6 +351,8 @@ def _cell(
                     "workers": workers,
                     "clients": clients,
                     "code": code,
+                    # what else ran meanwhile: a p99 on a shared machine needs it beside it
+                    "load_average_1m": round(os.getloadavg()[0], 2),
                     **{call: _median_of(rounds[call]) for call in KINDS},
                 }
 
@@ -457,6 +459,7 @@ def _summary(cell: dict[str, Any]) -> dict[str, Any]:
         "w": cell["workers"],
         "c": cell["clients"],
         "code": cell["code"],
+        "load": cell["load_average_1m"],
         **{
             call: {
                 "server_cpu_ms": cell[call]["cpu_ms"]["server"],
