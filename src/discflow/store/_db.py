@@ -115,6 +115,7 @@ def _replace_if_gone(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         return
     try:
         dbapi_connection.execute("")  # news may be a NOTIFY: the connection then still works
+        dbapi_connection.rollback()  # and is handed out outside any transaction, as usual
     except Exception as error:  # the pool then opens a new connection and tries again
         raise exc.DisconnectionError(f"pooled connection went away: {error}") from error
 
