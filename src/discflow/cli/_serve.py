@@ -72,8 +72,8 @@ def serve(
         1, min=1, max=64, help="API worker processes; >1 runs the dispatcher as one child process"
     ),
     access_log: bool = typer.Option(
-        # off by default: a line per call costs about as much CPU as a health call, and
-        # the metrics (/metrics) already count and time every route
+        # off by default: uvicorn formats and writes a line per call on the event loop,
+        # and the metrics (/metrics) already count and time every route
         False,
         help="log each HTTP request (uvicorn's access log)",
     ),
