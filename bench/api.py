@@ -42,6 +42,7 @@ import httpx
 from sqlalchemy import create_engine, make_url, text
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+_TO_JSON = json.dumps  # _RawClient.post takes json= like httpx's
 KINDS = ("orders", "get", "health")
 SHIP_TO = {
     "name": "Ada Lovelace",
@@ -56,6 +57,57 @@ SHIP_TO = {
 # ---- the load generator (runs in its own process) ----------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status_code: int
+
+
+class _RawClient:
+    """HTTP/1.1 on keep-alive sockets, written by hand: ~10x less client CPU per call than
+    httpx, so that at 16 clients the load generator is not what the calls queue behind
+    (``--client raw``). Speaks only what these three calls need: Content-Length bodies."""
+
+    def __init__(self, url: str, headers: dict[str, str], clients: int) -> None:
+        parsed = httpx.URL(url)
+        self._host, self._port = parsed.host, parsed.port or 80
+        common = {"Host": f"{self._host}:{self._port}", **headers}
+        self._head = "".join(f"{k}: {v}\r\n" for k, v in common.items())
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def __aenter__(self) -> _RawClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        for _, writer in self._idle:
+            writer.close()
+
+    async def _call(self, method: str, path: str, body: bytes, extra: dict[str, str]) -> _Answer:
+        if self._idle:
+            reader, writer = self._idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+        lines = self._head + "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+        if body:
+            lines += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        writer.write(f"{method} {path} HTTP/1.1\r\n{lines}\r\n".encode() + body)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        self._idle.append((reader, writer))
+        return _Answer(status)
+
+    async def get(self, path: str) -> _Answer:
+        return await self._call("GET", path, b"", {})
+
+    async def post(self, path: str, *, json: Any, headers: dict[str, str]) -> _Answer:
+        return await self._call("POST", path, _TO_JSON(json).encode(), headers)
+
+
 async def _load(
     url: str,
     token: str,
@@ -66,14 +118,18 @@ async def _load(
     *,
     server_pids: list[int],
     db_name: str,
+    raw: bool = False,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    async with httpx.AsyncClient(
-        base_url=url, headers=headers, limits=limits, timeout=30
-    ) as client:
+    client: Any = (
+        _RawClient(url, headers, clients)
+        if raw
+        else httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30)
+    )
+    async with client:
 
         async def one() -> None:
             if kind == "health":
@@ -99,7 +155,7 @@ async def _load(
                 started = time.perf_counter()
                 try:
                     await one()
-                except httpx.HTTPError as error:
+                except (httpx.HTTPError, OSError, asyncio.IncompleteReadError) as error:
                     errors[type(error).__name__] = errors.get(type(error).__name__, 0) + 1
                 if record:
                     latencies.append(time.perf_counter() - started)
@@ -295,11 +351,13 @@ def _server(
         log.close()
 
 
-def _run_load(target: Target, kind: str, clients: int, seconds: float) -> dict[str, Any]:
+def _run_load(
+    target: Target, kind: str, clients: int, seconds: float, client: str = "httpx"
+) -> dict[str, Any]:
     command = [sys.executable, __file__, "_load", "--url", target.base, "--token", target.token]
     command += ["--content", target.content, "--kind", kind, "--clients", str(clients)]
     command += ["--seconds", str(seconds), "--db-name", target.db_name]
-    command += ["--server-pids", ",".join(map(str, target.server_pids))]
+    command += ["--server-pids", ",".join(map(str, target.server_pids)), "--client", client]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -345,12 +403,16 @@ def _cell(
                 rounds: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
                 for _ in range(args.rounds):
                     for call in KINDS:  # interleaved, so a busy spell hits every kind alike
-                        rounds[call].append(_run_load(target, call, clients, args.seconds))
+                        rounds[call].append(
+                            _run_load(target, call, clients, args.seconds, args.client)
+                        )
                 yield {
                     "database": kind,
                     "workers": workers,
                     "clients": clients,
                     "code": code,
+                    # what else ran meanwhile: a p99 on a shared machine needs it beside it
+                    "load_average_1m": round(os.getloadavg()[0], 2),
                     **{call: _median_of(rounds[call]) for call in KINDS},
                 }
 
@@ -388,6 +450,12 @@ def main() -> None:
         help="a source tree (the folder holding discflow/) to measure beside this one",
     )
     parser.add_argument("--pg-server", default=os.environ.get("DISCFLOW_BENCH_PG", PG_SERVER))
+    parser.add_argument(
+        "--client",
+        choices=("httpx", "raw"),
+        default="httpx",
+        help="load generator: httpx, or hand-written HTTP/1.1 (much less client CPU per call)",
+    )
     sub = parser.add_subparsers(dest="command")
     load = sub.add_parser("_load", help="(internal) the load generator process")
     load.add_argument("--url", required=True)
@@ -398,6 +466,7 @@ def main() -> None:
     load.add_argument("--seconds", type=float, required=True)
     load.add_argument("--server-pids", default="")
     load.add_argument("--db-name", default="")
+    load.add_argument("--client", choices=("httpx", "raw"), default="httpx")
     seed = sub.add_parser("_seed", help="(internal) seed a database, print token and content")
     seed.add_argument("--url", required=True)
     args = parser.parse_args()
@@ -415,6 +484,7 @@ def main() -> None:
                 args.seconds,
                 server_pids=[int(p) for p in args.server_pids.split(",") if p],
                 db_name=args.db_name,
+                raw=args.client == "raw",
             )
         )
         print(json.dumps(result))
@@ -441,6 +511,7 @@ def main() -> None:
                     "load_average": os.getloadavg(),
                     **_calibration(),
                 },
+                "load_generator": args.client,
                 "seconds_per_round": args.seconds,
                 "rounds": args.rounds,
                 "cells": cells,
@@ -457,6 +528,7 @@ def _summary(cell: dict[str, Any]) -> dict[str, Any]:
         "w": cell["workers"],
         "c": cell["clients"],
         "code": cell["code"],
+        "load": cell["load_average_1m"],
         **{
             call: {
                 "server_cpu_ms": cell[call]["cpu_ms"]["server"],

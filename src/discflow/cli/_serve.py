@@ -71,7 +71,12 @@ def serve(
     workers: int = typer.Option(
         1, min=1, max=64, help="API worker processes; >1 runs the dispatcher as one child process"
     ),
-    access_log: bool = typer.Option(True, help="log each HTTP request"),
+    access_log: bool = typer.Option(
+        # off by default: uvicorn formats and writes a line per call on the event loop,
+        # and the metrics (/metrics) already count and time every route
+        False,
+        help="log each HTTP request (uvicorn's access log)",
+    ),
     dicom_port: int | None = typer.Option(
         None, help="also run the DICOM service on this port (or DISCFLOW_DICOM_PORT)"
     ),

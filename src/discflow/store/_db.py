@@ -16,11 +16,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from discflow.store._hot_pg import PgHotBackend
+from discflow.store._hot_pg import PgHotBackend, socket_has_news
 from discflow.store._hot_sqlite import SqliteHotBackend
 from discflow.store._intake import HotPath
 
@@ -104,7 +104,20 @@ def make_engine(url: str) -> Engine:
     # after 30 min, and one that broke is invalidated by the error it raised
     engine = create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
     event.listen(engine, "before_cursor_execute", without_nul, retval=True)
+    # ... and one whose backend went away while pooled is replaced at checkout, found by
+    # a poll of its socket (a round trip only when the socket has news)
+    event.listen(engine, "checkout", _replace_if_gone)
     return engine
+
+
+def _replace_if_gone(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    if not socket_has_news(dbapi_connection.fileno()):
+        return
+    try:
+        dbapi_connection.execute("")  # news may be a NOTIFY: the connection then still works
+        dbapi_connection.rollback()  # and is handed out outside any transaction, as usual
+    except Exception as error:  # the pool then opens a new connection and tries again
+        raise exc.DisconnectionError(f"pooled connection went away: {error}") from error
 
 
 def _no_nul(value: Any) -> Any:

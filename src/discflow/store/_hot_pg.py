@@ -1,16 +1,28 @@
 """The hot path on PostgreSQL: psycopg's async driver, one statement per order.
 
-Invariant: the connections run in autocommit, and every write is a single statement, so
-the statement is the transaction: the order, its requests, its events and its
-idempotency key are all written or none is, and the change feed's NOTIFY goes out
-with that commit (``store._feed``). Foreign keys are checked at the end of
-the statement, so the key may name the order inserted beside it.
+Invariants:
+- The connections run in autocommit, and every write is a single statement, so the
+  statement is the transaction: the order, its requests, its events and its
+  idempotency key are all written or none is, and the change feed's NOTIFY goes out
+  with that commit (``store._feed``). Foreign keys are checked at the end of the
+  statement, so the key may name the order inserted beside it.
+- An order a quota limits is the exception: the same statement runs in a transaction
+  of the synchronous engine, after ``check_order_quota`` locked the account's row and
+  counted (one thread hop; a single statement cannot count what a concurrent order
+  commits while it waits for that lock: its snapshot is older).
+- A pooled connection whose backend went away while it sat in the pool (a restart,
+  ``pg_terminate_backend``) is found at checkout by a poll of its socket (no round
+  trip unless the socket has news) and replaced. A statement whose connection is lost
+  under it is run once more on a new connection only where twice is harmless: the
+  reads, and an order with an Idempotency-Key (if the first did commit, the key makes
+  the second write nothing and the caller replays the first); an unkeyed order fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import select
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC
@@ -20,12 +32,13 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from discflow.store._auth import Principal, Role
 from discflow.store._caches import CatalogEntry
-from discflow.store._intake import OrderRows
+from discflow.store._intake import OrderRows, QuotaCheck
 
-__all__ = ["PgHotBackend"]
+__all__ = ["PgHotBackend", "socket_has_news"]
 
 _PRINCIPAL = (
     "SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id"
@@ -35,6 +48,26 @@ _CONTENT = (
     "SELECT id, title, description, tags, size_bytes, sha256, volume_id, filesystems,"
     " created_at, owner_user_id FROM contents WHERE id = %(id)s"
 )
+
+
+def socket_has_news(fileno: int) -> bool:
+    """Whether an idle connection's socket has something to read: for a connection that
+    sent nothing, the FATAL message and close of a terminated backend (or a NOTIFY).
+    A poll of the socket, no round trip: cheap enough for every checkout."""
+    readable, _, _ = select.select([fileno], [], [], 0)
+    return bool(readable)
+
+
+async def _alive(connection: psycopg.AsyncConnection[Any]) -> None:
+    """The pool's check at checkout: the full round trip only when the socket says
+    something happened while the connection sat in the pool."""
+    if connection.closed or socket_has_news(connection.fileno()):
+        await AsyncConnectionPool.check_connection(connection)
+
+
+def _lost(connection: psycopg.AsyncConnection[Any]) -> bool:
+    """After an error: it was the connection going away (not a statement refused)."""
+    return bool(connection.broken or connection.closed)
 
 
 @lru_cache(maxsize=128)
@@ -116,6 +149,7 @@ class PgHotBackend:
         max_size: int = 20,
     ) -> None:
         self._channel = channel
+        self._engine = engine
         self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False
         )
@@ -133,6 +167,7 @@ class PgHotBackend:
             max_size=self._max_size,
             max_lifetime=1800,  # recycled, like the synchronous engine's connections
             kwargs={"autocommit": True},
+            check=_alive,
             open=False,
             name="discflow-hot",
         )
@@ -151,10 +186,21 @@ class PgHotBackend:
         async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as alone:
             yield alone
 
-    async def _rows(self, statement: str, parameters: dict[str, Any]) -> list[Any]:
-        async with self._connection() as connection:
-            cursor = await connection.execute(statement, self._clean(parameters))
-            return await cursor.fetchall()
+    async def _rows(
+        self, statement: str, parameters: dict[str, Any], *, retry: bool = True
+    ) -> list[Any]:
+        """The statement's rows; once more on a new connection when the connection was
+        lost under it and ``retry`` says running it twice is harmless."""
+        cleaned = self._clean(parameters)
+        for attempt in (1, 2):
+            async with self._connection() as connection:
+                try:
+                    cursor = await connection.execute(statement, cleaned)
+                    return await cursor.fetchall()
+                except psycopg.OperationalError:
+                    if attempt == 2 or not retry or not _lost(connection):
+                        raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def principal(self, token_hash: str) -> Principal | None:
         rows = await self._rows(_PRINCIPAL, {"digest": token_hash})
@@ -183,10 +229,27 @@ class PgHotBackend:
             owner_user_id=owner,
         )
 
-    async def insert_order(self, rows: OrderRows) -> bool:
+    async def insert_order(self, rows: OrderRows, quota_check: QuotaCheck | None) -> bool:
         statement = _order_statement(len(rows.requests), rows.idempotency_key is not None)
-        written = await self._rows(statement, _order_parameters(rows, self._channel))
+        parameters = _order_parameters(rows, self._channel)
+        if quota_check is not None:
+            return await asyncio.to_thread(self._insert_checked, statement, parameters, quota_check)
+        # a keyed order may run twice: if the first did commit, the key makes the second
+        # write nothing and place_order replays the first; an unkeyed one may not
+        keyed = rows.idempotency_key is not None
+        written = await self._rows(statement, parameters, retry=keyed)
         return bool(written[0][0])
+
+    def _insert_checked(
+        self, statement: str, parameters: dict[str, Any], quota_check: QuotaCheck
+    ) -> bool:
+        """The order's statement in one transaction with its quota check (a thread hop)."""
+        with self._engine.begin() as connection:
+            with Session(bind=connection) as session:
+                quota_check(session)
+            # the driver's own placeholders: the statement is psycopg's, as above
+            written = connection.exec_driver_sql(statement, parameters).first()
+        return written is not None and bool(written[0])
 
     async def newest_event_id(self, types: Sequence[str]) -> int:
         found = await self._rows(

@@ -4,20 +4,28 @@ Why a thread hop and not aiosqlite: aiosqlite runs every statement on a thread o
 own, so an order (begin, four statements, commit) would be six hops where this is one;
 and the writes go through the synchronous engine's writer gate (``store._db``), which
 queues this process's writers instead of letting them poll SQLite's lock.
+
+Invariant: an order's first write goes through SQLAlchemy (so the writer gate is taken
+and the transaction begun as for every other writer); the rest run on the same DBAPI
+connection in that transaction, as the SQL SQLAlchemy compiled for them once, with
+SQLAlchemy's own bind processors applied (``_Prepared``): the same rows, stored the same
+way, without SQLAlchemy's per-statement execution machinery (most of an order's cost).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from anyio import to_thread
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Dialect, Engine, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from discflow.store._auth import Principal, Role
 from discflow.store._caches import CatalogEntry
-from discflow.store._intake import OrderRows
+from discflow.store._intake import OrderRows, QuotaCheck
 from discflow.store._tables import ApiToken, Content, Event, IdempotencyKey, Order, Request, User
 
 __all__ = ["SqliteHotBackend"]
@@ -25,11 +33,30 @@ __all__ = ["SqliteHotBackend"]
 T = TypeVar("T")
 R = TypeVar("R")
 
+# built once: constructing a statement costs more than SQLAlchemy's compiled-cache hit
 _KEY = (
     sqlite_insert(IdempotencyKey)
     .on_conflict_do_nothing(index_elements=["user_id", "key"])
     .returning(IdempotencyKey.id)
 )
+_ORDER = insert(Order)
+
+
+class _Prepared:
+    """An INSERT compiled once for ``columns``, run with the DBAPI cursor itself."""
+
+    def __init__(self, statement: Insert, columns: Sequence[str], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+        self.sql = str(compiled)
+        names = compiled.positiontup or []
+        # SQLAlchemy's per-type conversions (UTC datetimes, JSON), as its own execution uses
+        processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
+        self._columns = tuple((name, processors.get(name)) for name in names)
+
+    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            row[name] if process is None else process(row[name]) for name, process in self._columns
+        )
 
 
 class SqliteHotBackend:
@@ -38,6 +65,10 @@ class SqliteHotBackend:
         # an in-memory database exists once per thread (SQLAlchemy pools it per thread):
         # there, a call runs where it is made, or it would find a different, empty database
         self._inline = engine.url.database in (None, "", ":memory:")
+        dialect = engine.dialect
+        self._key = _Prepared(_KEY, _KEY_COLUMNS, dialect)
+        self._requests = _Prepared(insert(Request), _REQUEST_COLUMNS, dialect)
+        self._events = _Prepared(insert(Event), _EVENT_COLUMNS, dialect)
 
     async def _run(self, call: Callable[[T], R], argument: T) -> R:
         if self._inline:
@@ -82,10 +113,15 @@ class SqliteHotBackend:
     async def catalog_entry(self, content_id: str) -> CatalogEntry | None:
         return await self._run(self._catalog_entry, content_id)
 
-    def _insert_order(self, rows: OrderRows) -> bool:
+    def _insert_order(self, job: tuple[OrderRows, QuotaCheck | None]) -> bool:
+        rows, quota_check = job
         with self.engine.connect() as connection:
+            connection.begin()  # the quota's session joins it; leaving unfinished rolls back
+            if quota_check is not None:
+                with Session(bind=connection) as session:
+                    quota_check(session)
             connection.execute(
-                insert(Order),
+                _ORDER,
                 {
                     "id": rows.id,
                     "user_id": rows.user_id,
@@ -94,26 +130,33 @@ class SqliteHotBackend:
                     "created_at": rows.created_at,
                 },
             )
-            if rows.idempotency_key is not None:
-                # the unique (user, key) row decides between concurrent retries; the
-                # loser writes nothing and place_order answers it
-                key = {
-                    "user_id": rows.user_id,
-                    "key": rows.idempotency_key,
-                    "body_hash": rows.body_hash,
-                    "order_id": rows.id,
-                    "created_at": rows.created_at,
-                }
-                if connection.execute(_KEY, key).first() is None:
-                    connection.rollback()
-                    return False
-            connection.execute(insert(Request), _request_rows(rows))
-            connection.execute(insert(Event), _event_rows(rows))
+            cursor = cast(Any, connection.connection.driver_connection).cursor()
+            try:
+                if rows.idempotency_key is not None:
+                    # the unique (user, key) row decides between concurrent retries; the
+                    # loser writes nothing and place_order answers it
+                    key = {
+                        "user_id": rows.user_id,
+                        "key": rows.idempotency_key,
+                        "body_hash": rows.body_hash,
+                        "order_id": rows.id,
+                        "created_at": rows.created_at,
+                    }
+                    cursor.execute(self._key.sql, self._key.values(key))
+                    if cursor.fetchone() is None:
+                        connection.rollback()
+                        return False
+                requests = self._requests
+                cursor.executemany(requests.sql, [requests.values(r) for r in _request_rows(rows)])
+                events = self._events
+                cursor.executemany(events.sql, [events.values(e) for e in _event_rows(rows)])
+            finally:
+                cursor.close()
             connection.commit()
         return True
 
-    async def insert_order(self, rows: OrderRows) -> bool:
-        return await self._run(self._insert_order, rows)
+    async def insert_order(self, rows: OrderRows, quota_check: QuotaCheck | None) -> bool:
+        return await self._run(self._insert_order, (rows, quota_check))
 
     def _newest_event_id(self, types: Sequence[str]) -> int:
         with self.engine.connect() as connection:
@@ -128,6 +171,25 @@ class SqliteHotBackend:
 
     async def dispose(self) -> None:
         """Nothing of its own to close."""
+
+
+_KEY_COLUMNS = ("user_id", "key", "body_hash", "order_id", "created_at")
+_REQUEST_COLUMNS = (
+    "id",
+    "order_id",
+    "position",
+    "content_id",
+    "media",
+    "copies",
+    "good_copies",
+    "failed_copies",
+    "state",
+    "reason",
+    "priority",
+    "created_at",
+    "updated_at",
+)
+_EVENT_COLUMNS = ("at", "type", "order_id", "request_id", "content_id", "actor", "message", "data")
 
 
 def _request_rows(rows: OrderRows) -> list[dict[str, Any]]:

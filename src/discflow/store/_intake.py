@@ -7,8 +7,13 @@ Invariants:
   SQLite (see ``_hot_sqlite``), both answered without reading anything back.
 - When the Idempotency-Key is already taken, nothing is written here and ``place_order``
   decides (replay, or refuse a different body), exactly as before.
-- Validation is ``place_order``'s own (``check_order_shape``, ``checked_lines``): the same
-  refusals in the same order with the same words.
+- Validation is ``place_order``'s own (``check_order_shape``, ``checked_lines``,
+  ``check_label_glyphs``, ``check_order_quota``): the same refusals in the same order
+  with the same words.
+- The quota is checked inside the transaction that writes the order, after a write to
+  the account's row (``check_order_quota``), so concurrent orders of one account queue
+  there and each counts the others: a burst cannot overrun it. An order that no quota
+  limits (staff, or quotas off) skips that transaction step.
 - Nothing here blocks the event loop: PostgreSQL is reached with psycopg's async driver,
   SQLite in one worker-thread hop per call.
 """
@@ -17,13 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from discflow.domain import REQUEST_LIFECYCLE, Address, Priority, RequestState
-from discflow.store._auth import Principal, hash_token
+from discflow.store._auth import OrderQuota, Principal, Role, check_order_quota, hash_token
 from discflow.store._caches import (
     CATALOG_TTL_S,
     CatalogEntry,
@@ -37,13 +44,17 @@ from discflow.store._orders import (
     OrderLine,
     address_fields,
     check_idempotency_key,
+    check_label_glyphs,
     check_order_shape,
     checked_lines,
     order_body_hash,
 )
 from discflow.store._types import utcnow
 
-__all__ = ["HotPath", "OrderRows", "PlacedRequestRow", "RevocationWatch"]
+__all__ = ["HotPath", "OrderRows", "PlacedRequestRow", "QuotaCheck", "RevocationWatch"]
+
+# run by a backend inside the order's own transaction, before it writes the order
+QuotaCheck = Callable[[Session], None]
 
 REVOCATION_POLL_S = 0.5
 _log = logging.getLogger("discflow.store.intake")
@@ -92,8 +103,10 @@ class HotBackend(Protocol):
 
     async def catalog_entry(self, content_id: str) -> CatalogEntry | None: ...
 
-    async def insert_order(self, rows: OrderRows) -> bool:
-        """Write the order; False (and nothing written) when its idempotency key exists."""
+    async def insert_order(self, rows: OrderRows, quota_check: QuotaCheck | None) -> bool:
+        """Write the order; False (and nothing written) when its idempotency key exists.
+        ``quota_check`` runs first in the same transaction; what it raises, nothing is
+        written."""
         ...
 
     async def newest_event_id(self, types: Sequence[str]) -> int: ...
@@ -142,9 +155,12 @@ class HotPath:
         idempotency_key: str | None,
         source: str,
         priority: Priority,
+        quota: OrderQuota | None = None,
     ) -> OrderRows | None:
         """The order as written, or None when its Idempotency-Key was already used
-        (then ``place_order`` replays or refuses, and nothing was written here)."""
+        (then ``place_order`` replays or refuses, and nothing was written here).
+
+        ``quota``: the account's limits (None: none), checked as ``place_order`` does."""
         check_order_shape(principal, lines)
         check_idempotency_key(idempotency_key)
         assert principal.user_id is not None  # check_order_shape refused the others
@@ -160,6 +176,8 @@ class HotPath:
             return sizes[content_id]
 
         parsed = checked_lines(lines, size_of)
+        check_label_glyphs(ship_to)
+        quota_check = _quota_check(principal, sum(line.copies for line in parsed), quota)
         REQUEST_LIFECYCLE.check(RequestState.RECEIVED, RequestState.QUEUED, subject="request")
         rows = OrderRows(
             id=new_id("ORD"),
@@ -182,9 +200,22 @@ class HotPath:
             idempotency_key=idempotency_key,
             body_hash=order_body_hash(lines, ship_to, priority),
         )
-        if not await self.backend.insert_order(rows):
+        if not await self.backend.insert_order(rows, quota_check):
             return None
         return rows
+
+
+def _quota_check(principal: Principal, copies: int, quota: OrderQuota | None) -> QuotaCheck | None:
+    """``check_order_quota`` for the order's transaction, or None when nothing limits it."""
+    if quota is None or not (quota.copies_per_day or quota.open_orders):
+        return None
+    if principal.role is None or principal.role.at_least(Role.OPERATOR):
+        return None
+
+    def check(session: Session) -> None:
+        check_order_quota(session, principal, copies, quota)
+
+    return check
 
 
 class RevocationWatch:

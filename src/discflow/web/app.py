@@ -6,9 +6,12 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.middleware import Middleware
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from discflow import __version__
@@ -22,6 +25,7 @@ from discflow.errors import (
     PermissionDenied,
     QuotaExceeded,
 )
+from discflow.labels import missing_glyphs
 from discflow.mail import mail_services, mail_settings
 from discflow.protocol import ErrorTable, install_plain_errors
 from discflow.settings import Settings
@@ -30,7 +34,7 @@ from discflow.web._admission import install_admission
 from discflow.web._limits import BodySizeLimit
 from discflow.web._metrics import MetricsMiddleware, render_metrics
 from discflow.web._security import EdgeMiddleware, document_error_answers, metrics_allowed
-from discflow.web.pages import install_pages
+from discflow.web.pages import SessionMiddleware, install_pages
 from discflow.web.routes import agents, contents, devices, events, notices, orders
 
 _STATUS: ErrorTable = (
@@ -45,15 +49,47 @@ _STATUS: ErrorTable = (
 )
 
 
+HEALTH_PATH = "/api/v1/health"
+_HEALTHY = json.dumps({"status": "ok", "version": __version__}).encode()
+
+
 def _meta_router() -> APIRouter:
     router = APIRouter(tags=["meta"])
-    healthy = json.dumps({"status": "ok", "version": __version__}).encode()
 
+    # documents the call; AnswerHealth answers it, with the same bytes
     @router.get("/health", response_model=dict[str, str])
     async def health() -> Response:
-        return Response(healthy, media_type="application/json")
+        return Response(_HEALTHY, media_type="application/json")
 
     return router
+
+
+class AnswerHealth:
+    """``GET /api/v1/health`` answered here, inside the edge and metrics layers (so it has
+    the security headers and is counted under its route) and before everything else:
+    a probe needs no session, body limit, routing or dependency machinery, which cost
+    several times the answer. The FastAPI route stays for the schema (and HEAD's 405)."""
+
+    _HEADERS = (
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(_HEALTHY)).encode()),
+    )
+
+    def __init__(self, app: ASGIApp, *, route: BaseRoute) -> None:
+        self.app = app
+        self.route = route  # the metrics label is the route's, as if FastAPI had matched it
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            if (path[len(root) :] if root and path.startswith(root) else path) == HEALTH_PATH:
+                scope["route"] = self.route
+                headers = list(self._HEADERS)  # the edge layer adds to the list it is sent
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": _HEALTHY})
+                return
+        await self.app(scope, receive, send)
 
 
 @asynccontextmanager
@@ -61,6 +97,8 @@ async def _hot_path(database: Database) -> AsyncIterator[None]:
     """The hot path's connections, and the watch that keeps this worker's principal
     cache honest while it serves (see ``store._caches``)."""
     await database.hot.backend.start()
+    # the label fonts, read once here: the order route checks glyphs on the event loop
+    await asyncio.to_thread(missing_glyphs, "")
     stop = asyncio.Event()
     watch = RevocationWatch(database.hot, REVOKING_EVENTS)
     task = asyncio.create_task(watch.run(stop), name="revocation-watch")
@@ -70,6 +108,34 @@ async def _hot_path(database: Database) -> AsyncIterator[None]:
         stop.set()
         await task
         await database.hot.backend.dispose()
+
+
+class NotOnTheApi:
+    """Runs ``middleware`` for every request but the API's (``/api/``): the pages' session
+    middleware, whose cookie look-up an API call does not need (``web.deps`` authenticates
+    API calls, a cookie-carrying one included) and whose layer it should not pay for."""
+
+    def __init__(self, app: ASGIApp, *, middleware: type[Any], **options: Any) -> None:
+        self.app = app
+        self.wrapped: ASGIApp = middleware(app, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+        else:
+            await self.wrapped(scope, receive, send)
+
+
+def _keep_sessions_off_the_api(app: FastAPI) -> None:
+    """``install_pages`` added the session middleware for every path: wrap it."""
+    wrapped: list[Middleware] = []
+    for entry in app.user_middleware:
+        factory: Any = entry.cls
+        if factory is SessionMiddleware:
+            outer: Any = NotOnTheApi  # Middleware's factory protocol and ASGIApp's differ
+            entry = Middleware(outer, *entry.args, middleware=factory, **entry.kwargs)
+        wrapped.append(entry)
+    app.user_middleware = wrapped
 
 
 class WakeDispatcher:
@@ -158,7 +224,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     # routes are matched in the order they were added, one by one: the API's (the hottest
     # first) go before the pages, so an API call is not tried against every page first
-    app.include_router(_meta_router(), prefix="/api/v1")
+    meta = _meta_router()
+    app.include_router(meta, prefix="/api/v1")
     for router in (
         orders.router,
         contents.router,
@@ -169,6 +236,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     ):
         app.include_router(router, prefix="/api/v1")
     install_pages(app, database=database)
+    _keep_sessions_off_the_api(app)
+    app.add_middleware(AnswerHealth, route=meta.routes[-1])
     app.add_middleware(MetricsMiddleware)
     # outermost: the client address it sets is the one every layer below sees
     app.add_middleware(EdgeMiddleware, trusted_proxies=settings.trusted_proxies)

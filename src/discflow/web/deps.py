@@ -4,10 +4,19 @@ The role checks do no I/O and are ``async def``: FastAPI runs a plain ``def``
 dependency in the thread pool, and each such hop costs more than the check itself.
 ``HotUserDep`` is the caller for the hot routes: ``async``, answered from the worker's
 principal cache, and without a database session (those routes use ``Database.hot``).
+
+Invariants (the API's callers; the pages' session middleware does not run for
+``/api/`` paths, so these are the only place an API call is authenticated):
+- A request carrying ``Authorization`` is judged by its bearer token alone; the
+  session cookie is not even looked up.
+- Without it, the browser's session cookie is the caller; a state-changing call
+  made with the cookie must carry the session's ``X-CSRF-Token`` header, or it is
+  refused with 403 before its handler runs: a cookie alone never changes anything.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -23,6 +32,7 @@ from discflow.store import (
     Role,
     device_for_agent_token,
     hash_token,
+    resume_session,
 )
 from discflow.store import principal_for_token as _principal_for_token
 from discflow.web._admission import admitted
@@ -73,17 +83,43 @@ _UNKNOWN_TOKEN = "the bearer token is unknown or revoked"  # nosec B105: an erro
 _NOT_FOR_AGENTS = "device agents cannot call this endpoint"
 
 
-def _signed_in(request: Request) -> Principal:
-    session_principal = getattr(request.state, "principal", None)
-    if isinstance(session_principal, Principal):
-        return session_principal
-    raise _unauthorized(_NO_TOKEN)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CSRF_HEADER = "x-csrf-token"
+_NEEDS_CSRF = (
+    "a call made with the session cookie needs the page's X-CSRF-Token "
+    "header; scripts should use a bearer token instead"
+)
+
+
+def _session_cookie(request: Request) -> str | None:
+    # imported here: the pages import this module
+    from discflow.web.pages import COOKIE
+
+    return request.cookies.get(COOKIE) if "authorization" not in request.headers else None
+
+
+def _signed_in(request: Request, session: Session) -> Principal:
+    """The caller of a call without ``Authorization``: the browser session's user."""
+    session_id = _session_cookie(request)
+    signed_in = resume_session(session, session_id) if session_id else None
+    if signed_in is None:
+        raise _unauthorized(_NO_TOKEN)
+    if request.method not in _SAFE_METHODS:
+        given = request.headers.get(_CSRF_HEADER, "")
+        if not (given and secrets.compare_digest(given.encode(), signed_in.csrf_token.encode())):
+            raise HTTPException(status_code=403, detail=_NEEDS_CSRF)
+    return signed_in.principal
+
+
+def _signed_in_alone(database: Database, request: Request) -> Principal:
+    with database.transaction() as session:
+        return _signed_in(request, session)
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal:
     token = bearer_token(request)
     if token is None:
-        return _signed_in(request)
+        return _signed_in(request, session)
     cache = get_database(request).hot.principals
     digest = hash_token(token)
     generation = cache.generation
@@ -121,9 +157,12 @@ async def hot_user(request: Request) -> Principal:
     """``UserDep`` for the hot routes: the same answers, no session, no thread hop
     when the token is cached."""
     token = bearer_token(request)
-    if token is None:
-        return _signed_in(request)
     database = get_database(request)
+    if token is None:
+        if _session_cookie(request) is None:
+            raise _unauthorized(_NO_TOKEN)
+        # a page's script: one thread hop for the session's row
+        return await run_in_threadpool(_signed_in_alone, database, request)
     principal = await database.hot.principal(token)
     if principal is not None:
         return principal

@@ -33,6 +33,7 @@ def _replay_or_refuse(
     lines: list[OrderLine],
     body: OrderCreate,
     idempotency_key: str | None,
+    quota: store.OrderQuota,
 ) -> tuple[OrderPublic, bool]:
     """The order path of old, for the rare call whose Idempotency-Key is taken."""
     with database.transaction() as session:
@@ -44,20 +45,9 @@ def _replay_or_refuse(
             idempotency_key=idempotency_key,
             source="api",
             priority=body.priority,
+            quota=quota,  # this app's, not the environment's
         )
         return order_public(placed.order), placed.replayed
-
-
-def _check_limits(database: Database, principal: Principal, lines: list[OrderLine],
-                  body: OrderCreate, quota: store.OrderQuota) -> None:  # fmt: skip
-    """What no label prints and the account's quota, before the fast path (which takes
-    neither); a customer's order only: staff are not limited."""
-    store.check_label_glyphs(body.ship_to.to_domain())
-    if principal.role is None or principal.role.at_least(store.Role.OPERATOR):
-        return
-    copies = sum(line.copies for line in lines)
-    with database.transaction() as session:
-        store.check_order_quota(session, principal, copies, quota)
 
 
 @router.post("", status_code=201, response_model=OrderPublic)
@@ -73,33 +63,27 @@ async def create_order(
     lines = [OrderLine(r.content_id, r.media, r.copies) for r in body.requests]
     quota = store.OrderQuota.from_settings(request.app.state.settings)
     try:
-        await run_in_threadpool(_check_limits, database, principal, lines, body, quota)
+        placed = await database.hot.place_order(
+            principal,
+            lines,
+            body.ship_to.to_domain(),
+            idempotency_key=idempotency_key,
+            source="api",
+            priority=body.priority,
+            quota=quota,
+        )
     except QuotaExceeded:
         if idempotency_key is None:
             raise
         # a retry of an order already placed is a replay, not a new order: the old
         # path answers it (or refuses it again, when it is a new order after all)
-        public, replayed = await run_in_threadpool(
-            _replay_or_refuse, database, principal, lines, body, idempotency_key
-        )
-        headers = {"Location": f"/api/v1/orders/{public.id}"}
-        if replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(public.model_dump_json(), status_code=201, media_type=JSON, headers=headers)
-    placed = await database.hot.place_order(
-        principal,
-        lines,
-        body.ship_to.to_domain(),
-        idempotency_key=idempotency_key,
-        source="api",
-        priority=body.priority,
-    )
+        placed = None
     headers = {}
     if placed is not None:
         public = placed_order_public(placed)
     else:
         public, replayed = await run_in_threadpool(
-            _replay_or_refuse, database, principal, lines, body, idempotency_key
+            _replay_or_refuse, database, principal, lines, body, idempotency_key, quota
         )
         if replayed:
             headers["Idempotent-Replayed"] = "true"
