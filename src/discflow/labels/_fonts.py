@@ -30,6 +30,7 @@ _FILES = {
 }
 _lock = threading.Lock()
 _coverage: dict[str, frozenset[int]] = {}
+_drawable: set[int] = set()  # code points some font in a chain can draw (built once)
 
 
 def register_fonts() -> None:
@@ -43,6 +44,7 @@ def register_fonts() -> None:
                 font = TTFont(name, str(path))
             pdfmetrics.registerFont(font)
             _coverage[name] = frozenset(font.face.charToGlyph)
+        _drawable.update(_coverage[SANS], _coverage[JAPANESE])
 
 
 def _chain(bold: bool) -> tuple[str, ...]:
@@ -91,7 +93,7 @@ def ascent_descent(size: float) -> tuple[float, float]:
 def missing_glyphs(text: str) -> str:
     """Characters of ``text`` that no shipped font can draw (empty when all can)."""
     register_fonts()
-    have = _coverage[SANS] | _coverage[JAPANESE]
+    have = _drawable  # the union, not rebuilt per call: every order's text is checked
     seen: dict[str, None] = {}
     for ch in text:
         if ord(ch) not in have and not ch.isspace() and not unicodedata.combining(ch):
