@@ -9,8 +9,15 @@ requests, 1-3 copies each, as fast as 4 clients can place them); the run ends
 when every request is final. Scenarios:
 
 - ``one``: a single dispatcher (the baseline);
-- ``two``: dispatchers d1 and d2;
-- ``two-kill``: d1 and d2, d1 SIGKILLed once half the requests are done.
+- ``two`` / ``four``: dispatchers d1..dN;
+- ``two-kill`` / ``four-kill``: the same, d1 SIGKILLed once half the requests are done.
+
+``--sites S`` puts the agents round-robin in S sites (one planner lease each),
+so with ``four`` and ``--sites 4`` each dispatcher plans about one site.
+Dispatcher CPU is read from ``/proc`` (user + system, from the first order to
+the end; a killed one's up to its kill) and reported per disc beside discs/s.
+``--baseline-src DIR`` runs each scenario a second time with the dispatchers
+imported from DIR (e.g. ``git archive <commit> src``), in the same run.
 
 Latency is ``request.assigned`` ``at`` (first one per request, from
 ``GET /api/v1/events``) minus the order's ``created_at``. Every scenario checks
@@ -20,6 +27,7 @@ Prints one JSON document.
 
     .venv/bin/python bench/dispatch.py                       # 500 x 20, ~6.5 min here
     .venv/bin/python bench/dispatch.py --requests 2000 --agents 50 --scenarios two-kill
+    .venv/bin/python bench/dispatch.py --database postgresql --sites 4 --scenarios one,four-kill
 """
 
 from __future__ import annotations
@@ -117,7 +125,9 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 12
     raise SystemExit(f"{url} did not answer within {timeout_s} s")
 
 
-def _seed(url: str, folder: Path, *, agents: int, contents: int, server: str) -> dict[str, Any]:
+def _seed(
+    url: str, folder: Path, *, agents: int, contents: int, server: str, sites: int
+) -> dict[str, Any]:
     """Migrate, ingest small contents, make tokens, register agents; the farm's configs."""
     database = Database(url)
     database.migrate()
@@ -155,6 +165,7 @@ def _seed(url: str, folder: Path, *, agents: int, contents: int, server: str) ->
                 address=f"http://127.0.0.1:{port}",
                 actor="bench",
                 agent_token=token,
+                **({"site": f"site-{i % sites}"} if sites > 1 else {}),
             )
             configs.append(
                 {
@@ -300,7 +311,9 @@ def _scenario(
         url = stack.enter_context(private_database(args.database, folder, args.pg_server))
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        seeded = _seed(url, folder, agents=args.agents, contents=args.contents, server=base)
+        seeded = _seed(
+            url, folder, agents=args.agents, contents=args.contents, server=base, sites=args.sites
+        )
         env = {
             "DISCFLOW_DATA_DIR": str(folder / "data"),
             "DISCFLOW_DATABASE_URL": url,
@@ -400,6 +413,7 @@ def _scenario(
             "requests": len(placed),
             "discs": discs,
             "agents": args.agents,
+            "sites": args.sites,
             "states": dict(states),
             "finished": final >= len(placed),
             "place_s": round(placed_s, 2),
@@ -441,6 +455,9 @@ def main() -> None:
         "a second time, in the same run (the server and agents stay this tree's)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="runs of each scenario and source")
+    parser.add_argument(
+        "--sites", type=int, default=1, help="devices spread round-robin over this many sites"
+    )
     parser.add_argument(
         "--profile-dir", type=Path, default=None, help="run dispatchers under cProfile (CPU time)"
     )
