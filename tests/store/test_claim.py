@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from discflow import store
 from discflow.domain import RequestState
 from discflow.store import Database
@@ -47,10 +45,8 @@ def test_a_claim_counts_the_copies_other_jobs_already_hold(database: Database) -
 
 
 def test_a_second_planner_waits_for_the_first_and_sees_its_jobs(database: Database) -> None:
-    """On PostgreSQL the claim is a row lock: the second claim waits for the first
-    transaction and then counts the copies it planned (READ COMMITTED)."""
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: a stale planner cannot write at all")
+    """The claim is a row lock on PostgreSQL, the write lock on SQLite: the second claim
+    waits for the first transaction and then counts the copies it planned."""
     content = make_content(database, "Liner Notes", 100_000)
     _device(database, "pub-1")
     with database.transaction() as session:

@@ -11,8 +11,8 @@ Invariants:
 - Planners of different sites plan the same pooled requests at once: before
   creating jobs a planner claims the requests (``claim_requests``: rows locked
   in id order, copies still unplanned counted after the lock), so no request
-  gets more copies planned than it needs. On SQLite the one-writer rule does
-  the same: a planner whose snapshot went stale cannot write.
+  gets more copies planned than it needs. On SQLite, which has no row locks,
+  the claim takes the database's write lock before it counts.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
@@ -334,6 +334,16 @@ def claim_requests(session: Session, request_ids: Collection[str]) -> dict[str, 
     ids = sorted(set(request_ids))
     if not ids:
         return {}
+    if session.get_bind().dialect.name == "sqlite":
+        # no row locks, and pysqlite runs a SELECT outside any transaction: take the
+        # database's one write lock first (a no-op UPDATE), so the counts read below
+        # are the latest and no other writer commits before this transaction does
+        session.execute(
+            update(Request)
+            .where(Request.id.in_(ids))
+            .values(state=Request.state)
+            .execution_options(synchronize_session=False)
+        )
     requests = session.scalars(
         select(Request)
         .where(Request.id.in_(ids))
