@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 
 import pytest
+from fastapi.testclient import TestClient
 
 from discflow import store
 from discflow.dispatcher._sites import SiteLeases, site_share
 from discflow.errors import InvalidInput
-from discflow.store import Database
+from discflow.settings import Settings
+from discflow.store import Database, Role
+from discflow.web import create_app
+from tests.utils.factories import make_token
 
 SITES = ("east", "north", "south", "west")
 
@@ -97,3 +101,20 @@ def test_site_names_are_checked(database: Database) -> None:
         assert store.device_sites(session) == ["east", "main"]
         store.move_device(session, "pub-0", site="west", actor="test")
         assert [d.name for d in store.list_devices(session, sites=["west"])] == ["pub-0"]
+
+
+def test_the_api_registers_and_shows_a_devices_site(settings: Settings, database: Database) -> None:
+    operator = make_token(database, "otto", Role.OPERATOR)
+    headers = {"Authorization": f"Bearer {operator}"}
+    api_only = settings.model_copy(update={"run_dispatcher": False})
+    with TestClient(create_app(api_only, database=database)) as client:
+        body = {"name": "pub-9", "driver": "sim", "address": "http://127.0.0.1:9009"}
+        assert client.post(
+            "/api/v1/devices", json={**body, "site": "east"}, headers=headers
+        ).is_success
+        default = {**body, "name": "pub-8", "address": "http://127.0.0.1:9008"}
+        assert client.post("/api/v1/devices", json=default, headers=headers).is_success
+        bad = {**body, "name": "pub-7", "site": "East Wing"}
+        assert client.post("/api/v1/devices", json=bad, headers=headers).status_code == 422
+        listed = client.get("/api/v1/devices", headers=headers).json()
+    assert {d["name"]: d["site"] for d in listed} == {"pub-8": "main", "pub-9": "east"}
