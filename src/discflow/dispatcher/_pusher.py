@@ -86,7 +86,13 @@ class Pusher:
                 )
 
     def kick(self) -> None:
-        """Make sure every device has its worker, and let each look for work."""
+        """Make sure every device has its worker, and wake the ones with work to send.
+
+        One query finds the devices with pending jobs this dispatcher leases (or
+        with evictions planned): with M dispatchers on one floor, waking every
+        worker would cost each round M x devices look-ups that find nothing."""
+        with self.database.transaction() as session:
+            waiting = store.devices_with_pending_jobs(session, owner=self.owner)
         for name, link in self.links.items():
             if link.loop is None:
                 link.loop = Coordinator(
@@ -99,7 +105,8 @@ class Pusher:
                     expected=(DiscflowError,),
                 )
             link.loop.start()
-            link.loop.wake()
+            if name in waiting or link.evictions:
+                link.loop.wake()
 
     async def close(self) -> None:
         for link in self.links.values():

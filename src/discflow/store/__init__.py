@@ -64,6 +64,7 @@ from discflow.store._dispatch import (
     apply_returned_report,
     cancel_job,
     claim_requests,
+    devices_with_pending_jobs,
     jobs_to_follow,
     lose_job,
     lost_jobs_to_recheck,
@@ -153,6 +154,7 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "devices_with_pending_jobs",
     "withdraw_dispatcher",
     "site_lease",
     "move_device",

@@ -51,6 +51,7 @@ __all__ = [
     "apply_returned_report",
     "cancel_job",
     "claim_requests",
+    "devices_with_pending_jobs",
     "jobs_to_follow",
     "lose_job",
     "lost_jobs_to_recheck",
@@ -290,6 +291,17 @@ def jobs_to_follow(session: Session, *, owner: str) -> list[tuple[str, str]]:
             .order_by(Job.created_at, Job.id)
         )
     ]
+
+
+def devices_with_pending_jobs(session: Session, *, owner: str) -> set[str]:
+    """The devices holding pending jobs (planned, not yet sent) this dispatcher leases."""
+    return set(
+        session.scalars(
+            select(Job.device)
+            .where(Job.state == DispatchState.PENDING, Job.lease_owner == owner)
+            .distinct()
+        )
+    )
 
 
 def withdrawn_jobs(session: Session, *, owner: str) -> list[tuple[str, str]]:
