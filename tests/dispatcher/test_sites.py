@@ -6,8 +6,11 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from discflow import store
+from discflow.cli import _register as _register_cli
+from discflow.cli import app
 from discflow.dispatcher._sites import SiteLeases, site_share
 from discflow.errors import InvalidInput
 from discflow.settings import Settings
@@ -118,3 +121,21 @@ def test_the_api_registers_and_shows_a_devices_site(settings: Settings, database
         assert client.post("/api/v1/devices", json=bad, headers=headers).status_code == 422
         listed = client.get("/api/v1/devices", headers=headers).json()
     assert {d["name"]: d["site"] for d in listed} == {"pub-8": "main", "pub-9": "east"}
+
+
+def test_the_cli_registers_moves_and_lists_sites(database: Database) -> None:
+    _register_cli()
+    runner = CliRunner()
+    added = runner.invoke(
+        app,
+        ["device", "add", "pub-1", "--driver", "sim", "--address", "http://127.0.0.1:9001"]
+        + ["--site", "east"],
+    )
+    assert added.exit_code == 0, added.output
+    assert runner.invoke(app, ["device", "site", "pub-1", "west"]).exit_code == 0
+    with database.transaction() as session:
+        assert store.get_device(session, "pub-1").site == "west"
+    refused = runner.invoke(app, ["device", "site", "pub-1", "West Wing"])
+    assert refused.exit_code != 0
+    listed = runner.invoke(app, ["device", "list"])
+    assert listed.exit_code == 0 and "west" in listed.output
