@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from discflow import store
@@ -14,7 +16,7 @@ from discflow.cli import app
 from discflow.dispatcher._sites import SiteLeases, site_share
 from discflow.errors import InvalidInput
 from discflow.settings import Settings
-from discflow.store import Database, Role
+from discflow.store import Database, Role, utcnow
 from discflow.web import create_app
 from tests.utils.factories import make_token
 
@@ -139,3 +141,18 @@ def test_the_cli_registers_moves_and_lists_sites(database: Database) -> None:
     assert refused.exit_code != 0
     listed = runner.invoke(app, ["device", "list"])
     assert listed.exit_code == 0 and "west" in listed.output
+
+
+def test_dispatchers_gone_for_an_hour_are_forgotten(database: Database) -> None:
+    with database.transaction() as session:
+        session.add(
+            store.Lease(name="alive:old", owner="old", expires_at=utcnow() - timedelta(hours=2))
+        )
+        session.add(
+            store.Lease(name="alive:recent", owner="r", expires_at=utcnow() - timedelta(minutes=5))
+        )
+    with database.transaction() as session:
+        assert store.announce_dispatcher(session, owner="d1", ttl_s=5) == 1
+    with database.transaction() as session:
+        names = set(session.scalars(select(store.Lease.name)))
+    assert "alive:old" not in names and "alive:recent" in names

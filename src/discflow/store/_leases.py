@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -80,6 +80,13 @@ def announce_dispatcher(session: Session, *, owner: str, ttl_s: float) -> int:
     # a digest: owner names (host:pid, or --name) may be longer than a lease name
     tag = hashlib.sha256(owner.encode()).hexdigest()[:32]
     acquire_lease(session, f"{_ALIVE_PREFIX}{tag}", owner=owner, ttl_s=ttl_s)
+    # each start under a new host:pid leaves a row: forget those gone for an hour
+    session.execute(
+        delete(Lease).where(
+            Lease.name.startswith(_ALIVE_PREFIX),
+            Lease.expires_at < utcnow() - timedelta(hours=1),
+        )
+    )
     alive = session.scalar(
         select(func.count())
         .select_from(Lease)
