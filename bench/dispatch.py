@@ -9,8 +9,15 @@ requests, 1-3 copies each, as fast as 4 clients can place them); the run ends
 when every request is final. Scenarios:
 
 - ``one``: a single dispatcher (the baseline);
-- ``two``: dispatchers d1 and d2;
-- ``two-kill``: d1 and d2, d1 SIGKILLed once half the requests are done.
+- ``two`` / ``four``: dispatchers d1..dN;
+- ``two-kill`` / ``four-kill``: the same, d1 SIGKILLed once half the requests are done.
+
+``--sites S`` puts the agents round-robin in S sites (one planner lease each),
+so with ``four`` and ``--sites 4`` each dispatcher plans about one site.
+Dispatcher CPU is read from ``/proc`` (user + system, from the first order to
+the end; a killed one's up to its kill) and reported per disc beside discs/s.
+``--baseline-src DIR`` runs each scenario a second time with the dispatchers
+imported from DIR (e.g. ``git archive <commit> src``), in the same run.
 
 Latency is ``request.assigned`` ``at`` (first one per request, from
 ``GET /api/v1/events``) minus the order's ``created_at``. Every scenario checks
@@ -20,6 +27,7 @@ Prints one JSON document.
 
     .venv/bin/python bench/dispatch.py                       # 500 x 20, ~6.5 min here
     .venv/bin/python bench/dispatch.py --requests 2000 --agents 50 --scenarios two-kill
+    .venv/bin/python bench/dispatch.py --database postgresql --sites 4 --scenarios one,four-kill
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import signal
 import subprocess
 import sys
@@ -116,7 +125,9 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 12
     raise SystemExit(f"{url} did not answer within {timeout_s} s")
 
 
-def _seed(url: str, folder: Path, *, agents: int, contents: int, server: str) -> dict[str, Any]:
+def _seed(
+    url: str, folder: Path, *, agents: int, contents: int, server: str, sites: int
+) -> dict[str, Any]:
     """Migrate, ingest small contents, make tokens, register agents; the farm's configs."""
     database = Database(url)
     database.migrate()
@@ -154,6 +165,7 @@ def _seed(url: str, folder: Path, *, agents: int, contents: int, server: str) ->
                 address=f"http://127.0.0.1:{port}",
                 actor="bench",
                 agent_token=token,
+                **({"site": f"site-{i % sites}"} if sites > 1 else {}),
             )
             configs.append(
                 {
@@ -257,15 +269,51 @@ def _audit(database: Database, placed: dict[str, int]) -> dict[str, int]:
     return {"lost": lost, "doubled": doubled}
 
 
+def _ticks(pid: int) -> int:
+    """CPU ticks (user + system) a live process has used; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _dispatcher_command(discflow: list[str], name: str, profile: Path | None) -> list[str]:
+    """``discflow dispatch``; under cProfile with a CPU-time timer when ``profile`` is set."""
+    if profile is None:
+        return [*discflow, "dispatch", "--name", name]
+    program = (
+        "import cProfile, contextlib, sys, time\n"
+        "from discflow.cli import main\n"
+        "out, sys.argv = sys.argv[1], ['discflow', 'dispatch', '--name', sys.argv[2]]\n"
+        "profiler = cProfile.Profile(time.process_time)\n"
+        "with contextlib.suppress(SystemExit):\n"
+        "    profiler.runcall(main)\n"
+        "profiler.dump_stats(out)\n"
+    )
+    return [sys.executable, "-c", program, str(profile / f"{name}.prof"), name]
+
+
+def _scenario_shape(name: str) -> tuple[int, bool]:
+    """(dispatchers, kill one mid-run) from a scenario's name."""
+    counts = {"one": 1, "two": 2, "four": 4}
+    base, _, kill = name.partition("-")
+    if base not in counts or kill not in ("", "kill"):
+        raise SystemExit(f"unknown scenario {name!r} (one, two, four, each optionally -kill)")
+    return counts[base], kill == "kill"
+
+
 def _scenario(
-    name: str, args: argparse.Namespace, folder: Path, timeout_s: float
+    name: str, args: argparse.Namespace, folder: Path, timeout_s: float, src: Path | None
 ) -> dict[str, Any]:
     folder.mkdir(parents=True)
     with ExitStack() as stack:
         url = stack.enter_context(private_database(args.database, folder, args.pg_server))
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        seeded = _seed(url, folder, agents=args.agents, contents=args.contents, server=base)
+        seeded = _seed(
+            url, folder, agents=args.agents, contents=args.contents, server=base, sites=args.sites
+        )
         env = {
             "DISCFLOW_DATA_DIR": str(folder / "data"),
             "DISCFLOW_DATABASE_URL": url,
@@ -307,14 +355,25 @@ def _scenario(
             if farm.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"agents did not report in ({seen}/{args.agents}); see farm.log")
             time.sleep(0.5)
-        names = ["d1"] if name == "one" else ["d1", "d2"]
+        count, kill = _scenario_shape(name)
+        names = [f"d{i + 1}" for i in range(count)]
+        dispatch_env = {**env, "PYTHONPATH": str(src)} if src is not None else env
+        profile = args.profile_dir / folder.name if args.profile_dir else None
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)
         dispatchers = {
-            n: _process([*discflow, "dispatch", "--name", n], env, folder / f"dispatch-{n}.log")
+            n: _process(
+                _dispatcher_command(discflow, n, profile),
+                dispatch_env,
+                folder / f"dispatch-{n}.log",
+            )
             for n in names
         }
         processes.extend(dispatchers.values())
         time.sleep(2.0)  # dispatchers connected and idle
 
+        idle_ticks = {n: _ticks(p.pid) for n, p in dispatchers.items()}
+        ticks = dict(idle_ticks)
         began = time.perf_counter()
         orders = asyncio.run(_place(base, seeded["customer"], seeded["contents"], args.requests))
         placed_s = time.perf_counter() - began
@@ -329,23 +388,32 @@ def _scenario(
             final = sum(states[s] for s in FINAL)
             if final >= len(placed):
                 break
-            if name == "two-kill" and killed_at is None and states["done"] >= len(placed) // 2:
+            ticks.update({n: _ticks(p.pid) for n, p in dispatchers.items() if p.poll() is None})
+            early = [n for n, p in dispatchers.items() if p.poll() is not None and n != "d1"]
+            if early or (killed_at is None and dispatchers["d1"].poll() is not None):
+                raise SystemExit(f"dispatcher(s) exited early; see {folder}/dispatch-*.log")
+            if kill and killed_at is None and states["done"] >= len(placed) // 2:
                 _stop(dispatchers["d1"], kill=True)
                 killed_at = time.perf_counter() - began
             if time.monotonic() > deadline:
                 break
             time.sleep(0.25)
         elapsed = time.perf_counter() - began
+        ticks.update({n: _ticks(p.pid) for n, p in dispatchers.items() if p.poll() is None})
+        hz = os.sysconf("SC_CLK_TCK")
+        cpu = {n: (ticks[n] - idle_ticks[n]) / hz for n in names}
         audit = _audit(database, placed)
         assigned = _first_assigned(base, seeded["operator"])
         latencies = [(assigned[r] - created[r]).total_seconds() for r in placed if r in assigned]
         discs = sum(placed.values())
         return {
             "scenario": name,
+            "source": "baseline" if src is not None else "current",
             "dispatchers": len(names),
             "requests": len(placed),
             "discs": discs,
             "agents": args.agents,
+            "sites": args.sites,
             "states": dict(states),
             "finished": final >= len(placed),
             "place_s": round(placed_s, 2),
@@ -356,6 +424,8 @@ def _scenario(
             "assign_p99_s": round(_quantile(latencies, 0.99), 3),
             "assign_max_s": round(max(latencies, default=float("nan")), 3),
             "assigned_seen": len(latencies),
+            "dispatcher_cpu_s": {n: round(v, 2) for n, v in cpu.items()},
+            "dispatcher_cpu_ms_per_disc": round(1000 * sum(cpu.values()) / discs, 2),
             "killed_d1_at_s": None if killed_at is None else round(killed_at, 2),
             **audit,
         }
@@ -377,13 +447,35 @@ def main() -> None:
     parser.add_argument("--lease-s", type=float, default=5.0)
     parser.add_argument("--timeout-s", type=float, default=600.0, help="per scenario")
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs)")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="a source tree (the folder holding discflow/) whose dispatchers run each scenario "
+        "a second time, in the same run (the server and agents stay this tree's)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each scenario and source")
+    parser.add_argument(
+        "--sites", type=int, default=1, help="devices spread round-robin over this many sites"
+    )
+    parser.add_argument(
+        "--profile-dir", type=Path, default=None, help="run dispatchers under cProfile (CPU time)"
+    )
     args = parser.parse_args()
+    # every process (this one seeds the agent tokens) must seal with one key (store._secrets)
+    os.environ.setdefault("DISCFLOW_SECRET_KEY", secrets.token_hex(32))
     results = []
     root = Path(tempfile.mkdtemp(prefix="discflow-dispatch-bench-"))
+    sources: list[Path | None] = [None]
+    if args.baseline_src is not None:
+        sources.append(args.baseline_src.resolve())
     try:
-        for name in args.scenarios.split(","):
-            results.append(_scenario(name, args, root / name, args.timeout_s))
-            print(json.dumps(results[-1]), file=sys.stderr)
+        for round_ in range(args.rounds):
+            for name in args.scenarios.split(","):
+                for src in sources:
+                    label = f"{name}-{'baseline' if src else 'current'}-{round_}"
+                    results.append(_scenario(name, args, root / label, args.timeout_s, src))
+                    print(json.dumps(results[-1]), file=sys.stderr)
     finally:
         if not args.keep:
             subprocess.run(["rm", "-rf", str(root)], check=False)

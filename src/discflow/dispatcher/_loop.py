@@ -5,10 +5,13 @@ Invariants:
   in one transaction *before* the agent is told, and the job id is the agent's
   idempotency key: a dispatcher killed at any point resumes from the store and
   the agents without burning anything twice.
-- Any number of dispatchers may share one database. The holder of the
-  ``planner`` lease plans, watches the floor and prints labels; every
-  dispatcher follows and pushes only the jobs it leases, and takes over jobs
-  whose lease ran out (their dispatcher died).
+- Any number of dispatchers may share one database. Each device belongs to a
+  site; the holder of a site's ``planner:<site>`` lease plans that site's
+  devices (``_sites``: how dispatchers share the sites). The holder of the one
+  ``planner`` lease (its name kept from before sites, so a dispatcher of either
+  age never runs it twice) watches the floor, rechecks lost jobs, prints labels
+  and sends webhooks. Every dispatcher follows and pushes only the jobs it
+  leases, and takes over jobs whose lease ran out (their dispatcher died).
 - Inside ``discflow serve`` the dispatcher runs on a thread of its own with its
   own event loop (``DispatcherThread``): its database work and planning never
   run on the loop that serves requests, so no request waits behind them.
@@ -23,7 +26,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from discflow import store
 from discflow.archive import BlobStore
@@ -34,12 +37,13 @@ from discflow.dispatcher._planner import Planner
 from discflow.dispatcher._printing import label_format, print_pending, printer_from_setting
 from discflow.dispatcher._pusher import Pusher
 from discflow.dispatcher._settings import DispatcherSettings
+from discflow.dispatcher._sites import SiteLeases
 from discflow.errors import DiscflowError
 from discflow.store import ChangeFeed, Database, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
 
-PLANNER_LEASE = "planner"
+PLANNER_LEASE = "planner"  # the floor's lease: one holder across every site
 
 
 class Dispatcher:
@@ -53,6 +57,7 @@ class Dispatcher:
         settings: DispatcherSettings | None = None,
         *,
         owner: str | None = None,
+        sites: Collection[str] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.database = database
@@ -77,7 +82,9 @@ class Dispatcher:
             floor=self.floor,
         )
         self.feed = ChangeFeed(database)
-        self.leader = False
+        self.site_leases = SiteLeases(owner=self.owner, ttl_s=self.settings.lease_s, sites=sites)
+        self.leader = False  # holds the floor's lease
+        self.sites: set[str] = set()  # the sites it plans this round
         # a failed round (a bug, a database refusal) is logged and the next one follows
         # at the usual pace: the floor must not stop
         self.rounds = Coordinator(
@@ -117,8 +124,9 @@ class Dispatcher:
     async def close(self) -> None:
         await self.pusher.close()
         await self.feed.close()
-        if self.leader:
-            with self.database.transaction() as session:
+        with self.database.transaction() as session:
+            self.site_leases.release(session)
+            if self.leader:
                 store.release_lease(session, PLANNER_LEASE, owner=self.owner)
 
     # -- one round -----------------------------------------------------------
@@ -128,6 +136,7 @@ class Dispatcher:
             self.leader = store.acquire_lease(
                 session, PLANNER_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
             )
+            self.sites = self.site_leases.renew(session)
             store.claim_jobs(
                 session, owner=self.owner, lease_s=self.settings.lease_s, active=store.JOB_ACTIVE
             )
@@ -138,7 +147,9 @@ class Dispatcher:
         if self.leader:
             self.floor.watch()
             await recheck_lost(self.database, links, policy=self.policy)
-            self.planner.plan_and_assign()
+        if self.sites:
+            self.planner.plan_and_assign(self.sites)
+        if self.leader:
             await print_pending(
                 self.database,
                 self.printer,

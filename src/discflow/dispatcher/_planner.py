@@ -1,13 +1,20 @@
-"""Planning (the leader only): the store's open work -> ``scheduler.plan_discflow`` -> jobs.
+"""Planning (a site's lease holder): the store's open work -> ``scheduler.plan_discflow`` -> jobs.
 
-Invariant: the snapshot, the plan and every job it creates are one
-transaction, so two plans never both hand out the same copies, and a job
-exists (``pending``) before any agent hears of it.
+Invariants:
+- The snapshot, the plan and every job it creates are one transaction, and a
+  job exists (``pending``) before any agent hears of it.
+- A planner plans the pooled requests (any site's) onto the devices of the
+  sites it holds, only. Planners of other sites plan the same requests at the
+  same time: the requests a plan binds are claimed (``store.claim_requests``)
+  before its jobs are written, and an assignment is cut to the copies still
+  unplanned, so two plans never both hand out the same copies.
+- "No device can take this request" needs every device in view: only a
+  planner holding every site records it (others cannot tell).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -39,9 +46,11 @@ class Planner:
         self.links = links
         self.floor = floor
 
-    def plan_and_assign(self) -> None:
+    def plan_and_assign(self, sites: Collection[str]) -> None:
+        """Plan the open requests onto the devices of ``sites``."""
         now = self.clock()
         with self.database.transaction() as session:
+            every_site = set(sites) >= set(store.device_sites(session))
             requests = store.open_requests(session)
             open_jobs = store.active_jobs(session)
             in_flight: dict[str, int] = {}
@@ -52,20 +61,26 @@ class Planner:
             todo = [(r, n) for r, n in todo if n > 0]
             if not todo:
                 return
-            views = self._views(session, now, requests, open_jobs)
+            views = self._views(session, now, requests, open_jobs, sites)
             operator = OperatorSettings(
                 reload_count=self.settings.reload_count, reload_delay_s=self.settings.reload_delay_s
             )
             state = snapshot(now=now, devices=views, requests=todo, operator=operator)
-            self._carry_out(session, plan_discflow(state), {r.id: r for r, _ in todo})
+            decided = plan_discflow(state)
+            self._carry_out(session, decided, {r.id: r for r, _ in todo}, every_site=every_site)
 
     def _views(
-        self, session: Session, now: float, requests: list[Request], open_jobs: list[Job]
+        self,
+        session: Session,
+        now: float,
+        requests: list[Request],
+        open_jobs: list[Job],
+        sites: Collection[str],
     ) -> list[DeviceView]:
         contents = {r.id: r.content for r in requests}
         pending_reload = store.pending_reloads(session)
         views = []
-        for device in store.list_devices(session):
+        for device in store.list_devices(session, sites=sites):
             if not device.drives:
                 continue
             jobs = [
@@ -85,17 +100,24 @@ class Planner:
             )
         return views
 
-    def _carry_out(self, session: Session, decided: Plan, by_id: dict[str, Request]) -> None:
+    def _carry_out(
+        self, session: Session, decided: Plan, by_id: dict[str, Request], *, every_site: bool
+    ) -> None:
         for eviction in decided.evictions:
             link = self.links.get(eviction.device)
             if link is not None and eviction.content not in link.evictions:
                 link.evictions.append(eviction.content)
+        unplanned = store.claim_requests(session, [a.request for a in decided.assignments])
         for assignment in decided.assignments:
+            copies = min(assignment.copies, unplanned.get(assignment.request, 0))
+            if copies <= 0:
+                continue  # another site's planner bound them first
+            unplanned[assignment.request] -= copies
             job = store.create_job(
                 session,
                 by_id[assignment.request],
                 device=assignment.device,
-                copies=assignment.copies,
+                copies=copies,
                 owner=self.owner,
                 lease_s=self.settings.lease_s,
             )
@@ -121,7 +143,7 @@ class Planner:
                     "requests_waiting": notice.requests_waiting,
                 },
             )
-        for refused in decided.unplaceable:
+        for refused in decided.unplaceable if every_site else ():
             request = by_id[refused.request]
             if request.reason == refused.reason:
                 continue

@@ -33,7 +33,7 @@ _UPLOAD_TRIES = 3  # per content and command: room made, or bytes resent after a
 @dataclass
 class DeviceLink:
     client: AgentClient
-    token: str
+    token_hash: str  # the stored digest: compared each round without unsealing the token
     address: str
     loop: Coordinator | None = None  # this device's worker: one push at a time, in order
     uploads: dict[str, Upload] = field(default_factory=dict)
@@ -58,25 +58,41 @@ class Pusher:
         self.links: dict[str, DeviceLink] = {}
 
     def refresh(self) -> None:
-        """One link per enrolled device; rebuilt when its address or token changes."""
+        """One link per enrolled device; rebuilt when its address or token changes.
+
+        Tokens are compared by their stored digest: unsealing one costs a key
+        derivation, so it is done only when a link is (re)built."""
         with self.database.transaction() as session:
             for device in store.list_devices(session):
-                token = device.agent_token
-                if token is None:
+                token_hash = device.agent_token_hash
+                if token_hash is None:
                     continue
                 link = self.links.get(device.name)
-                if link is not None and link.token == token and link.address == device.address:
+                if (
+                    link is not None
+                    and link.token_hash == token_hash
+                    and link.address == device.address
+                ):
+                    continue
+                token = device.agent_token
+                if token is None:
                     continue
                 if link is not None and link.loop is not None:
                     link.loop.cancel()
                 self.links[device.name] = DeviceLink(
                     client=AgentClient(name=device.name, base_url=device.address, token=token),
-                    token=token,
+                    token_hash=token_hash,
                     address=device.address,
                 )
 
     def kick(self) -> None:
-        """Make sure every device has its worker, and let each look for work."""
+        """Make sure every device has its worker, and wake the ones with work to send.
+
+        One query finds the devices with pending jobs this dispatcher leases (or
+        with evictions planned): with M dispatchers on one floor, waking every
+        worker would cost each round M x devices look-ups that find nothing."""
+        with self.database.transaction() as session:
+            waiting = store.devices_with_pending_jobs(session, owner=self.owner)
         for name, link in self.links.items():
             if link.loop is None:
                 link.loop = Coordinator(
@@ -89,7 +105,8 @@ class Pusher:
                     expected=(DiscflowError,),
                 )
             link.loop.start()
-            link.loop.wake()
+            if name in waiting or link.evictions:
+                link.loop.wake()
 
     async def close(self) -> None:
         for link in self.links.values():

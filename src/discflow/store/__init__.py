@@ -44,14 +44,18 @@ from discflow.store._catalog import (
 )
 from discflow.store._db import Database, make_engine, migrate
 from discflow.store._devices import (
+    DEFAULT_SITE,
     DRIVERS,
     apply_heartbeat,
+    check_site,
     device_for_agent_token,
     device_reasons,
+    device_sites,
     enrol_agent,
     get_device,
     list_devices,
     mark_offline_if_silent,
+    move_device,
     register_device,
 )
 from discflow.store._dispatch import (
@@ -59,6 +63,8 @@ from discflow.store._dispatch import (
     apply_agent_report,
     apply_returned_report,
     cancel_job,
+    claim_requests,
+    devices_with_pending_jobs,
     jobs_to_follow,
     lose_job,
     lost_jobs_to_recheck,
@@ -86,7 +92,16 @@ from discflow.store._jobs import (
     settle_request,
     update_job,
 )
-from discflow.store._leases import acquire_lease, claim_jobs, release_lease
+from discflow.store._leases import (
+    SITE_LEASE_PREFIX,
+    acquire_lease,
+    announce_dispatcher,
+    claim_jobs,
+    held_site_leases,
+    release_lease,
+    site_lease,
+    withdraw_dispatcher,
+)
 from discflow.store._notices import (
     acknowledge_notice,
     clear_notices,
@@ -139,6 +154,17 @@ from discflow.store._tables import (
 from discflow.store._types import utcnow
 
 __all__ = [
+    "devices_with_pending_jobs",
+    "withdraw_dispatcher",
+    "site_lease",
+    "move_device",
+    "held_site_leases",
+    "device_sites",
+    "claim_requests",
+    "check_site",
+    "announce_dispatcher",
+    "SITE_LEASE_PREFIX",
+    "DEFAULT_SITE",
     "REVOKING_EVENTS",
     "CatalogEntry",
     "HotPath",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -31,6 +32,18 @@ from discflow.store._types import utcnow
 
 DRIVERS = tuple(name.value for name in DriverName)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SITE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+DEFAULT_SITE = "main"
+
+
+def check_site(site: str) -> str:
+    """A site name: 1-32 lowercase letters, digits or '-' (it ends up in lease names)."""
+    if not _SITE.match(site):
+        raise InvalidInput(
+            f"site name {site!r} must be 1-32 lowercase letters, digits or '-', "
+            "starting with a letter or digit"
+        )
+    return site
 
 
 def _check_name(name: str) -> str:
@@ -51,9 +64,11 @@ def register_device(
     actor: str,
     ttl_s: int = 3600,
     agent_token: str | None = None,
+    site: str = DEFAULT_SITE,
 ) -> tuple[Device, str | None]:
     """Add a device; returns it with a one-time enrolment code (None if a token was given)."""
     _check_name(name)
+    check_site(site)
     if driver not in DRIVERS:
         raise InvalidInput(f"unknown driver {driver!r}; use one of: {', '.join(DRIVERS)}")
     address = check_device_address(address)
@@ -64,12 +79,19 @@ def register_device(
         name=name,
         driver=driver,
         address=address,
+        site=site,
         agent_token=agent_token,
         enrol_code_hash=hash_token(code) if code else None,
         enrol_expires_at=utcnow() + timedelta(seconds=ttl_s) if code else None,
     )
     session.add(device)
-    record(session, "device.registered", f"{driver} device at {address}", device=name, actor=actor)
+    record(
+        session,
+        "device.registered",
+        f"{driver} device at {address}, site {site}",
+        device=name,
+        actor=actor,
+    )
     return device, code
 
 
@@ -113,14 +135,25 @@ def get_device(session: Session, name: str) -> Device:
     return device
 
 
-def list_devices(session: Session) -> list[Device]:
-    return list(
-        session.scalars(
-            select(Device)
-            .options(selectinload(Device.media), selectinload(Device.cache))
-            .order_by(Device.name)
-        )
-    )
+def list_devices(session: Session, *, sites: Collection[str] | None = None) -> list[Device]:
+    """Every device (or those of ``sites``), by name."""
+    query = select(Device).options(selectinload(Device.media), selectinload(Device.cache))
+    if sites is not None:
+        query = query.where(Device.site.in_(sorted(sites)))
+    return list(session.scalars(query.order_by(Device.name)))
+
+
+def device_sites(session: Session) -> list[str]:
+    """The sites that have at least one device, by name."""
+    return list(session.scalars(select(Device.site).distinct().order_by(Device.site)))
+
+
+def move_device(session: Session, name: str, *, site: str, actor: str) -> None:
+    """Put a device in another site: that site's planner plans it from its next round
+    (jobs already planned there stay where they are)."""
+    device = get_device(session, name)
+    before, device.site = device.site, check_site(site)
+    record(session, "device.site", f"site {before} -> {site}", device=name, actor=actor)
 
 
 def apply_heartbeat(session: Session, device: Device, report: AgentStatus) -> None:

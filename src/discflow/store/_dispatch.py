@@ -8,17 +8,22 @@ Invariants:
   settled, so two dispatchers settling one split request take turns.
 - The queries the dispatcher runs each round live here too; its loops hold
   no SQL.
+- Planners of different sites plan the same pooled requests at once: before
+  creating jobs a planner claims the requests (``claim_requests``: rows locked
+  in id order, copies still unplanned counted after the lock), so no request
+  gets more copies planned than it needs. On SQLite, which has no row locks,
+  the claim takes the database's write lock before it counts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
@@ -45,6 +50,8 @@ __all__ = [
     "apply_agent_report",
     "apply_returned_report",
     "cancel_job",
+    "claim_requests",
+    "devices_with_pending_jobs",
     "jobs_to_follow",
     "lose_job",
     "lost_jobs_to_recheck",
@@ -286,6 +293,17 @@ def jobs_to_follow(session: Session, *, owner: str) -> list[tuple[str, str]]:
     ]
 
 
+def devices_with_pending_jobs(session: Session, *, owner: str) -> set[str]:
+    """The devices holding pending jobs (planned, not yet sent) this dispatcher leases."""
+    return set(
+        session.scalars(
+            select(Job.device)
+            .where(Job.state == DispatchState.PENDING, Job.lease_owner == owner)
+            .distinct()
+        )
+    )
+
+
 def withdrawn_jobs(session: Session, *, owner: str) -> list[tuple[str, str]]:
     """(job, device) of unfinished jobs of cancelled requests, leased by this dispatcher."""
     return [
@@ -316,6 +334,50 @@ def lost_jobs_to_recheck(session: Session) -> list[tuple[str, str]]:
             )
         )
     ]
+
+
+def claim_requests(session: Session, request_ids: Collection[str]) -> dict[str, int]:
+    """Lock the requests a plan binds and say how many copies each still needs planned.
+
+    The rows are locked (``FOR UPDATE``) in id order, so two planners claiming
+    overlapping requests take turns and cannot deadlock; the request objects are
+    reloaded and the active jobs read *after* the lock, so what another planner
+    committed meanwhile is counted. A request no longer open needs 0."""
+    ids = sorted(set(request_ids))
+    if not ids:
+        return {}
+    if session.get_bind().dialect.name == "sqlite":
+        # no row locks, and pysqlite runs a SELECT outside any transaction: take the
+        # database's one write lock first (a no-op UPDATE), so the counts read below
+        # are the latest and no other writer commits before this transaction does
+        session.execute(
+            update(Request)
+            .where(Request.id.in_(ids))
+            .values(state=Request.state)
+            .execution_options(synchronize_session=False)
+        )
+    requests = session.scalars(
+        select(Request)
+        .where(Request.id.in_(ids))
+        .order_by(Request.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    in_flight: dict[str, int] = {}
+    for request_id, copies, good in session.execute(
+        select(Job.request_id, Job.copies, Job.good_copies).where(
+            Job.request_id.in_(ids), Job.state.in_(JOB_ACTIVE)
+        )
+    ):
+        in_flight[request_id] = in_flight.get(request_id, 0) + max(0, copies - good)
+    return {
+        request.id: (
+            max(0, request.copies - request.good_copies - in_flight.get(request.id, 0))
+            if request.state in _OPEN_REQUEST_STATES
+            else 0
+        )
+        for request in requests
+    }
 
 
 def open_requests(session: Session) -> list[Request]:

@@ -140,6 +140,8 @@ class Device(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     driver: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(200))
+    # the site (fleet) it belongs to: one dispatcher at a time plans each site's devices
+    site: Mapped[str] = mapped_column(String(32), default="main", server_default="main", index=True)
     # the bearer token the agent accepts and sends: its sha256 to know the agent by, and
     # sealed with the server key (store._secrets) because the dispatcher must present it
     agent_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -336,7 +338,9 @@ class PrintJob(Base):
 
 
 class Lease(Base):
-    """A named lease (e.g. "planner") held by one dispatcher until it expires."""
+    """A named lease held by one dispatcher until it expires: ``planner`` (the floor
+    watch, labels, webhooks), ``planner:<site>`` (planning a site), ``alive:<owner>``
+    (a dispatcher is running)."""
 
     __tablename__ = "leases"
 

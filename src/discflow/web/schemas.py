@@ -92,6 +92,7 @@ class DeviceCreate(BaseModel):
     name: str = Field(min_length=1, max_length=63)
     driver: str
     address: str = Field(description="the agent's base URL, e.g. http://10.0.0.5:8101")
+    site: str = Field(default="main", description="the site (fleet) it belongs to")
 
 
 class MediaPublic(BaseModel):
@@ -117,6 +118,7 @@ class DevicePublic(BaseModel):
     name: str
     driver: str
     address: str
+    site: str  # the site whose dispatcher plans it (issue 17 item 5)
     availability: str
     drives: list[dict[str, Any]]
     drive_count: int

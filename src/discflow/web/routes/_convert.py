@@ -137,6 +137,7 @@ def device_public(device: Device, *, enrol_code: str | None = None) -> DevicePub
         name=device.name,
         driver=device.driver,
         address=device.address,
+        site=device.site,
         availability=device.availability,
         drives=list(device.drives),
         drive_count=len(device.drives),

@@ -35,6 +35,7 @@ def register_device(
         address=body.address,
         actor=principal.name,
         ttl_s=settings.enrol_code_ttl_s,
+        site=body.site,
     )
     session.flush()
     return device_public(store.get_device(session, device.name), enrol_code=code)
