@@ -39,7 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.utils
+from tests.utils.databases import private_database  # noqa: E402
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 _TO_JSON = json.dumps  # _RawClient.post takes json= like httpx's
@@ -237,25 +240,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def _database(kind: str, folder: Path, pg_server: str) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'discflow.db'}"
-        return
-    server = make_url(pg_server).set(drivername="postgresql+psycopg")
-    name = f"discflow_bench_{os.getpid()}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def _seed(url: str) -> dict[str, str]:
     """A customer with a token and one catalog entry (run with the server's source tree)."""
     from discflow import store
@@ -393,7 +377,7 @@ def _cell(
     """Start one server on a fresh database and measure it at every client count."""
     with (
         tempfile.TemporaryDirectory(prefix="discflow-bench-") as tmp,
-        _database(kind, Path(tmp), args.pg_server) as url,
+        private_database(kind, Path(tmp), args.pg_server) as url,
     ):
         seeded = _seed_in(url, src)
         db_name = make_url(url).database or "" if kind == "postgresql" else ""
