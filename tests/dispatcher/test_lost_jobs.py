@@ -6,10 +6,8 @@ lost; its two good discs were never recorded and the request burned two more.)
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import httpx
 from sqlalchemy import select
 
 from discflow import store
@@ -19,7 +17,7 @@ from discflow.dispatcher import Dispatcher, DispatcherSettings
 from discflow.domain import DispatchReason, DispatchState, RequestState
 from discflow.store import CopyCounts, Database, Job, Request
 from tests.utils.factories import place_request
-from tests.utils.system import agent_token, ingest_contents
+from tests.utils.system import burn_behind_the_dispatchers_back, ingest_contents
 
 
 async def test_discs_of_a_lost_job_are_counted_when_the_device_returns(
@@ -38,16 +36,9 @@ async def test_discs_of_a_lost_job_are_counted_when_the_device_returns(
     try:
         fleet.wait_ready()
         # the agent burns both discs, then goes silent before the dispatcher hears of it
-        headers = {"Authorization": f"Bearer {agent_token(database, 'img')}"}
-        image = blobs.path_of(content.sha256).read_bytes()
-        put = httpx.put(f"{agent.url}/v1/cache/{content.sha256}", content=image, headers=headers)
-        assert put.status_code == 201, put.text
-        command = {"job_id": job_id, "content_sha256": content.sha256, "media": "CD-R", "copies": 2}
-        assert httpx.post(f"{agent.url}/v1/jobs", json=command, headers=headers).is_success
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{agent.url}/v1/jobs/{job_id}", headers=headers).json()["state"] != "done":
-            assert time.monotonic() < deadline, "the agent did not burn the job"
-            time.sleep(0.1)
+        burn_behind_the_dispatchers_back(
+            database, blobs, agent.url, device="img", job_id=job_id, sha256=content.sha256, copies=2
+        )
         with database.transaction() as session:
             row = session.get(Job, job_id)
             assert row is not None

@@ -8,8 +8,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
-
 from discflow import store
 from discflow.archive import BlobStore
 from discflow.demo import DeviceSpec, Fleet, MediaSpec
@@ -17,7 +15,7 @@ from discflow.dispatcher import Dispatcher, DispatcherSettings
 from discflow.domain import RequestState
 from discflow.store import Database, Job, Principal, Request, Role
 from tests.utils.factories import place_request
-from tests.utils.system import agent_token, ingest_contents
+from tests.utils.system import burn_behind_the_dispatchers_back, ingest_contents
 
 
 def _cancel_order(database: Database, request_id: str) -> None:
@@ -46,16 +44,9 @@ async def test_a_job_the_agent_finished_before_the_cancel_is_recorded_as_done(
     dispatcher = Dispatcher(database, blobs, DispatcherSettings(data_dir=tmp_path / "data"))
     try:
         fleet.wait_ready()
-        headers = {"Authorization": f"Bearer {agent_token(database, 'img')}"}
-        image = blobs.path_of(content.sha256).read_bytes()
-        put = httpx.put(f"{agent.url}/v1/cache/{content.sha256}", content=image, headers=headers)
-        assert put.status_code == 201, put.text
-        command = {"job_id": job_id, "content_sha256": content.sha256, "media": "CD-R", "copies": 2}
-        assert httpx.post(f"{agent.url}/v1/jobs", json=command, headers=headers).is_success
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{agent.url}/v1/jobs/{job_id}", headers=headers).json()["state"] != "done":
-            assert time.monotonic() < deadline, "the agent did not burn the job"
-            time.sleep(0.1)
+        burn_behind_the_dispatchers_back(
+            database, blobs, agent.url, device="img", job_id=job_id, sha256=content.sha256, copies=2
+        )
         _cancel_order(database, request_id)
         time.sleep(0.2)  # d0's lease runs out: this dispatcher takes the job over
 

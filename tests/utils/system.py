@@ -8,6 +8,7 @@ with the store and the agents.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,3 +113,27 @@ def agent_token(database: Database, device: str) -> str:
         token = store.get_device(session, device).agent_token
         assert token is not None
         return token
+
+
+def burn_behind_the_dispatchers_back(
+    database: Database,
+    blobs: BlobStore,
+    agent_url: str,
+    *,
+    device: str,
+    job_id: str,
+    sha256: str,
+    copies: int,
+) -> None:
+    """Send a job straight to an agent and wait until it is done there, as if its
+    dispatcher had pushed it and died before recording anything it heard back."""
+    headers = {"Authorization": f"Bearer {agent_token(database, device)}"}
+    image = blobs.path_of(sha256).read_bytes()
+    put = httpx.put(f"{agent_url}/v1/cache/{sha256}", content=image, headers=headers)
+    assert put.status_code == 201, put.text
+    command = {"job_id": job_id, "content_sha256": sha256, "media": "CD-R", "copies": copies}
+    assert httpx.post(f"{agent_url}/v1/jobs", json=command, headers=headers).is_success
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{agent_url}/v1/jobs/{job_id}", headers=headers).json()["state"] != "done":
+        assert time.monotonic() < deadline, f"{device} did not burn {job_id}"
+        time.sleep(0.1)
