@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
@@ -295,3 +295,26 @@ def test_a_device_that_cannot_fetch_ahead_is_given_fewer_titles(
     plain_end, plain_slow = outcome()
     assert charged_slow <= plain_slow
     assert charged_end < plain_end
+
+
+def test_a_burn_keeps_every_field_of_its_cache_entry_but_its_use() -> None:
+    # The bind path rebuilds the entry field by field (cheaper than
+    # dataclasses.replace): a field added to CachedContent must be carried there.
+    assert [f.name for f in fields(CachedContent)] == [
+        "content",
+        "size_bytes",
+        "last_used_s",
+        "ready_s",
+        "busy_until_s",
+        "pinned",
+        "hits",
+    ]
+    entry = CachedContent(
+        "p", 100, last_used_s=1.0, ready_s=2.0, busy_until_s=3.0, pinned=True, hits=4
+    )
+    snap = snapshot([device("A", cached=(entry,))], [("r1", "p", 1)], contents={"p": 100})
+    planner = DiscflowPlanner(replace(snap, now=5.0))
+    plan = planner.step(5.0, snap.requests)
+    assert [(a.request, a.end_s) for a in plan.assignments] == [("r1", 15.0)]
+    after = planner.devices["A"].cache["p"]
+    assert after == replace(entry, last_used_s=5.0, busy_until_s=15.0, hits=5)

@@ -45,9 +45,12 @@ def choose_victims(
     if need_bytes <= 0:
         return []
     candidates = [e for e in entries if not e.pinned and e.content != keep]
-    candidates.sort(
-        key=lambda e: (evict_at(e, now) > now, evict_at(e, now), *_score(e, policy), e.content)
-    )
+
+    def order(entry: CachedContent) -> tuple[object, ...]:
+        at = evict_at(entry, now)  # once per entry: this sort runs at every fetch
+        return (at > now, at, *_score(entry, policy), entry.content)
+
+    candidates.sort(key=order)
     victims: list[CachedContent] = []
     freed = 0
     for entry in candidates:

@@ -97,10 +97,19 @@ class Pool:
 
     def _push(self, w: Waiter, holders: dict[str, dict[str, None]]) -> None:
         entry = self._entry(w)
-        heapq.heappush(self.heaps.setdefault(w.request.media, []), entry)
-        for device in holders.get(w.request.content, {}):
-            heapq.heappush(self.local.setdefault(device, []), entry)
-        self.by_content.setdefault(w.request.content, {})[w.request.id] = w
+        q = w.request
+        push = heapq.heappush
+        push(self.heaps.setdefault(q.media, []), entry)
+        held = holders.get(q.content)
+        if held:
+            # The hot loop of an update (50-70 holders a content once caches fill).
+            local = self.local
+            for device in held:
+                heap = local.get(device)
+                if heap is None:
+                    heap = local[device] = []
+                push(heap, entry)
+        self.by_content.setdefault(q.content, {})[q.id] = w
 
 
 def live(heap: list[Entry]) -> Entry | None:
