@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import secrets
+import signal
 import socket
 
 import typer
@@ -32,6 +33,10 @@ from discflow.store import ApiToken, Role, User, set_password
 from discflow.web import create_app
 
 DEMO_TOKEN_LABEL = "demo"  # nosec B105: the label of the demo's tokens, not a secret
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def port_problem(host: str, port: int) -> str:
@@ -115,6 +120,10 @@ def demo(
         )
         print_banner(console, banner(url, passwords=passwords, tokens=tokens))
         console.print("Ctrl-C stops everything.\n")
+        # uvicorn stops gracefully on SIGTERM, then raises the signal again with the
+        # handler it found: let that be an exit, so the agents are stopped below
+        # (with the default handler the process died there and left them running)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         uvicorn.run(
             create_app(settings, database=database), host=host, port=port, log_level="warning"
         )
