@@ -254,9 +254,22 @@ class DiscflowPlanner:
             return
         # Idle with nothing worth taking now. While the pool holds work it could
         # do (left for a holder that may get busy), look again a horizon later.
-        if any(self.pool.copies.get(m, 0) > 0 and n > 0 for m, n in st.blanks.items()):
+        # Only work it can write counts: a device woken for pooled work it can never take
+        # (content larger than its cache) would keep the planner awake forever, and
+        # ``stalled`` (blanks asked for when nothing will wake) would never run.
+        if any(
+            self.pool.copies.get(m, 0) > 0 and n > 0 and self._could_take(st, m)
+            for m, n in st.blanks.items()
+        ):
             self.wake(st, now + st.horizon_s)
         self.parked[st.name] = None
+
+    def _could_take(self, st: DeviceState, media: str) -> bool:
+        """Whether some pooled request of ``media`` fits this device (first fit ends it)."""
+        return any(
+            entry[3].pooled > 0 and st.can_write(media, entry[3].size)
+            for entry in self.pool.heaps.get(media, ())
+        )
 
     def _bind(
         self,
