@@ -365,7 +365,7 @@ def test_order_page_shows_the_plans_eta(client: TestClient, database: Database) 
     settings = DispatcherSettings(heartbeat_offline_s=3600)
     floor = Floor(database, settings, POLICY)
     planner = Planner(database, settings, owner="t", clock=clock.time, links={}, floor=floor)
-    planner.plan_and_assign()
+    planner.plan_and_assign({"main"})  # the one site every device is in by default
     with database.transaction() as session:
         (job,) = session.scalars(select(Job).where(Job.request_id == request_id))
         assert job.planned_end_at is not None

@@ -156,7 +156,7 @@ def test_failure_policy_stops_the_job_on_its_agent_and_keeps_the_agents_count(
     async def stop() -> None:
         client = AgentClient(name="sim-1", base_url=agent_url, token=TOKEN)
         try:
-            link = DeviceLink(client=client, token=TOKEN, address=agent_url)
+            link = DeviceLink(client=client, token_hash="unused here", address=agent_url)
             await floor.stop_failing_jobs({"sim-1": link})
         finally:
             await client.close()
