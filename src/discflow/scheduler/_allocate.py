@@ -9,7 +9,8 @@
 # McNaughton-style (each device filled to the class's common end in turn), so
 # a group lands on few devices and is downloaded few times. Devices that
 # already hold a content are filled with it first; a device that cannot fetch
-# ahead (small cache) is charged its link time for each title it is given.
+# ahead (small cache) is charged its link time for each title it is given;
+# within a class, the slowest links are filled first (with the largest groups).
 """LP relaxation (HiGHS) + rounding + wrap-around for the standing plan."""
 
 from __future__ import annotations
@@ -232,7 +233,11 @@ def _spread(
                 n -= take
         if n > 0:
             rest.append((g, n))
-    order = sorted(c.devices, key=lambda d: d.name)
+    # Slowest link first: the wrap hands out the largest groups first, so the
+    # devices that fetch slowest get the fewest titles for their drive time
+    # (slow-scarce-batch seed 5: the slowest DVD device fetched 41 titles,
+    # 84k s of downloads against a 62k s bound, when it came after a faster twin).
+    order = sorted(c.devices, key=lambda d: (d.link_Bps, d.name))
     pos = 0
     for g, n in rest:
         burn = any_dev.burn_s(g.media, g.size)
