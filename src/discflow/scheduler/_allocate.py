@@ -31,6 +31,7 @@ _BUCKET_RATIO = math.log(1.08)
 # fleets, whose caches hold two of their largest discs, are unchanged).
 FETCH_AHEAD_FACTOR = 2.0
 FETCH_STALL_WEIGHT = 2.0
+SWITCH_STALL_WEIGHT = 1.0
 
 
 @dataclass(slots=True)
@@ -170,7 +171,7 @@ def _solve(
             var_of.append((b, k))
             ub_rows.append(k)
             cols.append(len(var_of))
-            vals.append(burn)
+            vals.append(burn + _switch_stall(classes[k], [groups[i] for i in members], copies))
             eq_rows.append(bi)
     if not var_of:
         return {}
@@ -204,6 +205,20 @@ def _solve(
         if x > 1e-6:
             out.setdefault(b, {})[k] = x
     return out
+
+
+def _switch_stall(c: _Class, members: Sequence[Group], copies: int) -> float:
+    """Drive seconds per copy a class loses switching titles: a title's fetch
+    starts within a device's horizon of the drive that needs it, so a fetch
+    longer than that idles the device's drives (one switch per group)."""
+    titles = [g for g in members if not any(g.content in d.cache for d in c.devices)]
+    if not titles:
+        return 0.0
+    size = sum(g.size for g in titles) / len(titles)
+    lost = sum(d.drive_count * max(0.0, size / d.link_Bps - d.horizon_s) for d in c.devices) / len(
+        c.devices
+    )
+    return SWITCH_STALL_WEIGHT * lost * len(titles) / max(copies, 1)
 
 
 def _spread(
