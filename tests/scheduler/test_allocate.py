@@ -1,8 +1,10 @@
-"""Batch allocation: where the LP and the spread put titles when links differ."""
+"""Batch allocation and fetch-ahead: where titles go when links differ, and when."""
 
 from __future__ import annotations
 
 import pytest
+
+from discflow.scheduler import CachedContent
 
 from .builders import device, snapshot
 from .test_examples import assignments, downloads, run_to_end
@@ -51,3 +53,18 @@ def test_the_lp_charges_a_slow_link_for_each_title_switch(
     plain_end, plain_slow = outcome()
     assert charged_slow < plain_slow
     assert charged_end < plain_end
+
+
+def test_a_device_that_can_cache_two_of_the_largest_fetches_it_while_burning() -> None:
+    # One drive (10 s a copy of "a", cached), a slow link (the 1,000-byte "c"
+    # takes 1,000 s) and a cache that holds two of "c". The horizon is the
+    # largest content's fetch time (900 s at most), not the median's (100 s),
+    # so "c" is fetched from the start while the 20 copies of "a" burn and its
+    # copy ends at 1,100 s; with the median's horizon the fetch started only
+    # 100 s before the drive freed and the copy ended at 1,200 s.
+    contents = {"a": 100, "b": 100, "c": 1000}
+    dev = device("D", link_Bps=1.0, cache_bytes=2500, cached=(CachedContent("a", 100),))
+    plans = run_to_end(snapshot([dev], [("r0", "a", 20), ("r1", "c", 1)], contents=contents))
+    ends = {a.request: a.end_s for a in assignments(plans)}
+    assert [(d.content, d.start_s) for d in downloads(plans)] == [("c", 0.0)]
+    assert ends["r1"] == pytest.approx(1100.0)
