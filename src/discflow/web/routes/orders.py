@@ -59,6 +59,8 @@ async def create_order(
 ) -> Response:
     """Place an order of one or more requests; a retried POST with the same
     ``Idempotency-Key`` returns the first order instead of making a second."""
+    # a new order with a known token is answered before this, by web._order_lane (the
+    # same checks and writes, the same answer); this route answers every other call
     database = get_database(request)
     lines = [OrderLine(r.content_id, r.media, r.copies) for r in body.requests]
     quota = store.OrderQuota.from_settings(request.app.state.settings)
