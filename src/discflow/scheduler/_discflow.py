@@ -180,7 +180,7 @@ class DiscflowPlanner:
             return 0
         w = Waiter(q, self.snapshot.contents[q.content], q.copies, q.copies)
         self.waiters[q.id] = w
-        self.pool.add(w, self.holders)
+        self.pool.add(w)
         self._wake_for(w, now)
         return q.copies
 
@@ -284,7 +284,6 @@ class DiscflowPlanner:
         q = w.request
         available = piece.copies if piece is not None else w.pooled
         n = min(st.drives_free_by(limit), available, st.blanks.get(q.media, 0))
-        had = q.content in st.cache
         if n <= 0 or (
             st.ensure_cached(
                 q.content,
@@ -298,8 +297,6 @@ class DiscflowPlanner:
         ):
             skip.add(id(w))
             return
-        if not had:
-            self.pool.downloaded(st.name, q.content)
         st.assign(q, n, w.size, now=now, out=out)
         w.left -= n
         if piece is not None:
@@ -311,7 +308,7 @@ class DiscflowPlanner:
             w.pooled -= n
             if w.pooled > 0 and w.expected <= 0:
                 self._claim(st, w, now)
-            self.pool.changed(w, before, self.holders)
+            self.pool.changed(w, before)
         if w.left == 0:
             del self.waiters[q.id]
         note_planned(self, st)
@@ -394,25 +391,14 @@ class DiscflowPlanner:
         self, st: DeviceState, usable: list[str], skip: set[int], now: float
     ) -> list[Waiter]:
         found: list[Waiter] = []
-        local = self.pool.local.get(st.name)
-        if local:
-            put_back: list[Entry] = []
-            while len(put_back) < 8 and (entry := live(local)) is not None:
-                w = entry[3]
-                if w.request.content not in st.cache:
-                    heapq.heappop(local)  # evicted since; a new download pushes it again
-                elif w.request.media not in usable or id(w) in skip:
-                    put_back.append(heapq.heappop(local))
-                else:
-                    found.append(w)
-                    break
-            for entry in put_back:
-                heapq.heappush(local, entry)
+        held = self.pool.best_held(st.cache, usable, skip)
+        if held is not None:
+            found.append(held)
         for m in usable:
             heap = self.pool.heaps.get(m)
             if not heap:
                 continue
-            put_back = []
+            put_back: list[Entry] = []
             for _ in range(8):  # a few that do not fit this device are passed over
                 entry = live(heap)
                 if entry is None:

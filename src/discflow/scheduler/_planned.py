@@ -50,7 +50,7 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
             if piece.copies > 0:
                 was = piece.waiter.pooled
                 piece.waiter.pooled += piece.copies
-                planner.pool.changed(piece.waiter, was, planner.holders)
+                planner.pool.changed(piece.waiter, was)
     planner.quota.clear()
     planner.quota_work.clear()
     planner.quota_copies.clear()
@@ -69,7 +69,7 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
     for g in by_key.values():
         for w in g.waiters:
             if w.pooled != before[id(w)]:
-                planner.pool.changed(w, before[id(w)], planner.holders)
+                planner.pool.changed(w, before[id(w)])
     planner.victims.clear()
     planner.victim_key.clear()
     for st in online:
