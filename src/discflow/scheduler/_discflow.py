@@ -57,6 +57,9 @@ REPLAN_COPIES_PER_DRIVE = 4
 REPLAN_INTERVAL_S = 86400.0
 # In Smith's rule a content not held costs at least this many fetch times.
 DOWNLOAD_WEIGHT = 1.0
+# A device taking its own planned piece binds this many drive rounds of it at
+# once (the drives free within the horizon, plus every drive per extra round).
+PIECE_ROUNDS = 1
 
 
 @dataclass(slots=True)
@@ -92,6 +95,7 @@ class DiscflowPlanner:
     pool: Pool = field(init=False)
     writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
     typical: dict[str, float] = field(default_factory=dict)  # media -> typical size
+    smallest: dict[str, int] = field(default_factory=dict)  # media -> least size that fits
     writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
     online_drives: int = 0
 
@@ -119,6 +123,7 @@ class DiscflowPlanner:
             cap = snap.media_capacity.get(m, 0)
             fit = [s for s in sizes if s <= cap] or [cap]
             self.typical[m] = float(fit[len(fit) // 2])
+            self.smallest[m] = fit[0]
 
     # ---- one round ----------------------------------------------------------
 
@@ -282,8 +287,13 @@ class DiscflowPlanner:
     ) -> None:
         w, piece = choice.waiter, choice.piece
         q = w.request
-        available = piece.copies if piece is not None else w.pooled
-        n = min(st.drives_free_by(limit), available, st.blanks.get(q.media, 0))
+        if piece is not None:
+            available = piece.copies
+            drives = st.drives_free_by(limit) + (PIECE_ROUNDS - 1) * st.drive_count
+        else:
+            available = w.pooled
+            drives = st.drives_free_by(limit)
+        n = min(drives, available, st.blanks.get(q.media, 0))
         if n <= 0 or (
             st.ensure_cached(
                 q.content,
