@@ -253,7 +253,7 @@ def take_from(
         piece.copies -= n
         planner.quota_work[victim.name] -= n * theirs
         planner.quota_copies[(victim.name, q.media)] -= n
-        moved = Piece(piece.waiter, n, piece.key)
+        moved = Piece(piece.waiter, n, piece.key, started=piece.started)
         planner.quota.setdefault(st.name, deque()).append(moved)
         planner.quota_work[st.name] = planner.quota_work.get(st.name, 0.0) + n * mine
         mine_key = (st.name, q.media)

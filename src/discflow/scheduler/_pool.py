@@ -58,6 +58,7 @@ class Piece:
     waiter: Waiter
     copies: int
     key: float  # urgency on its device (see Waiter.urgency)
+    started: bool = False  # the rest of a request a device started (not an LP share)
 
 
 @dataclass(slots=True)
