@@ -1,10 +1,10 @@
 # The product's policy (claims 8 and 9): late binding over a standing plan.
 #
 # Invariants:
-# - Only work a drive starts within its device's horizon (about one content's
-#   fetch time) is bound to that device; everything else stays in the
-#   server's queue (``Pool``/``Piece``), so a short or rush request arriving
-#   later still goes before long work that has not started.
+# - Only work a drive starts within its device's horizon (a content's fetch
+#   time; the rest of a started request one drive round more) is bound to a
+#   device; the rest stays in the server's queue (``Pool``/``Piece``), so a
+#   short or rush request arriving later goes before long work not started.
 # - At each drive's free moment the device takes the most urgent of: its own
 #   planned piece (LP share, or the rest of a request it started: one fetch
 #   per request, as in a print queue), the pool's best for its media, and the
@@ -57,13 +57,11 @@ REPLAN_COPIES_PER_DRIVE = 4
 REPLAN_INTERVAL_S = 86400.0
 # In Smith's rule a content not held costs at least this many fetch times.
 DOWNLOAD_WEIGHT = 1.0
-# A device taking the rest of a request that was started (claimed here, or
-# stolen from the device that claimed it) binds this many drive rounds of it
-# at once: the drives free within the horizon, plus every drive per extra
-# round. Two rounds take a quarter fewer planning rounds than one and keep a
-# started request from being overtaken at every drive round; LP shares (a
-# batch) keep one round, so the end of a batch can still be stolen and
-# evened out (see BENCHMARKS.md, "Scheduler").
+# The rest of a started request (claimed, or stolen from its claimer) is bound
+# this many drive rounds at a time: the drives free within the horizon plus
+# every drive per extra round. Two take a quarter fewer planning rounds than
+# one and keep a started request from being overtaken at every round; LP
+# shares keep one, so a batch's end can still be stolen (BENCHMARKS.md).
 STARTED_ROUNDS = 2
 
 
