@@ -108,7 +108,8 @@ class DiscflowPlanner:
         median = float(sizes[len(sizes) // 2])
         fastest: dict[str, tuple[float, float]] = {}
         for view in snap.devices:
-            st = DeviceState.from_view(view, now=snap.now, typical_bytes=median)
+            typical = sizes[-1] if view.cache_bytes >= 2 * sizes[-1] else median  # see _state
+            st = DeviceState.from_view(view, now=snap.now, typical_bytes=typical)
             self.devices[st.name] = st
             for c in st.cache:
                 self.holders.setdefault(c, {})[st.name] = None

@@ -213,8 +213,9 @@ def _decay(elapsed_s: float) -> float:
     return math.exp(-max(0.0, elapsed_s) / _USE_TIME_CONSTANT_S)
 
 
-# Bind work this long before a drive frees: about the time to fetch a typical
-# content, so its download overlaps the burn before it; never less than a
+# Bind work this long before a drive frees: the time to fetch a typical content
+# (the largest where the cache holds two, so a title's download overlaps the
+# burn before it even on slow links); never less than a
 # few seconds, so a dispatcher round (every second) binds a drive's next disc
 # before the drive idles.
 MIN_HORIZON_S = 10.0

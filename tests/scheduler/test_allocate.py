@@ -1,0 +1,70 @@
+"""Batch allocation and fetch-ahead: where titles go when links differ, and when."""
+
+from __future__ import annotations
+
+import pytest
+
+from discflow.scheduler import CachedContent
+
+from .builders import device, snapshot
+from .test_examples import assignments, downloads, run_to_end
+
+
+def test_within_a_class_the_slowest_link_gets_the_fewest_titles() -> None:
+    # Alike but for their links (one class); one title of 12 copies and three
+    # of 2. The spread hands the largest group to the slow-link device, so it
+    # fetches one title and the fast one the small ones. By name ("fast" before
+    # "slow") it went the other way round: the slow device fetched four.
+    contents = {f"t{i}": 1000 for i in range(4)}
+    slow = device("slow", link_Bps=5.0)
+    fast = device("fast", link_Bps=100.0)
+    copies = [12, 2, 2, 2]
+    requests = [(f"r{i}", f"t{i}", n) for i, n in enumerate(copies)]
+    plans = run_to_end(snapshot([slow, fast], requests, contents=contents))
+    assert sum(a.copies for a in assignments(plans)) == sum(copies)
+    fetched = {
+        name: {d.content for d in downloads(plans) if d.device == name} for name in ("slow", "fast")
+    }
+    assert len(fetched["slow"]) < len(fetched["fast"])
+    assert fetched["slow"] == {"t0"}
+
+
+def test_the_lp_charges_a_slow_link_for_each_title_switch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two classes (write speeds differ): a slow link whose fetch (2,000 s)
+    # outlasts its horizon (900 s at most), and a fast one. Eight titles of two
+    # copies each: every title the slow device is given idles its drive for
+    # the fetch, and the LP charged for it gives that device fewer titles, so
+    # the batch ends sooner than when the charge is off.
+    contents = {f"t{i}": 1000 for i in range(8)}
+    slow = device("slow", link_Bps=0.5, write_Bps=10.0)
+    fast = device("fast", link_Bps=50.0, write_Bps=9.0)
+    snap = snapshot([slow, fast], [(f"r{i}", f"t{i}", 2) for i in range(8)], contents=contents)
+
+    def outcome() -> tuple[float, int]:
+        plans = run_to_end(snap)
+        assert sum(a.copies for a in assignments(plans)) == 16
+        end = max(a.end_s for a in assignments(plans))
+        return end, sum(1 for d in downloads(plans) if d.device == "slow")
+
+    charged_end, charged_slow = outcome()
+    monkeypatch.setattr("discflow.scheduler._allocate.SWITCH_STALL_WEIGHT", 0.0)
+    plain_end, plain_slow = outcome()
+    assert charged_slow < plain_slow
+    assert charged_end < plain_end
+
+
+def test_a_device_that_can_cache_two_of_the_largest_fetches_it_while_burning() -> None:
+    # One drive (10 s a copy of "a", cached), a slow link (the 1,000-byte "c"
+    # takes 1,000 s) and a cache that holds two of "c". The horizon is the
+    # largest content's fetch time (900 s at most), not the median's (100 s),
+    # so "c" is fetched from the start while the 20 copies of "a" burn and its
+    # copy ends at 1,100 s; with the median's horizon the fetch started only
+    # 100 s before the drive freed and the copy ended at 1,200 s.
+    contents = {"a": 100, "b": 100, "c": 1000}
+    dev = device("D", link_Bps=1.0, cache_bytes=2500, cached=(CachedContent("a", 100),))
+    plans = run_to_end(snapshot([dev], [("r0", "a", 20), ("r1", "c", 1)], contents=contents))
+    ends = {a.request: a.end_s for a in assignments(plans)}
+    assert [(d.content, d.start_s) for d in downloads(plans)] == [("c", 0.0)]
+    assert ends["r1"] == pytest.approx(1100.0)
