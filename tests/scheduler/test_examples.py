@@ -117,6 +117,20 @@ def test_only_work_starting_within_the_horizon_is_bound() -> None:
     assert plan.wake_s == 100.0
 
 
+def test_the_rest_of_a_started_request_is_bound_two_drive_rounds_ahead() -> None:
+    # Two drives, 100 s per copy, horizon 100 s; 7 copies (not a batch: under 4
+    # per drive). The first bind takes a copy per free drive and claims the
+    # rest; the rest is bound for the drives free within the horizon plus one
+    # more round of both drives (STARTED_ROUNDS = 2), so 6 copies are bound,
+    # ending at 300, and 1 stays in the server's queue until 200.
+    dev = device("A", drives=(0.0, 0.0), cached=(CachedContent("c", 1000),))
+    plan = plan_discflow(snapshot([dev], [("r1", "c", 7)], contents={"c": 1000}))
+    assert sum(x.copies for x in plan.assignments) == 6
+    assert max(x.end_s for x in plan.assignments) == 300.0
+    assert [(w.request, w.copies) for w in plan.waiting] == [("r1", 1)]
+    assert plan.wake_s == 200.0
+
+
 def test_eviction_takes_unpinned_content_and_never_pinned() -> None:
     dev = device(
         "A",

@@ -1,10 +1,10 @@
 # The product's policy (claims 8 and 9): late binding over a standing plan.
 #
 # Invariants:
-# - Only work a drive starts within its device's horizon (about one content's
-#   fetch time) is bound to that device; everything else stays in the
-#   server's queue (``Pool``/``Piece``), so a short or rush request arriving
-#   later still goes before long work that has not started.
+# - Only work a drive starts within its device's horizon (a content's fetch
+#   time; the rest of a started request one drive round more) is bound to a
+#   device; the rest stays in the server's queue (``Pool``/``Piece``), so a
+#   short or rush request arriving later goes before long work not started.
 # - At each drive's free moment the device takes the most urgent of: its own
 #   planned piece (LP share, or the rest of a request it started: one fetch
 #   per request, as in a print queue), the pool's best for its media, and the
@@ -57,6 +57,12 @@ REPLAN_COPIES_PER_DRIVE = 4
 REPLAN_INTERVAL_S = 86400.0
 # In Smith's rule a content not held costs at least this many fetch times.
 DOWNLOAD_WEIGHT = 1.0
+# The rest of a started request (claimed, or stolen from its claimer) is bound
+# this many drive rounds at a time: the drives free within the horizon plus
+# every drive per extra round. Two take a quarter fewer planning rounds than
+# one and keep a started request from being overtaken at every round; LP
+# shares keep one, so a batch's end can still be stolen (BENCHMARKS.md).
+STARTED_ROUNDS = 2
 
 
 @dataclass(slots=True)
@@ -92,6 +98,7 @@ class DiscflowPlanner:
     pool: Pool = field(init=False)
     writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
     typical: dict[str, float] = field(default_factory=dict)  # media -> typical size
+    smallest: dict[str, int] = field(default_factory=dict)  # media -> least size that fits
     writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
     online_drives: int = 0
 
@@ -120,6 +127,7 @@ class DiscflowPlanner:
             cap = snap.media_capacity.get(m, 0)
             fit = [s for s in sizes if s <= cap] or [cap]
             self.typical[m] = float(fit[len(fit) // 2])
+            self.smallest[m] = fit[0]
 
     # ---- one round ----------------------------------------------------------
 
@@ -181,7 +189,7 @@ class DiscflowPlanner:
             return 0
         w = Waiter(q, self.snapshot.contents[q.content], q.copies, q.copies)
         self.waiters[q.id] = w
-        self.pool.add(w, self.holders)
+        self.pool.add(w)
         self._wake_for(w, now)
         return q.copies
 
@@ -191,7 +199,7 @@ class DiscflowPlanner:
             return
         q, size = w.request, w.size
         covered = 0
-        for name in list(self.holders.get(q.content, {})):
+        for name in self.holders.get(q.content, {}):  # waking changes no holder
             if covered >= w.pooled:
                 break
             st = self.devices[name]
@@ -283,9 +291,14 @@ class DiscflowPlanner:
     ) -> None:
         w, piece = choice.waiter, choice.piece
         q = w.request
-        available = piece.copies if piece is not None else w.pooled
-        n = min(st.drives_free_by(limit), available, st.blanks.get(q.media, 0))
-        had = q.content in st.cache
+        drives = st.drives_free_by(limit)
+        if piece is None:
+            available = w.pooled
+        else:
+            available = piece.copies
+            if piece.started:
+                drives += (STARTED_ROUNDS - 1) * st.drive_count
+        n = min(drives, available, st.blanks.get(q.media, 0))
         if n <= 0 or (
             st.ensure_cached(
                 q.content,
@@ -299,8 +312,6 @@ class DiscflowPlanner:
         ):
             skip.add(id(w))
             return
-        if not had:
-            self.pool.downloaded(st.name, q.content)
         st.assign(q, n, w.size, now=now, out=out)
         w.left -= n
         if piece is not None:
@@ -312,7 +323,7 @@ class DiscflowPlanner:
             w.pooled -= n
             if w.pooled > 0 and w.expected <= 0:
                 self._claim(st, w, now)
-            self.pool.changed(w, before, self.holders)
+            self.pool.changed(w, before)
         if w.left == 0:
             del self.waiters[q.id]
         note_planned(self, st)
@@ -322,7 +333,7 @@ class DiscflowPlanner:
         a print queue), still unbound: shorter work may go first, and an idle
         device may take it over when that finishes it sooner."""
         q = w.request
-        piece = Piece(w, w.pooled, 0.0)
+        piece = Piece(w, w.pooled, 0.0, started=True)
         w.pooled = 0
         self.quota.setdefault(st.name, deque()).appendleft(piece)
         self.quota_work[st.name] = self.quota_work.get(st.name, 0.0) + piece.copies * st.burn_s(
@@ -330,7 +341,7 @@ class DiscflowPlanner:
         )
         key = (st.name, q.media)
         self.quota_copies[key] = self.quota_copies.get(key, 0) + piece.copies
-        note_planned(self, st)
+        # (indexed for stealing by ``_bind``, the only caller, right after)
 
     # ---- choosing ------------------------------------------------------------
 
@@ -395,25 +406,14 @@ class DiscflowPlanner:
         self, st: DeviceState, usable: list[str], skip: set[int], now: float
     ) -> list[Waiter]:
         found: list[Waiter] = []
-        local = self.pool.local.get(st.name)
-        if local:
-            put_back: list[Entry] = []
-            while len(put_back) < 8 and (entry := live(local)) is not None:
-                w = entry[3]
-                if w.request.content not in st.cache:
-                    heapq.heappop(local)  # evicted since; a new download pushes it again
-                elif w.request.media not in usable or id(w) in skip:
-                    put_back.append(heapq.heappop(local))
-                else:
-                    found.append(w)
-                    break
-            for entry in put_back:
-                heapq.heappush(local, entry)
+        held = self.pool.best_held(st.cache, usable, skip)
+        if held is not None:
+            found.append(held)
         for m in usable:
             heap = self.pool.heaps.get(m)
             if not heap:
                 continue
-            put_back = []
+            put_back: list[Entry] = []
             for _ in range(8):  # a few that do not fit this device are passed over
                 entry = live(heap)
                 if entry is None:

@@ -50,7 +50,7 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
             if piece.copies > 0:
                 was = piece.waiter.pooled
                 piece.waiter.pooled += piece.copies
-                planner.pool.changed(piece.waiter, was, planner.holders)
+                planner.pool.changed(piece.waiter, was)
     planner.quota.clear()
     planner.quota_work.clear()
     planner.quota_copies.clear()
@@ -69,7 +69,7 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
     for g in by_key.values():
         for w in g.waiters:
             if w.pooled != before[id(w)]:
-                planner.pool.changed(w, before[id(w)], planner.holders)
+                planner.pool.changed(w, before[id(w)])
     planner.victims.clear()
     planner.victim_key.clear()
     for st in online:
@@ -178,11 +178,14 @@ def steal(
             return None
     free = st.next_free(now)
     popped: list[tuple[float, str, str]] = []
+    soonest_of: dict[str, float] = {}
     for media in usable:
-        # No planned work ending before this could be finished sooner here. An
-        # entry's key is never below its device's live key (every change that
-        # raises one re-indexes it), so a top at or under it ends the search.
-        soonest = free + st.stock[media].overhead_s + STEAL_GAIN_S
+        # No planned work ending before this could be finished sooner here (a
+        # disc of the smallest content of this media takes at least that long).
+        # An entry's key is never below its device's live key (every change
+        # that raises one re-indexes it), so a top at or under it ends the search.
+        soonest = free + st.burn_s(media, planner.smallest.get(media, 0)) + STEAL_GAIN_S
+        soonest_of[media] = soonest
         heap = planner.victims.get(media)
         if not heap or -heap[0][0] <= soonest:
             continue
@@ -198,7 +201,7 @@ def steal(
     for key, name, media in sorted(popped, key=lambda p: (-p[0], p[1])):
         if len(tried) > _VICTIMS_TRIED:
             break
-        if name in tried or key <= free + st.stock[media].overhead_s + STEAL_GAIN_S:
+        if name in tried or key <= soonest_of[media]:
             continue
         tried.add(name)
         victim = planner.devices[name]
@@ -250,7 +253,7 @@ def take_from(
         piece.copies -= n
         planner.quota_work[victim.name] -= n * theirs
         planner.quota_copies[(victim.name, q.media)] -= n
-        moved = Piece(piece.waiter, n, piece.key)
+        moved = Piece(piece.waiter, n, piece.key, started=piece.started)
         planner.quota.setdefault(st.name, deque()).append(moved)
         planner.quota_work[st.name] = planner.quota_work.get(st.name, 0.0) + n * mine
         mine_key = (st.name, q.media)

@@ -2,15 +2,20 @@
 #
 # Invariants: every queued request has one Waiter; its ``left`` copies are
 # ``pooled`` (anyone may take them) plus the copies of its Pieces (a device's
-# planned share). Heaps are lazy: an entry is live only while its version
-# equals the Waiter's and copies are pooled, so an update is one push
-# (amortised O(log n)) and a stale entry costs one pop later. Orders are
-# total and deterministic: (urgency, arrival seq, version).
+# planned share). The per-media heaps are lazy: an entry is live only while
+# its version equals the Waiter's and copies are pooled, so an update is one
+# push (amortised O(log n)) and a stale entry costs one pop later.
+# ``by_content`` holds exactly the Waiters with pooled copies, per content
+# (no empty dicts), so a device's best pooled request among the contents it
+# holds is found by scanning the smaller of its cache and that index, not
+# kept in a heap per holder (one push per holder at every change cost more
+# than the scan). Orders are total and deterministic: (urgency, arrival seq).
 """Waiters, planned pieces and the pool's priority/Smith/aging indexes."""
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from discflow.scheduler._model import QueuedRequest
@@ -53,6 +58,7 @@ class Piece:
     waiter: Waiter
     copies: int
     key: float  # urgency on its device (see Waiter.urgency)
+    started: bool = False  # the rest of a request a device started (not an LP share)
 
 
 @dataclass(slots=True)
@@ -61,7 +67,6 @@ class Pool:
 
     ref_burn: dict[str, tuple[float, float]]  # media -> (least overhead, best write speed)
     heaps: dict[str, list[Entry]] = field(default_factory=dict)
-    local: dict[str, list[Entry]] = field(default_factory=dict)  # device -> cached contents
     by_content: dict[str, dict[str, Waiter]] = field(default_factory=dict)
     copies: dict[str, int] = field(default_factory=dict)  # media -> pooled copies
 
@@ -70,45 +75,49 @@ class Pool:
         overhead, write = self.ref_burn.get(w.request.media, (0.0, 1.0))
         return w.urgency(w.pooled * (overhead + w.size / write))
 
-    def add(self, w: Waiter, holders: dict[str, dict[str, None]]) -> None:
+    def add(self, w: Waiter) -> None:
         media = w.request.media
         self.copies[media] = self.copies.get(media, 0) + w.pooled
-        self._push(w, holders)
+        self._push(w)
 
-    def changed(self, w: Waiter, before: int, holders: dict[str, dict[str, None]]) -> None:
+    def changed(self, w: Waiter, before: int) -> None:
         """``w.pooled`` went from ``before`` to its current value."""
-        media = w.request.media
-        self.copies[media] = self.copies.get(media, 0) + w.pooled - before
+        q = w.request
+        self.copies[q.media] = self.copies.get(q.media, 0) + w.pooled - before
         w.version += 1
         if w.pooled > 0:
-            self._push(w, holders)
+            self._push(w)
+            return
+        waiting = self.by_content.get(q.content)
+        if waiting is not None:
+            waiting.pop(q.id, None)
+            if not waiting:
+                del self.by_content[q.content]
+
+    def best_held(
+        self, cache: Collection[str], usable: Collection[str], skip: set[int]
+    ) -> Waiter | None:
+        """The most urgent pooled request of a ``usable`` media whose content is in
+        ``cache`` (not in ``skip``), scanning the smaller of the two indexes."""
+        by_content = self.by_content
+        if len(by_content) <= len(cache):
+            groups = [g for c, g in by_content.items() if c in cache]
         else:
-            waiting = self.by_content.get(w.request.content)
-            if waiting is not None:
-                waiting.pop(w.request.id, None)
+            groups = [g for c in cache if (g := by_content.get(c)) is not None]
+        best: Waiter | None = None
+        best_key = (0.0, 0)
+        for group in groups:
+            for w in group.values():
+                if w.request.media not in usable or id(w) in skip:
+                    continue
+                key = (self.key(w), w.request.seq)
+                if best is None or key < best_key:
+                    best, best_key = w, key
+        return best
 
-    def downloaded(self, device: str, content: str) -> None:
-        """``device`` now holds ``content``: its pooled requests become local there."""
-        for w in self.by_content.get(content, {}).values():
-            heapq.heappush(self.local.setdefault(device, []), self._entry(w))
-
-    def _entry(self, w: Waiter) -> Entry:
-        return (self.key(w), w.request.seq, w.version, w)
-
-    def _push(self, w: Waiter, holders: dict[str, dict[str, None]]) -> None:
-        entry = self._entry(w)
+    def _push(self, w: Waiter) -> None:
         q = w.request
-        push = heapq.heappush
-        push(self.heaps.setdefault(q.media, []), entry)
-        held = holders.get(q.content)
-        if held:
-            # The hot loop of an update (50-70 holders a content once caches fill).
-            local = self.local
-            for device in held:
-                heap = local.get(device)
-                if heap is None:
-                    heap = local[device] = []
-                push(heap, entry)
+        heapq.heappush(self.heaps.setdefault(q.media, []), (self.key(w), q.seq, w.version, w))
         self.by_content.setdefault(q.content, {})[q.id] = w
 
 
