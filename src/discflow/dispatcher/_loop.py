@@ -85,6 +85,7 @@ class Dispatcher:
         self.site_leases = SiteLeases(owner=self.owner, ttl_s=self.settings.lease_s, sites=sites)
         self.leader = False  # holds the floor's lease
         self.sites: set[str] = set()  # the sites it plans this round
+        self._round_began = 0.0
         # a failed round (a bug, a database refusal) is logged and the next one follows
         # at the usual pace: the floor must not stop
         self.rounds = Coordinator(
@@ -117,9 +118,15 @@ class Dispatcher:
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline:
             if self.rounds.woken or await self.feed.changed(timeout=0.1):
-                return
+                break
             if not self.feed.listens and await self.rounds.wait_for_wake(0.2):
-                return
+                break
+        # one round per burst: the changes heard within ``round_gap_s`` of the last
+        # round's start wait for the gap, then one round reads them all
+        spare = self._round_began + self.settings.round_gap_s - time.monotonic()
+        if spare > 0:
+            await asyncio.sleep(spare)
+        await self.feed.settle()
 
     async def close(self) -> None:
         await self.pusher.close()
@@ -132,6 +139,7 @@ class Dispatcher:
     # -- one round -----------------------------------------------------------
 
     async def tick(self) -> None:
+        self._round_began = time.monotonic()
         with self.database.transaction() as session:
             self.leader = store.acquire_lease(
                 session, PLANNER_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
