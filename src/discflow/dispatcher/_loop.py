@@ -39,6 +39,7 @@ from discflow.dispatcher._pusher import Pusher
 from discflow.dispatcher._settings import DispatcherSettings
 from discflow.dispatcher._sites import SiteLeases
 from discflow.errors import DiscflowError
+from discflow.protocol import JobOut
 from discflow.store import ChangeFeed, Database, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
@@ -86,6 +87,7 @@ class Dispatcher:
         self.leader = False  # holds the floor's lease
         self.sites: set[str] = set()  # the sites it plans this round
         self._round_began = 0.0
+        self.followed: dict[str, JobOut] = {}  # job -> the agent's last report recorded
         # a failed round (a bug, a database refusal) is logged and the next one follows
         # at the usual pace: the floor must not stop
         self.rounds = Coordinator(
@@ -150,7 +152,9 @@ class Dispatcher:
             )
         self.pusher.refresh()
         links = self.pusher.links
-        await follow_jobs(self.database, links, owner=self.owner, policy=self.policy)
+        await follow_jobs(
+            self.database, links, owner=self.owner, policy=self.policy, applied=self.followed
+        )
         await cancel_withdrawn(self.database, links, owner=self.owner, policy=self.policy)
         if self.leader:
             self.floor.watch()
