@@ -53,6 +53,8 @@ class Planner:
         """Plan the open requests onto the devices of ``sites``."""
         now = self.clock()
         with self.database.transaction() as session:
+            if not store.copies_to_plan(session):
+                return  # the same answer as the empty ``todo`` below, without the reads
             every_site = set(sites) >= set(store.device_sites(session))
             requests = store.open_requests(session)
             open_jobs = store.active_jobs(session)
