@@ -66,37 +66,64 @@ class Floor:
         self.policy = policy
         self.outbox: list[dict[str, Any]] = []
         self.to_stop: dict[str, str] = {}  # job id -> device, stopped by the failure policy
+        # during ``watch``: the open notices, read once (plus those raised since), so the
+        # per-device checks clear only what is open instead of querying per device
+        self._seen: list[Notice] | None = None
+
+    def _may_be_open(self, kind: str, device: str, media: str | None = None) -> bool:
+        if self._seen is None:
+            return True
+        return any(
+            n.kind == kind
+            and n.device == device
+            and n.cleared_at is None
+            and media in (None, n.media)
+            for n in self._seen
+        )
+
+    def _open_notices(self, session: Session) -> list[Notice]:
+        if self._seen is None:
+            return store.list_notices(session)
+        return [n for n in self._seen if n.cleared_at is None]
 
     def watch(self) -> None:
         with self.database.transaction() as session:
-            now = store.utcnow()
-            silent_since = now - timedelta(seconds=self.settings.heartbeat_offline_s)
-            for name in store.mark_offline_if_silent(session, older_than=silent_since):
-                self.notify(
-                    session,
-                    "device-offline",
-                    f"{name} stopped reporting; check its agent and network",
-                    severity="error",
-                    device=name,
-                )
-            grace = now - timedelta(seconds=self.settings.offline_grace_s)
-            devices = store.list_devices(session)
-            waiting, stock = waiting_by_media(session), stock_by_media(devices)
-            self._clear_met_needs(session, stock)
-            for device in devices:
-                if device.availability != "offline":
+            self._seen = list(session.scalars(select(Notice).where(Notice.cleared_at.is_(None))))
+            try:
+                self._watch(session)
+            finally:
+                self._seen = None
+
+    def _watch(self, session: Session) -> None:
+        now = store.utcnow()
+        silent_since = now - timedelta(seconds=self.settings.heartbeat_offline_s)
+        for name in store.mark_offline_if_silent(session, older_than=silent_since):
+            self.notify(
+                session,
+                "device-offline",
+                f"{name} stopped reporting; check its agent and network",
+                severity="error",
+                device=name,
+            )
+        grace = now - timedelta(seconds=self.settings.offline_grace_s)
+        devices = store.list_devices(session)
+        waiting, stock = waiting_by_media(session), stock_by_media(devices)
+        self._clear_met_needs(session, stock)
+        for device in devices:
+            if device.availability != "offline":
+                if self._may_be_open("device-offline", device.name):
                     store.clear_notices(
                         session,
                         kinds=("device-offline",),
                         device=device.name,
                         why=f"{device.name} is back",
                     )
-                elif device.last_seen_at is None or device.last_seen_at < grace:
-                    self._lose_jobs(session, device)
-                self._media_notices(session, device, waiting, stock)
-                self._error_notice(session, device)
-            self._failure_policy(session)
-            self._ship_what_was_made(session)
+            elif device.last_seen_at is None or device.last_seen_at < grace:
+                self._lose_jobs(session, device)
+            self._media_notices(session, device, waiting, stock)
+            self._error_notice(session, device)
+        self._failure_policy(session)
+        self._ship_what_was_made(session)
 
     def _ship_what_was_made(self, session: Session) -> None:
         """A cancelled request with discs made, once none of its jobs still burns, gets
@@ -131,6 +158,8 @@ class Floor:
     def _error_notice(self, session: Session, device: Device) -> None:
         stopping = blocking_reasons(device)
         if not stopping:
+            if not self._may_be_open("device-error", device.name):
+                return
             store.clear_notices(
                 session, kinds=("device-error",), device=device.name, why=f"{device.name} is ready"
             )
@@ -206,7 +235,7 @@ class Floor:
                     del self.to_stop[job_id]
 
     def _clear_met_needs(self, session: Session, stock: dict[str, int]) -> None:
-        for notice in store.list_notices(session):
+        for notice in self._open_notices(session):
             media = notice.media or ""
             if notice.kind == "media-out" and notice.data.get("need") and stock.get(media, 0):
                 store.clear_notices(
@@ -248,13 +277,14 @@ class Floor:
                 "blanks": blanks,
             }
             if row.loaded == 0:
-                store.clear_notices(
-                    session,
-                    kinds=("media-low",),
-                    device=device.name,
-                    media=row.media,
-                    why="now out of media",
-                )
+                if self._may_be_open("media-low", device.name, row.media):
+                    store.clear_notices(
+                        session,
+                        kinds=("media-low",),
+                        device=device.name,
+                        media=row.media,
+                        why="now out of media",
+                    )
                 if requests and not stock.get(row.media, 0):
                     self.media_needed(session, device=device.name, media=row.media, data=data)
                     continue
@@ -323,7 +353,7 @@ class Floor:
     def _clear_after_reload(
         self, session: Session, device: Device, media: str, loaded: int, loaded_total: int
     ) -> None:
-        for notice in store.list_notices(session):
+        for notice in self._open_notices(session):
             if (
                 notice.device == device.name
                 and notice.media == media
@@ -388,6 +418,8 @@ class Floor:
         )
 
     def _to_webhook(self, session: Session, notice: Notice) -> None:
+        if self._seen is not None:
+            self._seen.append(notice)  # raised during this watch: a later check may clear it
         if notice in session.new and self.settings.notice_webhook_url:
             self.outbox.append(
                 {

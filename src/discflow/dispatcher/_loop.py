@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import threading
@@ -39,6 +40,7 @@ from discflow.dispatcher._pusher import Pusher
 from discflow.dispatcher._settings import DispatcherSettings
 from discflow.dispatcher._sites import SiteLeases
 from discflow.errors import DiscflowError
+from discflow.protocol import JobOut
 from discflow.store import ChangeFeed, Database, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
@@ -85,6 +87,9 @@ class Dispatcher:
         self.site_leases = SiteLeases(owner=self.owner, ttl_s=self.settings.lease_s, sites=sites)
         self.leader = False  # holds the floor's lease
         self.sites: set[str] = set()  # the sites it plans this round
+        self._round_began = 0.0
+        self._renewed_at = -math.inf  # the first round renews
+        self.followed: dict[str, JobOut] = {}  # job -> the agent's last report recorded
         # a failed round (a bug, a database refusal) is logged and the next one follows
         # at the usual pace: the floor must not stop
         self.rounds = Coordinator(
@@ -117,9 +122,15 @@ class Dispatcher:
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline:
             if self.rounds.woken or await self.feed.changed(timeout=0.1):
-                return
+                break
             if not self.feed.listens and await self.rounds.wait_for_wake(0.2):
-                return
+                break
+        # one round per burst: the changes heard within ``round_gap_s`` of the last
+        # round's start wait for the gap, then one round reads them all
+        spare = self._round_began + self.settings.round_gap_s - time.monotonic()
+        if spare > 0:
+            await asyncio.sleep(spare)
+        await self.feed.settle()
 
     async def close(self) -> None:
         await self.pusher.close()
@@ -132,17 +143,28 @@ class Dispatcher:
     # -- one round -----------------------------------------------------------
 
     async def tick(self) -> None:
-        with self.database.transaction() as session:
-            self.leader = store.acquire_lease(
-                session, PLANNER_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
-            )
-            self.sites = self.site_leases.renew(session)
-            store.claim_jobs(
-                session, owner=self.owner, lease_s=self.settings.lease_s, active=store.JOB_ACTIVE
-            )
+        self._round_began = time.monotonic()
+        # leases are renewed five times per lease_s, not every round: a round follows
+        # every burst of changes, and each renewal is several statements; a lease
+        # renewed then holds for lease_s, four fifths of it spare
+        if self._round_began - self._renewed_at >= self.settings.lease_s / 5:
+            with self.database.transaction() as session:
+                self.leader = store.acquire_lease(
+                    session, PLANNER_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
+                )
+                self.sites = self.site_leases.renew(session)
+                store.claim_jobs(
+                    session,
+                    owner=self.owner,
+                    lease_s=self.settings.lease_s,
+                    active=store.JOB_ACTIVE,
+                )
+            self._renewed_at = self._round_began
         self.pusher.refresh()
         links = self.pusher.links
-        await follow_jobs(self.database, links, owner=self.owner, policy=self.policy)
+        await follow_jobs(
+            self.database, links, owner=self.owner, policy=self.policy, applied=self.followed
+        )
         await cancel_withdrawn(self.database, links, owner=self.owner, policy=self.policy)
         if self.leader:
             self.floor.watch()

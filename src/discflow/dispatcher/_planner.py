@@ -8,8 +8,11 @@ Invariants:
   same time: the requests a plan binds are claimed (``store.claim_requests``)
   before its jobs are written, and an assignment is cut to the copies still
   unplanned, so two plans never both hand out the same copies.
-- "No device can take this request" needs every device in view: only a
-  planner holding every site records it (others cannot tell).
+- "No device can take this request" is a floor-wide fact: a planner holding
+  only some sites checks what its own plan refused against a plan of every
+  device (``_refused_by_the_floor``) and records only what that refuses too,
+  with the request's row locked, so a request another site can serve is never
+  called unplaceable and two planners never record it twice.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from discflow.dispatcher._floor import Floor
 from discflow.dispatcher._pusher import DeviceLink
 from discflow.dispatcher._settings import DispatcherSettings
 from discflow.dispatcher._snapshot import device_view, snapshot
-from discflow.scheduler import DeviceView, OperatorSettings, Plan, plan_discflow
+from discflow.scheduler import DeviceView, OperatorSettings, Plan, Unplaceable, plan_discflow
 from discflow.store import Database, Job, Request
 
 
@@ -50,6 +53,8 @@ class Planner:
         """Plan the open requests onto the devices of ``sites``."""
         now = self.clock()
         with self.database.transaction() as session:
+            if not store.copies_to_plan(session):
+                return  # the same answer as the empty ``todo`` below, without the reads
             every_site = set(sites) >= set(store.device_sites(session))
             requests = store.open_requests(session)
             open_jobs = store.active_jobs(session)
@@ -67,7 +72,41 @@ class Planner:
             )
             state = snapshot(now=now, devices=views, requests=todo, operator=operator)
             decided = plan_discflow(state)
-            self._carry_out(session, decided, {r.id: r for r, _ in todo}, every_site=every_site)
+            by_id = {r.id: r for r, _ in todo}
+            refused = [u for u in decided.unplaceable if by_id[u.request].reason != u.reason]
+            if refused and not every_site:
+                refused = self._refused_by_the_floor(
+                    session, now, refused, todo, requests, open_jobs, operator
+                )
+            self._carry_out(session, decided, by_id, refused)
+
+    def _refused_by_the_floor(
+        self,
+        session: Session,
+        now: float,
+        refused: list[Unplaceable],
+        todo: list[tuple[Request, int]],
+        requests: list[Request],
+        open_jobs: list[Job],
+        operator: OperatorSettings,
+    ) -> list[Unplaceable]:
+        """Of the requests this planner's sites refused, those no device of any site
+        can take (a plan of just them over every device refuses them too), their rows
+        locked and reloaded so a reason another planner recorded meanwhile is seen."""
+        ids = {u.request for u in refused}
+        views = self._views(session, now, requests, open_jobs, None)
+        floor = plan_discflow(
+            snapshot(
+                now=now,
+                devices=views,
+                requests=[(r, n) for r, n in todo if r.id in ids],
+                operator=operator,
+            )
+        )
+        nowhere = {u.request: u for u in floor.unplaceable}
+        store.claim_requests(session, sorted(nowhere))  # locks them; reloads their reason
+        by_id = {r.id: r for r, _ in todo}
+        return [u for u in nowhere.values() if by_id[u.request].reason != u.reason]
 
     def _views(
         self,
@@ -75,7 +114,7 @@ class Planner:
         now: float,
         requests: list[Request],
         open_jobs: list[Job],
-        sites: Collection[str],
+        sites: Collection[str] | None,
     ) -> list[DeviceView]:
         contents = {r.id: r.content for r in requests}
         pending_reload = store.pending_reloads(session)
@@ -101,7 +140,11 @@ class Planner:
         return views
 
     def _carry_out(
-        self, session: Session, decided: Plan, by_id: dict[str, Request], *, every_site: bool
+        self,
+        session: Session,
+        decided: Plan,
+        by_id: dict[str, Request],
+        refused: list[Unplaceable],
     ) -> None:
         for eviction in decided.evictions:
             link = self.links.get(eviction.device)
@@ -143,22 +186,20 @@ class Planner:
                     "requests_waiting": notice.requests_waiting,
                 },
             )
-        for refused in decided.unplaceable if every_site else ():
-            request = by_id[refused.request]
-            if request.reason == refused.reason:
-                continue
-            request.reason = refused.reason
+        for unplaceable in refused:
+            request = by_id[unplaceable.request]
+            request.reason = unplaceable.reason
             store.record(
                 session,
                 "request.unplaceable",
-                refused.reason,
+                unplaceable.reason,
                 order_id=request.order_id,
                 request_id=request.id,
             )
             self.floor.notify(
                 session,
                 "request-unplaceable",
-                f"{refused.reason} (request {request.id})",
+                f"{unplaceable.reason} (request {request.id})",
                 severity="error",
                 media=request.media,
             )

@@ -63,26 +63,23 @@ class Pusher:
         Tokens are compared by their stored digest: unsealing one costs a key
         derivation, so it is done only when a link is (re)built."""
         with self.database.transaction() as session:
-            for device in store.list_devices(session):
-                token_hash = device.agent_token_hash
+            # three columns a device, not its media and cache rows: this runs every round
+            for name, token_hash, address in store.device_addresses(session):
                 if token_hash is None:
                     continue
-                link = self.links.get(device.name)
-                if (
-                    link is not None
-                    and link.token_hash == token_hash
-                    and link.address == device.address
-                ):
+                link = self.links.get(name)
+                if link is not None and link.token_hash == token_hash and link.address == address:
                     continue
-                token = device.agent_token
+                device = session.get(store.Device, name)
+                token = device.agent_token if device is not None else None
                 if token is None:
                     continue
                 if link is not None and link.loop is not None:
                     link.loop.cancel()
-                self.links[device.name] = DeviceLink(
-                    client=AgentClient(name=device.name, base_url=device.address, token=token),
+                self.links[name] = DeviceLink(
+                    client=AgentClient(name=name, base_url=address, token=token),
                     token_hash=token_hash,
-                    address=device.address,
+                    address=address,
                 )
 
     def kick(self) -> None:

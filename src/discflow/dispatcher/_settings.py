@@ -1,8 +1,8 @@
 """The dispatcher's knobs: the process-wide ``Settings`` fields it reads, plus its own.
 
 Invariant: a knob that ``Settings`` has takes its default from ``Settings``
-(one place to change it); only ``idle_poll_s`` and ``reload_delay_s`` are
-the dispatcher's alone.
+(one place to change it); only ``idle_poll_s``, ``round_gap_s`` and
+``reload_delay_s`` are the dispatcher's alone.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class DispatcherSettings:
     label_mode: str = _default("label_mode")
     data_dir: Path = _default("data_dir")
     idle_poll_s: float = 1.0  # the longest a round waits when nothing is heard of
+    round_gap_s: float = 0.1  # the shortest gap between two rounds' starts (bursts coalesce)
     reload_delay_s: float = 900.0  # the planner's guess of how long a reload takes
 
 

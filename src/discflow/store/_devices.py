@@ -143,6 +143,14 @@ def list_devices(session: Session, *, sites: Collection[str] | None = None) -> l
     return list(session.scalars(query.order_by(Device.name)))
 
 
+def device_addresses(session: Session) -> list[tuple[str, str | None, str]]:
+    """(name, agent token digest, address) of every device, by name."""
+    rows = session.execute(
+        select(Device.name, Device.agent_token_hash, Device.address).order_by(Device.name)
+    )
+    return [(name, token_hash, address) for name, token_hash, address in rows]
+
+
 def device_sites(session: Session) -> list[str]:
     """The sites that have at least one device, by name."""
     return list(session.scalars(select(Device.site).distinct().order_by(Device.site)))

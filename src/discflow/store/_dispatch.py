@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
@@ -378,6 +378,22 @@ def claim_requests(session: Session, request_ids: Collection[str]) -> dict[str, 
         )
         for request in requests
     }
+
+
+def copies_to_plan(session: Session) -> bool:
+    """Whether some open request has copies no active job covers: one statement, so
+    a planner with nothing to plan does not load the whole open queue to find out."""
+    left = case((Job.copies > Job.good_copies, Job.copies - Job.good_copies), else_=0)
+    in_flight = (
+        select(func.coalesce(func.sum(left), 0))
+        .where(Job.request_id == Request.id, Job.state.in_(JOB_ACTIVE))
+        .scalar_subquery()
+    )
+    unplanned = select(Request.id).where(
+        Request.state.in_(_OPEN_REQUEST_STATES),
+        Request.copies - Request.good_copies - in_flight > 0,
+    )
+    return session.scalar(unplanned.limit(1)) is not None
 
 
 def open_requests(session: Session) -> list[Request]:

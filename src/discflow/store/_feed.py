@@ -59,13 +59,38 @@ class ChangeFeed:
                 )
                 await self._listener.execute(f"LISTEN {CHANNEL}")
                 return True  # anything may have happened before we listened
+            heard = False
             async for _ in self._listener.notifies(timeout=timeout, stop_after=1):
-                return True
-            return False
+                heard = True  # out of the generator first: it holds the connection's lock
+            if heard:
+                await self._drain()
+            return heard
         except psycopg.Error as error:  # the feed is a hint: poll until it is back
             _log.warning("change feed lost (%s); polling the task log", error)
             await self.close()
             return self._grew()
+
+    async def settle(self) -> None:
+        """Forget what was heard so far: the caller is about to read the store anyway,
+        and those changes are committed (a NOTIFY is delivered after its commit)."""
+        if self._listener is not None:
+            try:
+                await self._drain()
+            except psycopg.Error:  # the next ``changed`` reconnects and says so
+                await self.close()
+        elif not self.listens:
+            self._grew()
+
+    async def _drain(self) -> None:
+        """Swallow the notifications already queued: one wake-up answers a burst.
+
+        Each committed transaction that recorded an event sends one NOTIFY, so a
+        busy floor queues dozens between two rounds; told one at a time, a
+        dispatcher would run a round for each (and each round's own writes
+        queue more), whatever there is to do."""
+        assert self._listener is not None
+        async for _ in self._listener.notifies(timeout=0.01):  # what is queued, no more
+            pass
 
     def _grew(self) -> bool:
         with self.database.transaction() as session:

@@ -34,6 +34,10 @@ def acquire_lease(session: Session, name: str, *, owner: str, ttl_s: float) -> b
     )
     if taken.rowcount:  # type: ignore[attr-defined]
         return True
+    # held by another: say so without the failing INSERT (a savepoint and an exception,
+    # paid every round by every dispatcher that does not hold the floor's lease)
+    if session.scalar(select(Lease.name).where(Lease.name == name)) is not None:
+        return False
     try:
         with session.begin_nested():
             session.add(Lease(name=name, owner=owner, expires_at=until))
