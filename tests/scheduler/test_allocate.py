@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from discflow.scheduler import CachedContent, plan_discflow
+from discflow.scheduler import CachedContent
 
 from .builders import device, snapshot
 from .test_examples import assignments, downloads, run_to_end
@@ -68,23 +68,3 @@ def test_a_device_that_can_cache_two_of_the_largest_fetches_it_while_burning() -
     ends = {a.request: a.end_s for a in assignments(plans)}
     assert [(d.content, d.start_s) for d in downloads(plans)] == [("c", 0.0)]
     assert ends["r1"] == pytest.approx(1100.0)
-
-
-def test_held_work_is_bound_at_the_short_horizon_and_a_fetch_at_the_long_one() -> None:
-    # The cache holds two of the largest content ("c", 1,000 s over the 1 B/s
-    # link), so work that needs a fetch is bound up to 900 s (the longest
-    # horizon) before its drive frees; held work ("a") needs no fetch ahead and
-    # is bound only the median's fetch time (100 s) ahead, so later arrivals
-    # may still go first. The drive frees at 500 s.
-    contents = {"a": 100, "b": 100, "c": 1000}
-    dev = device("D", drives=(500.0,), link_Bps=1.0, cache_bytes=2500,
-                 cached=(CachedContent("a", 100),))  # fmt: skip
-
-    held = plan_discflow(snapshot([dev], [("r0", "a", 1)], contents=contents))
-    assert held.assignments == ()
-    assert [w.request for w in held.waiting] == ["r0"]
-    assert held.wake_s == pytest.approx(400.0)
-
-    fetched = plan_discflow(snapshot([dev], [("r1", "c", 1)], contents=contents))
-    assert [(a.request, a.start_s) for a in fetched.assignments] == [("r1", 1000.0)]
-    assert [(d.content, d.start_s) for d in fetched.downloads] == [("c", 0.0)]

@@ -46,7 +46,7 @@ from discflow.scheduler._model import (
     Snapshot,
     Unplaceable,
 )
-from discflow.scheduler._planned import fetch_ahead, holder_sooner, note_planned, replan, steal
+from discflow.scheduler._planned import note_planned, replan, steal
 from discflow.scheduler._pool import Entry, Piece, Pool, Waiter, live
 from discflow.scheduler._state import Decisions, DeviceState
 
@@ -109,7 +109,7 @@ class DiscflowPlanner:
         fastest: dict[str, tuple[float, float]] = {}
         for view in snap.devices:
             typical = sizes[-1] if view.cache_bytes >= 2 * sizes[-1] else median  # see _state
-            st = DeviceState.from_view(view, now=snap.now, typical_bytes=typical, held_bytes=median)
+            st = DeviceState.from_view(view, now=snap.now, typical_bytes=typical)
             self.devices[st.name] = st
             for c in st.cache:
                 self.holders.setdefault(c, {})[st.name] = None
@@ -246,28 +246,20 @@ class DiscflowPlanner:
     def _visit(self, st: DeviceState, now: float, out: Decisions) -> None:
         """A device's drive frees within its horizon: bind its next work."""
         # The slack keeps a wake at (free - horizon) from missing its drive to rounding.
-        limit, held_limit = now + st.horizon_s + 1e-6, now + st.held_horizon_s + 1e-6
+        limit = now + st.horizon_s + 1e-6
         skip: set[int] = set()
         for w in self.expected.pop(st.name, ()):
             w.expected -= 1
-        horizon = st.horizon_s
         while st.drives[0][0] <= limit:
             choice = self._choose(st, now, skip)
             if choice is None:
                 break
-            if choice.waiter.request.content not in st.cache:  # a fetch: bind it early
-                self._bind(st, choice, now, limit, out, skip)
-            elif st.drives[0][0] <= held_limit:
-                self._bind(st, choice, now, held_limit, out, skip)
-            else:  # held work waits for its short horizon: later arrivals may go first
-                horizon = st.held_horizon_s
-                fetch_ahead(self, st, choice.waiter, now, skip, out)
-                break
+            self._bind(st, choice, now, limit, out, skip)
         for m in st.stock:
             check_reload(self, st, m, now, out)
         note_planned(self, st)  # a notice may have set when its planned work can go on
-        if st.drives[0][0] > now + horizon + 1e-6:
-            self.wake(st, st.drives[0][0] - horizon)
+        if st.drives[0][0] > limit:
+            self.wake(st, st.drives[0][0] - st.horizon_s)
             return
         # Idle with nothing worth taking now. While the pool holds work it could
         # do (left for a holder that may get busy), look again a horizon later.
@@ -353,9 +345,7 @@ class DiscflowPlanner:
 
     # ---- choosing ------------------------------------------------------------
 
-    def _choose(
-        self, st: DeviceState, now: float, skip: set[int], *, may_steal: bool = True
-    ) -> _Choice | None:
+    def _choose(self, st: DeviceState, now: float, skip: set[int]) -> _Choice | None:
         usable = [m for m in st.stock if st.blanks.get(m, 0) > 0]
         if not usable:
             return None
@@ -367,8 +357,8 @@ class DiscflowPlanner:
             rank = self._rank(st, w, w.pooled, now)
             if best is None or rank < best[0]:
                 best = (rank, _Choice(w, None))
-        if best is not None or not may_steal:
-            return best[1] if best is not None else None
+        if best is not None:
+            return best[1]
         stolen = steal(self, st, now, usable, skip)
         return _Choice(stolen.waiter, stolen) if stolen is not None else None
 
@@ -395,6 +385,23 @@ class DiscflowPlanner:
                     return piece
         return None
 
+    def _holder_sooner(self, st: DeviceState, w: Waiter, now: float) -> bool:
+        """Whether a device holding ``w``'s content starts it before a fetch here ends."""
+        q = w.request
+        if q.content in st.cache:
+            return False
+        fetched = st.ready_estimate(q.content, w.size, now)
+        for name in self.holders.get(q.content, {}):
+            holder = self.devices[name]
+            if (
+                holder.online
+                and holder.blanks.get(q.media, 0) > 0
+                and q.media in holder.stock
+                and holder.next_free(now) < fetched
+            ):
+                return True
+        return False
+
     def _pool_candidates(
         self, st: DeviceState, usable: list[str], skip: set[int], now: float
     ) -> list[Waiter]:
@@ -415,7 +422,7 @@ class DiscflowPlanner:
                 if (
                     id(w) not in skip
                     and st.can_write(m, w.size)
-                    and not holder_sooner(self, st, w, now)
+                    and not self._holder_sooner(st, w, now)
                 ):
                     found.append(w)
                     break

@@ -20,8 +20,8 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from discflow.scheduler._allocate import Group, allocate
-from discflow.scheduler._pool import Piece, Waiter
-from discflow.scheduler._state import Decisions, DeviceState
+from discflow.scheduler._pool import Piece
+from discflow.scheduler._state import DeviceState
 
 if TYPE_CHECKING:
     from discflow.scheduler._discflow import DiscflowPlanner
@@ -260,47 +260,3 @@ def take_from(
         planner.quota_copies[mine_key] = planner.quota_copies.get(mine_key, 0) + n
         return moved
     return None
-
-
-def holder_sooner(planner: DiscflowPlanner, st: DeviceState, w: Waiter, now: float) -> bool:
-    """Whether a device holding ``w``'s content starts it before a fetch here ends."""
-    q = w.request
-    if q.content in st.cache:
-        return False
-    fetched = st.ready_estimate(q.content, w.size, now)
-    for name in planner.holders.get(q.content, {}):
-        holder = planner.devices[name]
-        if (
-            holder.online
-            and holder.blanks.get(q.media, 0) > 0
-            and q.media in holder.stock
-            and holder.next_free(now) < fetched
-        ):
-            return True
-    return False
-
-
-def fetch_ahead(
-    planner: DiscflowPlanner,
-    st: DeviceState,
-    held: Waiter,
-    now: float,
-    skip: set[int],
-    out: Decisions,
-) -> None:
-    """While held work waits, download the content of the next work that needs
-    a fetch (unbound: later arrivals may still go first), so it overlaps the burns."""
-    tried = skip | {id(held)}
-    for _ in range(4):
-        choice = planner._choose(st, now, tried, may_steal=False)
-        if choice is None:
-            return
-        w = choice.waiter
-        if w.request.content not in st.cache:
-            if st.download_free_s <= now and w.size / st.link_Bps > st.held_horizon_s:
-                st.ensure_cached(
-                    w.request.content, w.size, now=now, policy=planner.cache_policy,
-                    out=out, holders=planner.holders,
-                )  # fmt: skip
-            return
-        tried.add(id(w))

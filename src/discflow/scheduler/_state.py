@@ -65,17 +65,12 @@ class DeviceState:
     link_Bps: float  # noqa: N815 - the unit is part of the name across the project
     download_free_s: float
     horizon_s: float  # bind work this long before a drive frees (fetch ahead)
-    # Work whose content is held (or fetching) needs no fetch ahead: it is bound
-    # only this long before its drive frees, so later arrivals may still go first.
-    held_horizon_s: float
     online: bool = True
     # Blanks burned lately, decayed with the reload window (see ``recent_use``).
     use_rate: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
-    def from_view(
-        cls, view: DeviceView, *, now: float, typical_bytes: float, held_bytes: float = 0.0
-    ) -> DeviceState:
+    def from_view(cls, view: DeviceView, *, now: float, typical_bytes: float) -> DeviceState:
         drives = [(free, i) for i, free in enumerate(view.drives_free_s)]
         heapq.heapify(drives)
         return cls(
@@ -90,7 +85,6 @@ class DeviceState:
             link_Bps=view.link_Bps,
             download_free_s=view.download_free_s,
             horizon_s=horizon_for(typical_bytes, view.link_Bps),
-            held_horizon_s=horizon_for(min(held_bytes, typical_bytes), view.link_Bps),
             online=view.online,
         )
 
