@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from discflow.scheduler import (
+    Assignment,
     CachedContent,
     DeviceView,
+    DiscflowPlanner,
+    Download,
     MediaStock,
     OperatorSettings,
+    Plan,
     QueuedRequest,
     Snapshot,
 )
@@ -87,3 +91,30 @@ def workload_doc(**overrides: Any) -> dict[str, Any]:
     }
     doc.update(overrides)
     return doc
+
+
+def run_to_end(snap: Snapshot) -> list[Plan]:
+    """Every round of a standing planner from ``snap`` until it has nothing to wake for."""
+    planner = DiscflowPlanner(snap)
+    plans = [planner.step(snap.now, sorted(snap.requests, key=lambda q: q.seq))]
+    while (wake := plans[-1].wake_s) is not None:
+        assert len(plans) < 1000, "the planner keeps asking to be woken"
+        plans.append(planner.step(wake))
+    return plans
+
+
+def assignments(plans: list[Plan]) -> list[Assignment]:
+    return [a for p in plans for a in p.assignments]
+
+
+def downloads(plans: list[Plan]) -> list[Download]:
+    return [d for p in plans for d in p.downloads]
+
+
+def end_and_fetches(snap: Snapshot, device_name: str, *, copies: int) -> tuple[float, int]:
+    """Run ``snap`` to its end: when its last copy ends, and how many downloads
+    ``device_name`` made (after checking every one of ``copies`` was planned)."""
+    plans = run_to_end(snap)
+    assert sum(a.copies for a in assignments(plans)) == copies
+    end = max(a.end_s for a in assignments(plans))
+    return end, sum(1 for d in downloads(plans) if d.device == device_name)

@@ -6,8 +6,7 @@ import pytest
 
 from discflow.scheduler import CachedContent
 
-from .builders import device, snapshot
-from .test_examples import assignments, downloads, run_to_end
+from .builders import assignments, device, downloads, end_and_fetches, run_to_end, snapshot
 
 
 def test_within_a_class_the_slowest_link_gets_the_fewest_titles() -> None:
@@ -42,15 +41,9 @@ def test_the_lp_charges_a_slow_link_for_each_title_switch(
     fast = device("fast", link_Bps=50.0, write_Bps=9.0)
     snap = snapshot([slow, fast], [(f"r{i}", f"t{i}", 2) for i in range(8)], contents=contents)
 
-    def outcome() -> tuple[float, int]:
-        plans = run_to_end(snap)
-        assert sum(a.copies for a in assignments(plans)) == 16
-        end = max(a.end_s for a in assignments(plans))
-        return end, sum(1 for d in downloads(plans) if d.device == "slow")
-
-    charged_end, charged_slow = outcome()
+    charged_end, charged_slow = end_and_fetches(snap, "slow", copies=16)
     monkeypatch.setattr("discflow.scheduler._allocate.SWITCH_STALL_WEIGHT", 0.0)
-    plain_end, plain_slow = outcome()
+    plain_end, plain_slow = end_and_fetches(snap, "slow", copies=16)
     assert charged_slow < plain_slow
     assert charged_end < plain_end
 

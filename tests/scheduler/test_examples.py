@@ -9,36 +9,15 @@ import pytest
 from discflow.domain import Priority
 from discflow.scheduler import (
     AGING_RATE,
-    Assignment,
     CachedContent,
     DiscflowPlanner,
-    Download,
     Plan,
     QueuedRequest,
-    Snapshot,
     plan_discflow,
     plan_first_available,
 )
 
-from .builders import device, snapshot
-
-
-def run_to_end(snap: Snapshot) -> list[Plan]:
-    """Every round of a standing planner from ``snap`` until it has nothing to wake for."""
-    planner = DiscflowPlanner(snap)
-    plans = [planner.step(snap.now, sorted(snap.requests, key=lambda q: q.seq))]
-    while (wake := plans[-1].wake_s) is not None:
-        assert len(plans) < 1000, "the planner keeps asking to be woken"
-        plans.append(planner.step(wake))
-    return plans
-
-
-def assignments(plans: list[Plan]) -> list[Assignment]:
-    return [a for p in plans for a in p.assignments]
-
-
-def downloads(plans: list[Plan]) -> list[Download]:
-    return [d for p in plans for d in p.downloads]
+from .builders import assignments, device, downloads, end_and_fetches, run_to_end, snapshot
 
 
 def test_cached_device_wins_over_idle_device_when_download_is_slower() -> None:
@@ -298,15 +277,9 @@ def test_a_device_that_cannot_fetch_ahead_is_given_fewer_titles(
     fast = device("fast", cache_bytes=1500, link_Bps=50.0)
     snap = snapshot([slow, fast], [(f"r{i}", f"t{i}", 5) for i in range(6)], contents=contents)
 
-    def outcome() -> tuple[float, int]:
-        plans = run_to_end(snap)
-        assert sum(a.copies for a in assignments(plans)) == 30
-        end = max(a.end_s for a in assignments(plans))
-        return end, sum(1 for d in downloads(plans) if d.device == "slow")
-
-    charged_end, charged_slow = outcome()
+    charged_end, charged_slow = end_and_fetches(snap, "slow", copies=30)
     monkeypatch.setattr("discflow.scheduler._allocate.FETCH_STALL_WEIGHT", 0.0)
-    plain_end, plain_slow = outcome()
+    plain_end, plain_slow = end_and_fetches(snap, "slow", copies=30)
     assert charged_slow <= plain_slow
     assert charged_end < plain_end
 
