@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.dispatcher import print_pending, reprint_order
@@ -98,3 +102,25 @@ def test_failing_printer_raises_a_notice_and_reprint_works(
     assert asyncio.run(print_pending(database, fixed)) == 1
     with database.transaction() as session:
         assert store.list_notices(session) == [], "a good print clears the notice"
+
+
+def test_a_dispatcher_that_lost_the_floor_prints_nothing_more(
+    database: Database, tmp_path: Path
+) -> None:
+    # d1's round outlasted its floor lease and d2 took the floor: d1, still in its
+    # round, must not print what d2 prints too (two paper labels for one parcel)
+    _done_order(database)
+    with database.transaction() as session:
+        assert store.acquire_lease(session, "planner", owner="d1", ttl_s=0.05)
+    time.sleep(0.1)
+    with database.transaction() as session:
+        assert store.acquire_lease(session, "planner", owner="d2", ttl_s=60)
+
+    def holds_the_floor(owner: str) -> Callable[[Session], bool]:
+        return lambda session: store.acquire_lease(session, "planner", owner=owner, ttl_s=60)
+
+    printer = FolderPrinter(tmp_path / "labels", once_per_name=True)
+    assert asyncio.run(print_pending(database, printer, fence=holds_the_floor("d1"))) == 0
+    assert not list((tmp_path / "labels").glob("*.pdf")), "printed without the floor's lease"
+    assert asyncio.run(print_pending(database, printer, fence=holds_the_floor("d2"))) == 3
+    assert asyncio.run(print_pending(database, printer, fence=holds_the_floor("d2"))) == 0

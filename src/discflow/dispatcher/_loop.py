@@ -29,6 +29,8 @@ import threading
 import time
 from collections.abc import Callable, Collection
 
+from sqlalchemy.orm import Session
+
 from discflow import store
 from discflow.archive import BlobStore
 from discflow.coordinator import Coordinator
@@ -142,6 +144,13 @@ class Dispatcher:
 
     # -- one round -----------------------------------------------------------
 
+    def _holds_the_floor(self, session: Session) -> bool:
+        """Renew the floor's lease now: a round may outlast the renewal at its start."""
+        self.leader = store.acquire_lease(
+            session, PLANNER_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
+        )
+        return self.leader
+
     async def tick(self) -> None:
         self._round_began = time.monotonic()
         # leases are renewed five times per lease_s, not every round: a round follows
@@ -177,6 +186,7 @@ class Dispatcher:
                 self.printer,
                 fmt=label_format(self.settings.label_format),
                 batch=self.settings.label_mode == "batch",
+                fence=self._holds_the_floor,
             )
             await self.floor.stop_failing_jobs(self.pusher.links)
             await self.floor.flush_webhooks()

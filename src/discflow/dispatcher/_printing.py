@@ -1,16 +1,25 @@
 """Mailing labels for finished requests (claim 7): render and print the queue.
 
-Invariant: the queue itself is the store's (``store.queue_label`` and friends:
-queued with the request's move to done, marked printed only after the printer
-accepted the document); this module only renders and hands documents over,
-outside any transaction.
+Invariants:
+- The queue itself is the store's (``store.queue_label`` and friends: queued with
+  the request's move to done, marked printed only after the printer accepted the
+  document); this module only renders and hands documents over, outside any
+  transaction.
+- A dispatcher prints only while it holds the floor's lease: ``fence`` renews it in
+  the transaction that reads each group's pending labels, so one whose round
+  outlasted its lease (another dispatcher took the floor meanwhile) prints nothing
+  more, and the holder's lease outlasts the hand-over of the group it read. Without
+  it, both printed the same labels (a paper label twice, seen with 4 dispatchers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.domain import Address
@@ -80,8 +89,21 @@ def reprint_order(
         return store.reprint_order(session, order_id, printer=printer, sheet=sheet, actor=actor)
 
 
+Fence = Callable[[Session], bool]
+"""Whether this printer of the queue may still print (may renew a lease in ``session``)."""
+
+
+def _unfenced(session: Session) -> bool:
+    return True
+
+
 async def print_pending(
-    database: Database, printer: Printer, *, fmt: LabelFormat = "pdf", batch: bool = False
+    database: Database,
+    printer: Printer,
+    *,
+    fmt: LabelFormat = "pdf",
+    batch: bool = False,
+    fence: Fence = _unfenced,
 ) -> int:
     """Print every pending label once (one document each, or one sheet per label stock
     with ``batch``); returns how many labels were printed."""
@@ -91,14 +113,16 @@ async def print_pending(
             groups.setdefault(row.sheet if batch else str(row.id), []).append(row.id)
     printed = 0
     for ids in groups.values():
-        printed += await _print_group(database, printer, ids, fmt=fmt)
+        printed += await _print_group(database, printer, ids, fmt=fmt, fence=fence)
     return printed
 
 
 async def _print_group(
-    database: Database, printer: Printer, ids: list[int], *, fmt: LabelFormat
+    database: Database, printer: Printer, ids: list[int], *, fmt: LabelFormat, fence: Fence
 ) -> int:
     with database.transaction() as session:
+        if not fence(session):
+            return 0  # another dispatcher holds the floor now: its round prints them
         found = store.pending_labels(session, ids)
         items = [label_item(request.order, request) for _, request in found]
         live = [job.id for job, _ in found]
