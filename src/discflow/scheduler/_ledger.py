@@ -100,9 +100,6 @@ class Ledger:
             return w.cache.get(content)
         return view.cached.get(content)
 
-    def download_s(self, view: DeviceView, size_bytes: int) -> float:
-        return size_bytes / view.link_Bps
-
     def ready_estimate(self, view: DeviceView, content: str, size_bytes: int) -> float:
         """When ``content`` could be ready on ``view`` (ignores waits for busy victims)."""
         e = self.entry(view, content)
@@ -111,11 +108,6 @@ class Ledger:
         w = self._work.get(view.name)
         free = w.download_free_s if w is not None else max(view.download_free_s, self.now)
         return free + size_bytes / view.link_Bps
-
-    def next_finish(self, view: DeviceView, content: str, size_bytes: int, media: str) -> float:
-        """Estimated end of one more copy of ``content`` on ``view``."""
-        start = max(self.drive_free(view), self.ready_estimate(view, content, size_bytes))
-        return start + view.media[media].burn_s(size_bytes)
 
     # ---- commits ----
 
