@@ -45,7 +45,7 @@ async def follow_jobs(
     *,
     owner: str,
     policy: SettlePolicy,
-    applied: dict[str, JobOut] | None = None,
+    applied: dict[str, JobOut],
 ) -> None:
     """Mirror every accepted job this dispatcher leases from its agent.
 
@@ -54,20 +54,19 @@ async def follow_jobs(
     (a transaction and a locked read of the request per job and round, before)."""
     with database.transaction() as session:
         mine = store.jobs_to_follow(session, owner=owner)
-    if applied is not None:
-        following = {job for job, _ in mine}
-        for gone in [job for job in applied if job not in following]:
-            del applied[gone]
+    following = {job for job, _ in mine}
+    for gone in [job for job in applied if job not in following]:
+        del applied[gone]
     answers = await asyncio.gather(*(_ask(links, job, device) for job, device in mine))
     for job_id, report, answered in answers:
         if not answered:
             continue
-        if applied is not None and report is not None and applied.get(job_id) == report:
+        if report is not None and applied.get(job_id) == report:
             continue
         try:
             with database.transaction() as session:
                 store.apply_agent_report(session, job_id, report, policy)
-            if applied is not None and report is not None:
+            if report is not None:
                 applied[job_id] = report
         except DiscflowError as error:  # one bad job must not stall the others
             log.warning("job %s: %s", job_id, error)
