@@ -22,7 +22,8 @@ imported from DIR (e.g. ``git archive <commit> src``), in the same run.
 Latency is ``request.assigned`` ``at`` (first one per request, from
 ``GET /api/v1/events``) minus the order's ``created_at``. Every scenario checks
 from the jobs table that each request is done with exactly ``copies`` good discs
-(lost = requests not done, doubled = requests with more good discs than copies).
+(lost = requests not done, doubled = requests with more good discs than copies;
+doubled_returned = those of them a device burned after it was presumed dead and came back).
 Prints one JSON document.
 
     .venv/bin/python bench/dispatch.py                       # 500 x 20, ~6.5 min here
@@ -55,6 +56,7 @@ from sqlalchemy import func, select
 
 from discflow import store
 from discflow.archive import BlobStore
+from discflow.domain import DispatchReason
 from discflow.store import Database, Role, new_token
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.utils
@@ -256,17 +258,29 @@ def _first_assigned(base: str, token: str) -> dict[str, datetime]:
 
 
 def _audit(database: Database, placed: dict[str, int]) -> dict[str, int]:
-    """Lost and doubled requests, from the requests and jobs tables."""
+    """Lost and doubled requests, from the requests and jobs tables.
+
+    ``doubled_returned`` counts the doubled requests with a job that was lost while
+    its device was silent and counted when the device came back (its discs were
+    burned twice, by design: a silent device is presumed dead); the rest of
+    ``doubled`` has no such explanation."""
     with database.transaction() as session:
         states = {
             r[0]: r[1] for r in session.execute(select(store.Request.id, store.Request.state))
         }
         good: Counter[str] = Counter()
+        returned: set[str] = set()
         for job in session.scalars(store.select_jobs()):
             good[job.request_id] += job.good_copies
+            if job.reason == DispatchReason.DEVICE_RETURNED and job.good_copies:
+                returned.add(job.request_id)
     lost = sum(1 for r in placed if states.get(r) != "done" or good[r] < placed[r])
-    doubled = sum(1 for r, copies in placed.items() if good[r] > copies)
-    return {"lost": lost, "doubled": doubled}
+    doubled = [r for r, copies in placed.items() if good[r] > copies]
+    return {
+        "lost": lost,
+        "doubled": len(doubled),
+        "doubled_returned": sum(1 for r in doubled if r in returned),
+    }
 
 
 def _ticks(pid: int) -> int:
