@@ -53,6 +53,12 @@ def test_split_allowed_gives_one_complete_disc_per_piece(service: DicomService) 
             content = store.get_content(session, disc["content_id"])
             assert content.owner_user_id == request.user_id
             assert "Quexbrill" not in content.title
+            # the face a robot's own design prints: patient, study and which disc
+            face = content.face_fields
+            assert face["PATIENT"] == "QUEXBRILL, Hildegard"
+            assert face["STUDY_DATE"] == "2026-11-20"
+            assert face["DISC"] == f"{disc['number']} of {len(pieces)}"
+            assert face["DISC_CONTENT"] == "DICOM ONLY"
     faces = sorted(service.ctx.settings.faces_dir(service.ctx.data_dir).glob("*.pdf"))
     assert len(faces) == len(pieces)
 

@@ -16,7 +16,7 @@ from discflow.domain import (
     JobState,
     Priority,
 )
-from discflow.errors import IllegalTransition
+from discflow.errors import IllegalTransition, InvalidInput
 from discflow.store import CopyCounts, Database, Job
 from tests.utils.factories import place_request
 from tests.utils.system import ingest_contents
@@ -95,6 +95,38 @@ def test_command_numbers_each_disc_within_its_request(database: Database, tmp_pa
         assert [m["COPY"] for m in command.label.merge] == ["1 of 2", "2 of 2"]
         assert command.label.merge[0]["CUSTOMER"] == "Ada"
         assert store.next_command(session, device="img", owner="someone-else") is None
+
+
+def test_command_carries_a_patient_discs_face_fields_with_every_disc(
+    database: Database, tmp_path: Path
+) -> None:
+    # a hot-folder robot prints a patient disc's face with its own design (PTBurn
+    # MergeField 2.1.40, TD Bridge REPLACE_FIELD): the fields travel in each merge set
+    job_id = _job(database, tmp_path)
+    face = {"PATIENT": "DOE, Jane", "PATIENT_ID": "P-7", "DISC": "1 of 1"}
+    with database.transaction() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        request = session.get(store.Request, job.request_id)
+        assert request is not None
+        request.content.face_fields = face
+        work = store.next_command(session, device="img", owner="d1")
+        assert work is not None and work[0].label is not None
+        merge = work[0].label.merge
+        assert [m["COPY"] for m in merge] == ["1 of 2", "2 of 2"]
+        assert all(m["PATIENT"] == "DOE, Jane" and m["DISC"] == "1 of 1" for m in merge)
+        assert merge[0]["PATIENT_ID"] == "P-7" and merge[0]["CUSTOMER"] == "Ada"
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [({"PATIENT": "A\nPrintLabel=x"}, "line breaks"), ({"1PATIENT": "A"}, "merge field name")],
+)
+def test_a_content_with_face_fields_a_robot_cannot_take_is_refused(
+    database: Database, fields: dict[str, str], problem: str
+) -> None:
+    with database.transaction() as session, pytest.raises(InvalidInput, match=problem):
+        store.add_content(session, title="t", sha256="0" * 64, size_bytes=1, face_fields=fields)
 
 
 def test_command_carries_the_requests_priority(database: Database, tmp_path: Path) -> None:

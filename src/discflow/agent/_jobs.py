@@ -358,7 +358,7 @@ class JobRunner:
                     return
                 if not await self._start(job, [copy], drives[0]):
                     return
-        elif self.driver.capabilities().one_merge_set_per_job and job.spec.design:
+        elif self.driver.capabilities().one_merge_set_per_job and self._design(job):
             # one robot job per distinct set of label values (PTBurn MergeField)
             groups: dict[tuple[tuple[str, str], ...], list[Copy]] = {}
             for copy in waiting:
@@ -369,6 +369,10 @@ class JobRunner:
                     return
         elif not active:
             await self._start(job, waiting, None)
+
+    def _design(self, job: Job) -> str | None:
+        """The label design to print: the job's own, else the device's configured one."""
+        return job.spec.design or self.driver.capabilities().label_design
 
     async def _start(self, job: Job, copies: list[Copy], drive: int | None) -> bool:
         media = job.spec.media
@@ -392,6 +396,7 @@ class JobRunner:
             size_bytes=self.cache.size(job.spec.content_sha256),
             copies=copies,
             drive=drive,
+            design=self._design(job),
         )
         if self.per_drive:
             try:

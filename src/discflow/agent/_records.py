@@ -183,9 +183,17 @@ class Job:
         return True
 
     def write_order(
-        self, order_id: str, *, image: Path, size_bytes: int, copies: list[Copy], drive: int | None
+        self,
+        order_id: str,
+        *,
+        image: Path,
+        size_bytes: int,
+        copies: list[Copy],
+        drive: int | None,
+        design: str | None,
     ) -> WriteOrder:
-        """The driver's order for ``copies`` of this job (one merge set per disc)."""
+        """The driver's order for ``copies`` of this job (one merge set per disc), its
+        face printed with ``design`` (the job's own or the device's)."""
         spec = self.spec
         return WriteOrder(
             order_id=order_id,
@@ -200,7 +208,7 @@ class Job:
             drive=drive,
             priority=spec.priority,
             burn_speed=spec.burn_speed,
-            label_design=spec.design,
+            label_design=design,
             merge=tuple(spec.merge_for(c.number) for c in copies) if spec.label else (),
         )
 

@@ -59,6 +59,9 @@ def _one_line(text: str) -> str:
 class PatientFace:
     lines_above: tuple[str, ...]
     lines_below: tuple[str, ...]
+    # the same values as named merge fields, for a robot's own label design (PTBurn
+    # MergeField, TD Bridge REPLACE_FIELD): every disc of the content carries them
+    fields: tuple[tuple[str, str], ...] = ()
 
     @property
     def text(self) -> str:
@@ -78,24 +81,37 @@ def face_fields(
     """The disc face's lines for one disc of a request."""
     content = "DICOM + viewer" if with_viewer else "DICOM ONLY"
     disc = f"disc {number} of {total}"
+    disc_fields = (("DISC", f"{number} of {total}"), ("DISC_CONTENT", content))
     if not extract:
         given = [_one_line(line) for line in label_text.splitlines() if line.strip()][:5]
-        return PatientFace(tuple(given[:2]), (*given[2:], f"{content} - {disc}"))
-    above = [
-        _one_line(_person(first.get("PatientName"))),
-        _one_line(
-            f"ID {first.get('PatientID', '')}  born {_date(first.get('PatientBirthDate'))}"
-        ),
-    ]
-    below = [
-        _one_line(f"{_date(first.get('StudyDate'))}  {' '.join(modalities)}"),
-        _one_line(str(first.get("StudyDescription", ""))),
-        _one_line(str(first.get("InstitutionName", ""))),
-    ]
-    if label_text.strip():
-        below.append(_one_line(label_text))
+        fields = tuple((f"LABEL{n}", line) for n, line in enumerate(given, start=1))
+        return PatientFace(
+            tuple(given[:2]), (*given[2:], f"{content} - {disc}"), (*fields, *disc_fields)
+        )
+    patient = _one_line(_person(first.get("PatientName")))
+    patient_id = _one_line(str(first.get("PatientID", "")))
+    born = _one_line(_date(first.get("PatientBirthDate")))
+    study_date = _one_line(_date(first.get("StudyDate")))
+    study = _one_line(str(first.get("StudyDescription", "")))
+    institution = _one_line(str(first.get("InstitutionName", "")))
+    extra = _one_line(label_text) if label_text.strip() else ""
+    above = [patient, _one_line(f"ID {patient_id}  born {born}")]
+    below = [_one_line(f"{study_date}  {' '.join(modalities)}"), study, institution]
+    if extra:
+        below.append(extra)
     below.append(f"{content} - {disc}")
-    return PatientFace(tuple(x for x in above if x), tuple(x for x in below if x))
+    fields = (
+        ("PATIENT", patient),
+        ("PATIENT_ID", patient_id),
+        ("BIRTH_DATE", born),
+        ("STUDY_DATE", study_date),
+        ("MODALITIES", _one_line(" ".join(modalities))),
+        ("STUDY", study),
+        ("INSTITUTION", institution),
+        ("LABEL_TEXT", extra),
+        *disc_fields,
+    )
+    return PatientFace(tuple(x for x in above if x), tuple(x for x in below if x), fields)
 
 
 def _place(lines: tuple[str, ...], *, top: float, size: float, bold_first: bool) -> list[TextBox]:

@@ -200,19 +200,6 @@ def _order(
         discs = []
         faces = []
         for tree, image in zip(trees, stored, strict=True):
-            content = store.add_content(
-                session,
-                title=f"Patient disc {short} {tree.number} of {tree.total}",
-                sha256=image.sha256,
-                size_bytes=image.size_bytes,
-                volume_id=image.volume_id,
-                filesystems=image.filesystems,
-                actor=f"dicom:{request.calling_ae}",
-                owner_user_id=user_id,
-            )
-            lines.append(OrderLine(content.id, media_name, request.copies))
-            discs.append({"content_id": content.id, "file_set_uid": tree.file_set_uid,
-                          "file_set_id": tree.file_set_id, "number": tree.number})  # fmt: skip
             face = face_fields(
                 tree.first,
                 modalities=tree.modalities,
@@ -222,6 +209,20 @@ def _order(
                 extract=attributes.get("LabelUsingInformationExtractedFromInstances", "YES")
                 != "NO",
             )
+            content = store.add_content(
+                session,
+                title=f"Patient disc {short} {tree.number} of {tree.total}",
+                sha256=image.sha256,
+                size_bytes=image.size_bytes,
+                volume_id=image.volume_id,
+                filesystems=image.filesystems,
+                actor=f"dicom:{request.calling_ae}",
+                owner_user_id=user_id,
+                face_fields=dict(face.fields),  # printed by a robot's own label design
+            )
+            lines.append(OrderLine(content.id, media_name, request.copies))
+            discs.append({"content_id": content.id, "file_set_uid": tree.file_set_uid,
+                          "file_set_id": tree.file_set_id, "number": tree.number})  # fmt: skip
             faces.append((content.id, face))
         ship = ship_to_for(session, user_id, attributes.get("MediaDisposition", ""),
                            country=ctx.settings.ship_country)  # fmt: skip

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from discflow.domain import MediaType, media_fitting
+from discflow.domain import MediaType, check_merge_key, check_merge_value, media_fitting
 from discflow.errors import InvalidInput, NotFound
 from discflow.store._auth import Principal, Role
 from discflow.store._caches import CatalogEntry
@@ -43,10 +43,18 @@ def add_content(
     filesystems: Sequence[str] = (),
     actor: str = "system",
     owner_user_id: int | None = None,
+    face_fields: Mapping[str, str] | None = None,
 ) -> Content:
     title = title.strip()
     if not title or len(title) > 200:
         raise InvalidInput("a content needs a title of 1 to 200 characters")
+    face = dict(face_fields or {})
+    try:  # each goes onto a line of a robot's job or merge file with every disc
+        for key, value in face.items():
+            check_merge_key(key)
+            check_merge_value(key, value)
+    except ValueError as exc:
+        raise InvalidInput(f"a content's face fields: {exc}") from None
     clean_tags = sorted({t.strip().lower() for t in tags if t.strip()})
     content = Content(
         id=new_id("cnt", 8),
@@ -58,6 +66,7 @@ def add_content(
         volume_id=volume_id,
         filesystems=list(filesystems),
         owner_user_id=owner_user_id,
+        face_fields=face,
         search_text=fold(" ".join([title, description, *clean_tags])),
     )
     session.add(content)

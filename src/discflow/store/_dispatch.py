@@ -233,6 +233,8 @@ def _merge_sets(session: Session, job: Job, request: Request) -> list[dict[str, 
         "REQUEST": request.id,
         "CUSTOMER": str(order.ship_to.get("name", "")),
         "DATE": order.created_at.date().isoformat(),
+        # a patient disc's face (patient, study, "disc N of M"), checked when stored
+        **{str(key): str(value) for key, value in request.content.face_fields.items()},
     }
     total = max(request.copies, first + job.copies - 1)
     return [{**common, "COPY": f"{first + n} of {total}"} for n in range(job.copies)]

@@ -75,6 +75,10 @@ class Content(Base):
     # set for a private content (a patient disc): only this account and operators see it,
     # and it is never in the shared catalog (migration 0010)
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # merge fields printed on each disc's face beside the request's own (a patient disc:
+    # patient, study, "disc N of M"); names and values passed check_merge_key/value
+    # (migration 0013)
+    face_fields: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # title, description and tags folded to lowercase without accents, for search
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

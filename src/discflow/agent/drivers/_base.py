@@ -53,6 +53,9 @@ class Capabilities:
     # the device prints one merge set per job (PTBurn MergeField): the runner
     # sends one job per distinct set of label values
     one_merge_set_per_job: bool = False
+    # the label design this device prints when a job names none (its config's
+    # ``label_design``: a design file on the robot's own PC)
+    label_design: str | None = None
 
 
 def check_media(capabilities: Capabilities, media: str, *, device: str) -> None:

@@ -14,9 +14,12 @@ import asyncio
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from discflow.agent.drivers._base import (
     Capabilities,
@@ -26,13 +29,15 @@ from discflow.agent.drivers._base import (
     WriteReport,
     check_media,
 )
-from discflow.domain import CopyState, JobState
+from discflow.domain import CopyState, JobState, check_merge_key
 from discflow.errors import BurnFailed, DeviceUnavailable, NotFound
 
 __all__ = [
     "HotFolderDriver",
     "HotJob",
+    "LabelFields",
     "counter",
+    "design_values",
     "drop_file",
     "encode_lines",
     "find_job_file",
@@ -41,6 +46,28 @@ __all__ = [
     "read_status",
     "wait_for_answer",
 ]
+
+
+def _merge_keys(names: list[str]) -> list[str]:
+    for name in names:
+        check_merge_key(name)
+    if len({name.upper() for name in names}) != len(names):
+        raise ValueError("label_fields names a field twice")
+    return names
+
+
+# A robot's own label design takes its merge values by position, in the order its
+# fields were laid out: ``label_fields`` in the device's config names that order.
+LabelFields = Annotated[list[str], Field(max_length=64), AfterValidator(_merge_keys)]
+
+
+def design_values(merge: Mapping[str, str], fields: Sequence[str]) -> list[str]:
+    """One disc's merge values in its design's field order: the configured ``fields``
+    (one the set lacks prints empty; names in any case), else the set's own order."""
+    if not fields:
+        return list(merge.values())
+    upper = {key.upper(): value for key, value in merge.items()}
+    return [upper.get(name.upper(), "") for name in fields]
 
 
 def parse_ini(text: str) -> dict[str, dict[str, str]]:

@@ -26,7 +26,7 @@ import shutil
 import time
 from pathlib import Path, PureWindowsPath
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from discflow.agent.drivers._base import (
     Capabilities,
@@ -39,7 +39,9 @@ from discflow.agent.drivers._base import (
 from discflow.agent.drivers._hotfolder import (
     HotFolderDriver,
     HotJob,
+    LabelFields,
     counter,
+    design_values,
     drop_file,
     find_job_file,
     place_image,
@@ -68,6 +70,7 @@ EXTENSIONS = {
 # JobState (3.2.4 / 2005 SDK 3.3.12): 0 not started, 1 running, 2 done, 3 failed;
 # 4: the job moved to another robot (AutoSwitchRobot, 2.1.41)
 JOB_MOVED = "4"
+_DESIGN_SUFFIXES = (".std", ".jpg", ".bmp", ".prn")  # what PrintLabel takes (2.1.12)
 _STATUS_CATCH_UP_S = 15.0  # a few of PTBurn's status rewrites
 
 
@@ -90,6 +93,25 @@ class PTBurnOptions(BaseModel):
     # within the dispatcher's 10 s call; PTM files are read about every 10 s (4.3), so a
     # cancel may answer 409 "not confirmed" first and be confirmed by a later poll
     cancel_wait_s: float = Field(8.0, gt=0)
+    # PrintLabel (2.1.12) for a job that names no design of its own, as PTBurn's PC
+    # sees it: a .STD (SureThing), .jpg, .bmp or .PRN file; and its merge fields in the
+    # design's order (2.1.40: MergeField is positional), e.g. a patient disc's PATIENT,
+    # PATIENT_ID, STUDY_DATE, DISC (the server's merge set names; see docs/devices.md)
+    label_design: str | None = Field(None, min_length=1, max_length=200)
+    label_fields: LabelFields = Field(default_factory=list)
+
+    @field_validator("label_design")
+    @classmethod
+    def _design_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("label_design: a path cannot hold control characters")
+        if PureWindowsPath(value).suffix.lower() not in _DESIGN_SUFFIXES:
+            raise ValueError(
+                f"label_design {value!r}: PTBurn prints a .STD, .jpg, .bmp or .PRN file (2.1.12)"
+            )
+        return value
 
 
 def job_request(
@@ -115,7 +137,8 @@ def job_request(
     if order.label_design:
         lines.append(f"PrintLabel={order.label_design}")  # 2.1.12
         # 2.1.40: one MergeField per field, in the design's field order; one set per job
-        for value in (order.merge[0] if order.merge else {}).values():
+        merge = order.merge[0] if order.merge else {}
+        for value in design_values(merge, options.label_fields):
             lines.append(f"MergeField={value}")
     return lines
 
@@ -133,7 +156,12 @@ class PTBurnDriver(HotFolderDriver):
 
     def capabilities(self) -> Capabilities:
         families = {"CD", "DVD", "BD"} if self.options.blu_ray else {"CD", "DVD"}
-        return Capabilities(per_drive=False, media=frozenset(families), one_merge_set_per_job=True)
+        return Capabilities(
+            per_drive=False,
+            media=frozenset(families),
+            one_merge_set_per_job=True,
+            label_design=self.options.label_design,
+        )
 
     def check_order(self, media: str, *, copies: int) -> None:
         super().check_order(media, copies=copies)

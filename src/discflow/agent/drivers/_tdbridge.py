@@ -32,6 +32,7 @@ import asyncio
 import re
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -49,7 +50,9 @@ from discflow.agent.drivers._extract import extract_iso
 from discflow.agent.drivers._hotfolder import (
     HotFolderDriver,
     HotJob,
+    LabelFields,
     counter,
+    design_values,
     drop_file,
     encode_lines,
     find_job_file,
@@ -106,6 +109,13 @@ class TDBridgeOptions(BaseModel):
     ink_low_percent: int = Field(10, ge=0, le=100)
     stale_status_s: float = Field(30.0, gt=0)  # STF not rewritten this long: TD Bridge gone
     cancel_wait_s: float = Field(8.0, gt=0)  # within the dispatcher's 10 s call timeout
+    # LABEL (a label data file as TD Bridge's PC sees it) for a job that names no design
+    # of its own, and the design's fields in order: each REPLACE_FIELD line holds one
+    # disc's values in that order (e.g. a patient disc's PATIENT, PATIENT_ID, DISC)
+    label_design: str | None = Field(
+        None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    )
+    label_fields: LabelFields = Field(default_factory=list)
 
 
 def job_description(
@@ -139,10 +149,10 @@ def job_description(
     return lines
 
 
-def merge_lines(order: WriteOrder) -> list[str]:
+def merge_lines(order: WriteOrder, label_fields: Sequence[str] = ()) -> list[str]:
     """The ``REPLACE_FIELD`` file: one line per disc, its values tab-separated in the
     design's field order (values were checked to hold no tab or line break)."""
-    return ["\t".join(fields.values()) for fields in order.merge]
+    return ["\t".join(design_values(fields, label_fields)) for fields in order.merge]
 
 
 class TDBridgeDriver(HotFolderDriver):
@@ -156,7 +166,9 @@ class TDBridgeDriver(HotFolderDriver):
         self._error_seen: dict[str, float] = {}
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(per_drive=False, media=frozenset(DISC_TYPES))
+        return Capabilities(
+            per_drive=False, media=frozenset(DISC_TYPES), label_design=self.options.label_design
+        )
 
     def check_order(self, media: str, *, copies: int) -> None:
         super().check_order(media, copies=copies)
@@ -197,7 +209,7 @@ class TDBridgeDriver(HotFolderDriver):
         merge_file = None
         if order.label_design and order.merge:
             merge_path = folder / "merge.txt"
-            merge_path.write_bytes(encode_lines(merge_lines(order)))
+            merge_path.write_bytes(encode_lines(merge_lines(order, self.options.label_fields)))
             merge_file = self.device_path(merge_path)
         lines = job_description(
             order, options=self.options, source=self.device_path(source), merge_file=merge_file
