@@ -1,4 +1,5 @@
-"""Disc-face labels: geometry, merge fields, PDF and PNG output, driver data."""
+"""Disc-face labels: geometry, merge fields, PDF and PNG output (the robots' job-file
+keys for merge fields are the drivers' own: tests/agent/test_ptburn.py, test_faces.py)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,13 @@ import struct
 import pytest
 
 from discflow.labels import (
-    MERGE_ORDER,
     DiscLabelFields,
     DiscTemplate,
     LabelInputError,
     check_disc,
     layout_disc,
-    ptburn_keys,
     render_disc_pdf,
     render_disc_png,
-    tdbridge_keys,
-    tdbridge_merge_text,
 )
 from tests.labels.labels_support import pdfinfo, pdftotext
 
@@ -68,34 +65,3 @@ def test_png_preview_is_the_rasterised_disc() -> None:
     width, height = struct.unpack(">II", png[16:24])
     assert width == height
     assert abs(width - 120 / 25.4 * 100) <= 1
-
-
-def test_ptburn_merge_fields_in_design_order() -> None:
-    lines = ptburn_keys(r"C:\Labels\disc.std", FIELDS)
-    assert lines[0] == r"PrintLabel=C:\Labels\disc.std"
-    assert lines[1:] == [
-        f"MergeField={FIELDS.title}",
-        "MergeField=ORD-42",
-        "MergeField=Иван Петров",
-        "MergeField=3 of 10",
-        "MergeField=2026-11-25",
-    ]
-    assert len(lines) - 1 == len(MERGE_ORDER)
-
-
-def test_tdbridge_label_and_replace_field_file() -> None:
-    assert tdbridge_keys(r"C:\L\disc.tdd", r"C:\L\job1.txt") == [
-        r"LABEL=C:\L\disc.tdd",
-        r"REPLACE_FIELD=C:\L\job1.txt",
-    ]
-    text = tdbridge_merge_text(FIELDS)
-    assert text.splitlines() == [
-        f"TITLE={FIELDS.title}",
-        "ORDER=ORD-42",
-        "CUSTOMER=Иван Петров",
-        "COPY=3 of 10",
-        "DATE=2026-11-25",
-    ]
-    assert text.endswith("\r\n")
-    with pytest.raises(LabelInputError):
-        tdbridge_keys("a\nb", "c")

@@ -358,21 +358,13 @@ class JobRunner:
                     return
                 if not await self._start(job, [copy], drives[0]):
                     return
-        elif self.driver.capabilities().one_merge_set_per_job and self._design(job):
+        elif (caps := self.driver.capabilities()).one_merge_set_per_job and job.design_on(caps):
             # one robot job per distinct set of label values (PTBurn MergeField)
-            groups: dict[tuple[tuple[str, str], ...], list[Copy]] = {}
-            for copy in waiting:
-                key = tuple(sorted(job.spec.merge_for(copy.number).items()))
-                groups.setdefault(key, []).append(copy)
-            for group in groups.values():
+            for group in job.by_merge_set(waiting):
                 if not await self._start(job, group, None):
                     return
         elif not active:
             await self._start(job, waiting, None)
-
-    def _design(self, job: Job) -> str | None:
-        """The label design to print: the job's own, else the device's configured one."""
-        return job.spec.design or self.driver.capabilities().label_design
 
     async def _start(self, job: Job, copies: list[Copy], drive: int | None) -> bool:
         media = job.spec.media
@@ -396,7 +388,7 @@ class JobRunner:
             size_bytes=self.cache.size(job.spec.content_sha256),
             copies=copies,
             drive=drive,
-            design=self._design(job),
+            design=job.design_on(self.driver.capabilities()),
         )
         if self.per_drive:
             try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discflow.agent.drivers import WriteOrder
+from discflow.agent.drivers import Capabilities, WriteOrder
 from discflow.domain import (
     COPY_LIFECYCLE,
     JOB_LIFECYCLE,
@@ -181,6 +181,18 @@ class Job:
             self.move(JobState.RUNNING)
         self.move(JobState.FAILED)
         return True
+
+    def by_merge_set(self, copies: list[Copy]) -> list[list[Copy]]:
+        """``copies`` grouped by their label values, in first-copy order (a robot job each)."""
+        groups: dict[tuple[tuple[str, str], ...], list[Copy]] = {}
+        for copy in copies:
+            key = tuple(sorted(self.spec.merge_for(copy.number).items()))
+            groups.setdefault(key, []).append(copy)
+        return list(groups.values())
+
+    def design_on(self, capabilities: Capabilities) -> str | None:
+        """The label design to print: the job's own, else the device's configured one."""
+        return self.spec.design or capabilities.label_design
 
     def write_order(
         self,

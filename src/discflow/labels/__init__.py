@@ -23,13 +23,6 @@ from discflow.labels._fonts import missing_glyphs
 from discflow.labels._geometry import SHEETS, Rect, SheetName, SheetSpec, sheet_spec
 from discflow.labels._items import DiscLabelFields, LabelItem
 from discflow.labels._layout import BarcodeBox, LabelLayout, SheetLayout, TextBox, layout_sheet
-from discflow.labels._merge import (
-    MERGE_ORDER,
-    merge_values,
-    ptburn_keys,
-    tdbridge_keys,
-    tdbridge_merge_text,
-)
 from discflow.labels._overflow import Overflow, barcode_rect, check_layout, text_rect
 from discflow.labels._printing import CupsPrinter, DocumentFormat, FolderPrinter, Printer, PrintJob
 from discflow.labels._render import LabelFormat, render_layout, render_sheet
@@ -38,7 +31,6 @@ from discflow.labels._zpl import escape_field
 __all__ = [
     "COUNTRY_NAMES",
     "FORMATS",
-    "MERGE_ORDER",
     "SHEETS",
     "BarcodeBox",
     "CupsPrinter",
@@ -69,15 +61,11 @@ __all__ = [
     "format_address",
     "layout_disc",
     "layout_sheet",
-    "merge_values",
     "missing_glyphs",
-    "ptburn_keys",
     "render_disc_pdf",
     "render_disc_png",
     "render_layout",
     "render_sheet",
     "sheet_spec",
-    "tdbridge_keys",
-    "tdbridge_merge_text",
     "text_rect",
 ]
