@@ -208,6 +208,8 @@ def _order(
                 label_text=attributes.get("LabelText", ""),
                 extract=attributes.get("LabelUsingInformationExtractedFromInstances", "YES")
                 != "NO",
+                barcode_value=attributes.get("BarcodeValue", ""),
+                barcode_symbology=attributes.get("BarcodeSymbology", ""),
             )
             content = store.add_content(
                 session,

@@ -11,10 +11,13 @@ values in. Typical use::
 
 from discflow.labels._address import COUNTRY_NAMES, FORMATS, format_address
 from discflow.labels._disc import (
+    MATRIX_CODES,
+    DiscBarcode,
     DiscLayout,
     DiscTemplate,
     check_disc,
     layout_disc,
+    place_disc_barcode,
     render_disc_pdf,
     render_disc_png,
 )
@@ -30,10 +33,12 @@ from discflow.labels._zpl import escape_field
 
 __all__ = [
     "COUNTRY_NAMES",
+    "MATRIX_CODES",
     "FORMATS",
     "SHEETS",
     "BarcodeBox",
     "CupsPrinter",
+    "DiscBarcode",
     "DiscLabelFields",
     "DiscLayout",
     "DiscTemplate",
@@ -62,6 +67,7 @@ __all__ = [
     "layout_disc",
     "layout_sheet",
     "missing_glyphs",
+    "place_disc_barcode",
     "render_disc_pdf",
     "render_disc_png",
     "render_layout",

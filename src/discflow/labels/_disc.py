@@ -3,8 +3,9 @@
 Invariant: text lives in two rectangles inscribed in the printable ring, one above
 and one below the centre hole; each rectangle's far corners lie on the printable
 circle and its near edge clears the hole by ``gap_mm``, so fitted text (shrink,
-then wrap) can touch neither the disc edge nor the hub. ``check_disc`` verifies
-that again from the drawn boxes. The PNG is the PDF rasterised by poppler's
+then wrap) can touch neither the disc edge nor the hub. A barcode, when asked for,
+sits in the band right of the hub, between the two text zones. ``check_disc``
+verifies all of that again from the drawn boxes. The PNG is the PDF rasterised by poppler's
 ``pdftoppm``, so the preview an operator sees is the very file sent to the robot.
 """
 
@@ -17,11 +18,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode import createBarcodeDrawing
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from discflow.errors import LabelError
-from discflow.labels._errors import LabelInputError
+from discflow.labels._errors import LabelInputError, LabelTooSmall
 from discflow.labels._fonts import SANS, ascent_descent, register_fonts, text_width
 from discflow.labels._geometry import Rect
 from discflow.labels._items import DiscLabelFields
@@ -30,10 +34,20 @@ from discflow.labels._overflow import text_rect
 from discflow.labels._pdf import draw_text
 from discflow.labels._text import LEADING, block_height, fit_block
 
-__all__ = ["DiscLayout", "DiscTemplate", "check_disc", "layout_disc", "render_disc_pdf",
-           "render_disc_png"]  # fmt: skip
+__all__ = ["DiscBarcode", "DiscLayout", "DiscTemplate", "check_disc", "layout_disc",
+           "place_disc_barcode", "render_disc_pdf", "render_disc_png"]  # fmt: skip
 
 DISC_MM = 120.0
+# Barcodes reportlab draws as a square matrix; every other one is a row of bars.
+MATRIX_CODES = frozenset({"QR", "ECC200DataMatrix"})
+_BAR_HEIGHT_MM = 8.0
+_MATRIX_MM = 14.0
+# Bars drawn narrower than reportlab's default module (7.5 mil, 0.19 mm) do not scan
+# reliably off a disc's inkjet print: such a value is too long for the band. The
+# quiet zone (10 modules each side, ISO/IEC 15417) is kept inside the band.
+_MODULE_PT = 0.0075 * 72
+_QUIET_MODULES = 10
+_MAX_BAR_SCALE = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +72,29 @@ class DiscTemplate:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscBarcode:
+    """A barcode on a disc face, drawn by reportlab to fill its box (points).
+
+    ``symbology`` is reportlab's name (``Code128``, ``Standard39``, ``QR``...)."""
+
+    value: str
+    symbology: str
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def rect(self) -> Rect:
+        return Rect(self.x, self.y, self.w, self.h)
+
+
+@dataclass(frozen=True, slots=True)
 class DiscLayout:
     template: DiscTemplate
     fields: DiscLabelFields
     texts: tuple[TextBox, ...]
+    barcode: DiscBarcode | None = None
 
     @property
     def centre(self) -> float:
@@ -111,22 +144,77 @@ def layout_disc(fields: DiscLabelFields, template: DiscTemplate | None = None) -
     return DiscLayout(template, fields, tuple(texts))
 
 
+def _symbol(value: str, symbology: str) -> Drawing:
+    # LabelTooSmall for a value the symbology cannot encode (reportlab raises several kinds)
+    linear = {} if symbology in MATRIX_CODES else {"quiet": False}  # quiet zone: ours
+    try:
+        drawing = createBarcodeDrawing(symbology, value=value, humanReadable=False, **linear)
+    except (ValueError, AttributeError, KeyError, TypeError, IndexError) as exc:
+        raise LabelTooSmall(f"{symbology} cannot encode {value!r}: {exc}") from None
+    if not isinstance(drawing, Drawing) or drawing.width <= 0 or drawing.height <= 0:
+        raise LabelTooSmall(f"{symbology} drew nothing for {value!r}")
+    return drawing
+
+
+def place_disc_barcode(template: DiscTemplate, value: str, symbology: str) -> DiscBarcode:
+    """The barcode in the band right of the hub: bars 8 mm high across the band, a
+    matrix code 14 mm square; ``LabelTooSmall`` when the value cannot be encoded or its
+    bars would be drawn narrower than they scan."""
+    centre = DISC_MM * mm / 2
+    radius = template.printable_mm * mm / 2 - template.gap_mm * mm
+    start = centre + template.hole_mm * mm / 2 + template.gap_mm * mm
+    drawing = _symbol(value, symbology)
+    if symbology in MATRIX_CODES:
+        side = _MATRIX_MM * mm
+        return DiscBarcode(value, symbology, start, centre - side / 2, side, side)
+    height = _BAR_HEIGHT_MM * mm
+    band = centre + math.sqrt(radius**2 - (height / 2) ** 2) - start
+    quiet = _QUIET_MODULES * _MODULE_PT
+    needed = drawing.width + 2 * quiet
+    if band < needed:
+        raise LabelTooSmall(
+            f"a {symbology} barcode of {value!r} needs {needed / mm:.0f} mm;"
+            f" {band / mm:.0f} mm fit beside the hub"
+        )
+    scale = min(band / needed, _MAX_BAR_SCALE)
+    x = start + (band - needed * scale) / 2 + quiet * scale
+    return DiscBarcode(value, symbology, x, centre - height / 2, drawing.width * scale, height)
+
+
 def check_disc(layout: DiscLayout) -> list[str]:
-    """Text boxes that reach past the printable circle or into the hub (empty when fine)."""
+    """Text boxes and the barcode where they reach past the printable circle or into the
+    hub, and a barcode over text (empty when fine)."""
     c = layout.centre
     outer = layout.template.printable_mm * mm / 2
     hole = layout.template.hole_mm * mm / 2
     problems: list[str] = []
-    for box in layout.texts:
-        r = text_rect(box)
+    boxes = [(repr(box.text), text_rect(box)) for box in layout.texts]
+    if layout.barcode is not None:
+        boxes.append((f"the barcode {layout.barcode.value!r}", layout.barcode.rect))
+    for what, r in boxes:
         corners = [(r.x, r.y), (r.right, r.y), (r.x, r.top), (r.right, r.top)]
         if any(math.hypot(x - c, y - c) > outer + 0.01 for x, y in corners):
-            problems.append(f"{box.text!r} reaches past the printable edge")
+            problems.append(f"{what} reaches past the printable edge")
         nearest_x = min(max(c, r.x), r.right)
         nearest_y = min(max(c, r.y), r.top)
         if math.hypot(nearest_x - c, nearest_y - c) < hole:
-            problems.append(f"{box.text!r} reaches into the centre hole")
+            problems.append(f"{what} reaches into the centre hole")
+    if layout.barcode is not None:
+        bars = layout.barcode.rect
+        for what, r in boxes[:-1]:
+            if r.x < bars.right and bars.x < r.right and r.y < bars.top and bars.y < r.top:
+                problems.append(f"{what} overlaps the barcode")
     return problems
+
+
+def _draw_barcode(canvas: Canvas, barcode: DiscBarcode) -> None:
+    drawing = _symbol(barcode.value, barcode.symbology)
+    sx, sy = barcode.w / drawing.width, barcode.h / drawing.height
+    if barcode.symbology in MATRIX_CODES:
+        sx = sy = min(sx, sy)  # modules stay square
+    drawing.scale(sx, sy)
+    drawing.width, drawing.height = drawing.width * sx, drawing.height * sy
+    renderPDF.draw(drawing, canvas, barcode.x, barcode.y)
 
 
 def render_disc_pdf(layout: DiscLayout) -> bytes:
@@ -147,6 +235,8 @@ def render_disc_pdf(layout: DiscLayout) -> bytes:
         canvas.circle(c, c, layout.template.hole_mm * mm / 2)
     for box in layout.texts:
         draw_text(canvas, box)
+    if layout.barcode is not None:
+        _draw_barcode(canvas, layout.barcode)
     canvas.showPage()
     canvas.save()
     return out.getvalue()
