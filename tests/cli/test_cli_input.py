@@ -99,6 +99,14 @@ def test_content_add_then_order_create(settings: Settings, tmp_path: Path) -> No
     assert order_id.startswith("ORD-")
     shown = _cli(["order", "show", order_id], settings)
     assert "queued" in shown.stdout
+    odd = _cli(["order", "hold", order_id, "--reason", "pay\u2028first"], settings)
+    assert odd.returncode == 2 and "U+2028" in odd.stderr
+    held = _cli(["order", "hold", order_id, "--reason", "awaiting payment"], settings)
+    assert held.returncode == 0 and "held" in held.stdout, held.stderr
+    again = _cli(["order", "hold", order_id], settings)
+    assert again.returncode != 0 and "only queued requests can be held" in again.stderr
+    released = _cli(["order", "release", order_id], settings)
+    assert released.returncode == 0 and "queued" in released.stdout, released.stderr
     bad = _cli(
         [
             "order",

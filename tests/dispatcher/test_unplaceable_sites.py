@@ -13,37 +13,8 @@ from sqlalchemy import func, select
 from discflow import store
 from discflow.archive import BlobStore
 from discflow.dispatcher import Dispatcher, DispatcherSettings
-from discflow.protocol import AgentStatus
 from discflow.store import Database, Event, Notice, Request
-from tests.utils.factories import make_content, place_request
-
-
-def _device(database: Database, name: str, site: str, media: str, port: int) -> None:
-    report = AgentStatus.model_validate(
-        {
-            "name": name,
-            "driver": "sim",
-            "availability": "online",
-            "drives": [{"index": 0, "state": "idle"}],
-            "media": [{"media": media, "loaded": 50, "write_Bps": 1_000_000, "loaded_total": 50}],
-            "cache": [],
-            "cache_capacity_bytes": 10_000_000_000,
-            "cache_free_bytes": 10_000_000_000,
-            "reasons": [],
-        }
-    )
-    with database.transaction() as session:
-        store.register_device(
-            session,
-            name=name,
-            driver="sim",
-            address=f"http://127.0.0.1:{port}",
-            actor="test",
-            agent_token=f"dfa_{name}",
-            site=site,
-        )
-        session.flush()
-        store.apply_heartbeat(session, store.get_device(session, name), report)
+from tests.utils.factories import make_content, online_sim_device, place_request
 
 
 def _unplaceable_events(database: Database, request_id: str) -> int:
@@ -68,8 +39,8 @@ def _reason(database: Database, request_id: str) -> str | None:
 def test_a_site_planner_calls_unplaceable_only_what_no_site_can_take(
     tmp_path: Path, database: Database
 ) -> None:
-    _device(database, "pub-east", "east", "CD-R", 9001)
-    _device(database, "pub-west", "west", "DVD-R", 9002)
+    online_sim_device(database, "pub-east", site="east", media="CD-R", port=9001)
+    online_sim_device(database, "pub-west", site="west", media="DVD-R", port=9002)
     content = make_content(database, "film", 100_000)
     with database.transaction() as session:
         for_west = place_request(session, content, 1, media="DVD-R").id
@@ -99,7 +70,7 @@ def test_a_site_planner_calls_unplaceable_only_what_no_site_can_take(
 
 
 def test_a_planner_of_every_site_still_records_it(tmp_path: Path, database: Database) -> None:
-    _device(database, "pub-east", "east", "CD-R", 9001)
+    online_sim_device(database, "pub-east", site="east", media="CD-R", port=9001)
     content = make_content(database, "film", 100_000)
     with database.transaction() as session:
         for_nobody = place_request(session, content, 1, media="BD-R").id

@@ -1,4 +1,4 @@
-"""Factories for test data: users with tokens, catalog entries, addresses."""
+"""Factories for test data: users with tokens, catalog entries, addresses, devices."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from discflow import store
 from discflow.domain import Address
+from discflow.protocol import AgentStatus
 from discflow.store import Database, OrderLine, Principal, Request, Role
 
 
@@ -62,3 +63,35 @@ def place_request(session: Session, content_id: str, copies: int, media: str = "
         Address(name="Ada", lines=("1 Rd",), city="London", postal_code="N1", country="GB"),
     )
     return placed.order.requests[0]
+
+
+def online_sim_device(
+    database: Database, name: str, *, media: str, port: int, site: str = "main", drives: int = 1
+) -> None:
+    """A registered sim device with ``drives`` idle drives, 50 blanks of ``media`` and an
+    empty 10 GB cache, as its first heartbeat says (no agent runs behind ``port``)."""
+    report = AgentStatus.model_validate(
+        {
+            "name": name,
+            "driver": "sim",
+            "availability": "online",
+            "drives": [{"index": i, "state": "idle"} for i in range(drives)],
+            "media": [{"media": media, "loaded": 50, "write_Bps": 1_000_000, "loaded_total": 50}],
+            "cache": [],
+            "cache_capacity_bytes": 10_000_000_000,
+            "cache_free_bytes": 10_000_000_000,
+            "reasons": [],
+        }
+    )
+    with database.transaction() as session:
+        store.register_device(
+            session,
+            name=name,
+            driver="sim",
+            address=f"http://127.0.0.1:{port}",
+            actor="test",
+            agent_token=f"dfa_{name}",
+            site=site,
+        )
+        session.flush()
+        store.apply_heartbeat(session, store.get_device(session, name), report)

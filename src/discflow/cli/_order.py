@@ -21,7 +21,7 @@ from discflow.cli import app
 from discflow.cli._common import console, open_database
 from discflow.errors import InvalidInput
 from discflow.store import Database, OrderLine, Principal, Role
-from discflow.web.schemas import AddressIn
+from discflow.web.schemas import AddressIn, HoldRequest
 
 order_app = typer.Typer(help="Orders.", no_args_is_help=True)
 app.add_typer(order_app, name="order")
@@ -97,6 +97,31 @@ def show(
             _show(order)
             return
     _follow(database, order_id, admin, poll_s)
+
+
+@order_app.command("hold")
+def hold(
+    order_id: str,
+    reason: str = typer.Option("", help="why (shown on the order page and in its log)"),
+) -> None:
+    """Keep the order's queued requests out of planning until `order release`."""
+    try:
+        why = HoldRequest(reason=reason).reason
+    except ValidationError as exc:
+        raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="--reason") from None
+    admin = Principal(user_id=None, name="cli", role=Role.ADMIN)
+    with open_database().transaction() as session:
+        order = store.hold_order(session, order_id, admin, why=why)
+        console.print(f"order {order.id}: {store.order_state(order)}")
+
+
+@order_app.command("release")
+def release(order_id: str) -> None:
+    """Put the order's held requests back in the queue."""
+    admin = Principal(user_id=None, name="cli", role=Role.ADMIN)
+    with open_database().transaction() as session:
+        order = store.release_order(session, order_id, admin)
+        console.print(f"order {order.id}: {store.order_state(order)}")
 
 
 def _follow(database: Database, order_id: str, admin: Principal, poll_s: float) -> None:

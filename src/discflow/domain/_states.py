@@ -21,6 +21,7 @@ class RequestState(StrEnum):
 
     RECEIVED = "received"
     QUEUED = "queued"
+    HELD = "held"  # kept out of planning by a person until released (CUPS pending-held)
     ASSIGNED = "assigned"
     BURNING = "burning"
     VERIFYING = "verifying"
@@ -171,7 +172,9 @@ REQUEST_LIFECYCLE: Lifecycle[RequestState] = Lifecycle(
     _table(
         {
             _R.RECEIVED: {_R.QUEUED, _R.FAILED, _R.CANCELLED},
-            _R.QUEUED: {_R.ASSIGNED, _R.FAILED, _R.CANCELLED},
+            # held: only before any disc of it is planned (a job already sent runs on)
+            _R.QUEUED: {_R.ASSIGNED, _R.HELD, _R.FAILED, _R.CANCELLED},
+            _R.HELD: {_R.QUEUED, _R.CANCELLED},
             # back to QUEUED: its device went away or a copy must be redone elsewhere
             _R.ASSIGNED: {_R.BURNING, _R.QUEUED, _R.FAILED, _R.CANCELLED},
             _R.BURNING: {_R.VERIFYING, _R.QUEUED, _R.FAILED, _R.CANCELLED},

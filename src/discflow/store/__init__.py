@@ -118,10 +118,12 @@ from discflow.store._orders import (
     check_label_glyphs,
     get_order,
     get_request,
+    hold_order,
     list_orders,
     order_priority,
     order_state,
     place_order,
+    release_order,
     transition_request,
 )
 from discflow.store._print_queue import (
@@ -228,6 +230,8 @@ __all__ = [
     "apply_returned_report",
     "cancel_job",
     "cancel_order",
+    "hold_order",
+    "release_order",
     "check_visible",
     "claim_jobs",
     "clear_notices",

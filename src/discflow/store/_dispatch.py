@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from discflow.domain import (
@@ -39,6 +39,7 @@ from discflow.domain import (
 )
 from discflow.protocol import DiscLabel, JobCreate, JobOut
 from discflow.store._jobs import JOB_ACTIVE, CopyCounts, job_state, settle_request, update_job
+from discflow.store._orders import locked_requests
 from discflow.store._print_queue import queue_label
 from discflow.store._tables import Device, Job, Notice, Request
 
@@ -348,23 +349,7 @@ def claim_requests(session: Session, request_ids: Collection[str]) -> dict[str, 
     ids = sorted(set(request_ids))
     if not ids:
         return {}
-    if session.get_bind().dialect.name == "sqlite":
-        # no row locks, and pysqlite runs a SELECT outside any transaction: take the
-        # database's one write lock first (a no-op UPDATE), so the counts read below
-        # are the latest and no other writer commits before this transaction does
-        session.execute(
-            update(Request)
-            .where(Request.id.in_(ids))
-            .values(state=Request.state)
-            .execution_options(synchronize_session=False)
-        )
-    requests = session.scalars(
-        select(Request)
-        .where(Request.id.in_(ids))
-        .order_by(Request.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    requests = locked_requests(session, Request.id.in_(ids))
     in_flight: dict[str, int] = {}
     for request_id, copies, good in session.execute(
         select(Job.request_id, Job.copies, Job.good_copies).where(

@@ -192,6 +192,12 @@ def settle_request(
         return
     state = RequestState(request.state)
     active = [j for j in jobs if DispatchState(j.state) in DISPATCH_ACTIVE]
+    if state == RequestState.HELD:
+        if request.good_copies < request.copies:
+            return  # held: nothing is planned until a person releases it
+        # a device that came back made the rest: nothing is left to hold
+        transition_request(session, request, RequestState.QUEUED, message="made while held")
+        state = RequestState.QUEUED
     if request.good_copies >= request.copies:
         # the log shows every phase, even when one poll saw the whole job finish
         if state == RequestState.QUEUED:  # a device came back with discs of a moved job

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -28,7 +28,7 @@ from discflow.domain import (
     RequestState,
     check_fits,
 )
-from discflow.errors import InvalidInput, NotFound, PermissionDenied
+from discflow.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from discflow.labels import missing_glyphs
 from discflow.settings import Settings
 from discflow.store._auth import OrderQuota, Principal, Role, check_order_quota
@@ -75,7 +75,9 @@ def order_state(order: Order) -> str:
         return "cancelled"
     if states <= REQUEST_FINAL:
         return "failed" if RequestState.FAILED in states else "done"
-    if states <= {RequestState.RECEIVED, RequestState.QUEUED}:
+    if RequestState.HELD in states and states <= REQUEST_FINAL | {RequestState.HELD}:
+        return "held"
+    if states <= {RequestState.RECEIVED, RequestState.QUEUED, RequestState.HELD}:
         return "queued"
     return "in-progress"
 
@@ -363,6 +365,71 @@ def cancel_order(session: Session, order_id: str, principal: Principal) -> Order
         order_id=order.id,
         actor=principal.name,
     )
+    return order
+
+
+def locked_requests(session: Session, which: ColumnElement[bool]) -> list[Request]:
+    """The requests ``which`` selects, locked for this transaction, in id order (two
+    lockers take turns and cannot deadlock), reloaded after the lock so what another
+    transaction committed meanwhile is what is read."""
+    if session.get_bind().dialect.name == "sqlite":
+        # no row locks, and pysqlite runs a SELECT outside any transaction: take the
+        # database's one write lock first (a no-op UPDATE), so the rows read below
+        # are the latest and no other writer commits before this transaction does
+        session.execute(
+            update(Request)
+            .where(which)
+            .values(state=Request.state)
+            .execution_options(synchronize_session=False)
+        )
+    return list(
+        session.scalars(
+            select(Request)
+            .where(which)
+            .order_by(Request.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def hold_order(session: Session, order_id: str, principal: Principal, *, why: str = "") -> Order:
+    """Keep the order's queued requests out of planning until released (CUPS's hold):
+    nothing of them is planned; discs already given to a device are made."""
+    order = get_order(session, order_id, principal)
+    # the planner claims requests under the same locks (store.claim_requests): a
+    # request is held before a plan binds it, or bound (and made) before it is held
+    locked = locked_requests(session, Request.order_id == order.id)
+    queued = [r for r in locked if RequestState(r.state) == RequestState.QUEUED]
+    if not queued:
+        raise IllegalTransition(
+            f"order {order_id!r} is {order_state(order)}: only queued requests can be held "
+            "(discs already planned are made; cancel the order to stop them)"
+        )
+    reason = f"held by {principal.name}" + (f": {why}" if why else "")
+    for request in queued:
+        transition_request(session, request, RequestState.HELD, actor=principal.name,
+                           reason=reason)  # fmt: skip
+    record(session, "order.held", reason, order_id=order.id, actor=principal.name)
+    return order
+
+
+def release_order(session: Session, order_id: str, principal: Principal) -> Order:
+    """Put the order's held requests back in the queue, where they keep their place
+    (their age counts from when they were ordered)."""
+    order = get_order(session, order_id, principal)
+    locked = locked_requests(session, Request.order_id == order.id)
+    held = [r for r in locked if RequestState(r.state) == RequestState.HELD]
+    if not held:
+        raise IllegalTransition(
+            f"order {order_id!r} is {order_state(order)}: nothing of it is held"
+        )
+    for request in held:
+        transition_request(session, request, RequestState.QUEUED, actor=principal.name,
+                           message=f"released by {principal.name}")  # fmt: skip
+        request.reason = ""  # the hold's reason no longer applies
+    record(session, "order.released", f"released by {principal.name}", order_id=order.id,
+           actor=principal.name)  # fmt: skip
     return order
 
 

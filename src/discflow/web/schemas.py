@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from discflow.domain import Address, Priority
+from discflow.domain import Address, Priority, unprintable
 from discflow.protocol import DeviceReasonOut
 
 
@@ -48,6 +48,21 @@ class OrderCreate(BaseModel):
     priority: Priority = Field(
         default=Priority.NORMAL, description="how soon to burn every request of the order"
     )
+
+
+class HoldRequest(BaseModel):
+    """Why the order is held (shown on the order page and in its log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=200)
+
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if bad := unprintable(value):
+            raise ValueError(f"the reason holds {bad}: give it as one line of text")
+        return value.strip()
 
 
 class RequestPublic(BaseModel):

@@ -168,6 +168,33 @@ def test_order_page_polls_until_final_and_cancel_works(
     assert 'id="order-state">cancelled<' in live
 
 
+def test_order_page_holds_and_releases(client: TestClient, database: Database) -> None:
+    make_user(database, "cara")
+    content = make_content(database, "Dawn Chorus", 5_000_000)
+    csrf = sign_in(client, "cara")
+    placed = client.post(
+        "/orders",
+        data={"csrf_token": csrf, "content_id": content, "media": "CD-R", "copies": "1",
+              **NEW_ADDRESS},
+        follow_redirects=False,
+    )  # fmt: skip
+    url = placed.headers["location"]
+    page = client.get(url).text
+    assert 'id="hold"' in page and 'id="release"' not in page
+    assert client.post(f"{url}/hold", data={}).status_code == 403  # no token, no change
+    held = client.post(f"{url}/hold", data={"csrf_token": csrf})
+    assert held.status_code == 200 and "nothing more of this order is planned" in held.text
+    live = client.get(f"{url}/live").text
+    assert 'id="order-state">held<' in live and "on hold: held by cara" in live
+    assert 'id="release"' in live and 'id="hold"' not in live
+    assert "The order is on hold" in live  # the customer's story says it in words
+    released = client.post(f"{url}/release", data={"csrf_token": csrf})
+    assert released.status_code == 200 and "back in the queue" in released.text
+    assert 'id="order-state">queued<' in client.get(f"{url}/live").text
+    again = client.post(f"{url}/release", data={"csrf_token": csrf})
+    assert again.status_code == 409 and "nothing of it is held" in again.text
+
+
 def test_content_page_previews_the_disc_face(client: TestClient, database: Database) -> None:
     make_user(database, "cara")
     content_id = make_content(database, "Dawn Chorus", 5_000_000)

@@ -31,6 +31,7 @@ PAGE_SIZE = 50
 # the states a person filters by, and the request states each one covers
 STATE_FILTERS: dict[str, tuple[str, ...]] = {
     "queued": (RequestState.RECEIVED.value, RequestState.QUEUED.value),
+    "held": (RequestState.HELD.value,),
     "in-progress": tuple(s.value for s in REQUEST_ACTIVE),
     "done": (RequestState.DONE.value,),
     "failed": (RequestState.FAILED.value,),

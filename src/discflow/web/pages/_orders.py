@@ -244,7 +244,10 @@ async def place(request: Request, session: PageSession, current: CsrfDep) -> Res
 
 def _ahead(session: Session, order: Order) -> dict[str, int]:
     """Per request: discs of the same media still to make for older requests."""
-    open_states = [s.value for s in RequestState if s not in REQUEST_FINAL]
+    # held requests are not ahead: nothing of them is made until they are released
+    open_states = [
+        s.value for s in RequestState if s not in REQUEST_FINAL and s != RequestState.HELD
+    ]
     ahead: dict[str, int] = {}
     for mine in order.requests:
         older = session.execute(
@@ -281,6 +284,8 @@ def _detail_context(session: Session, order: Order, *, operator: bool) -> dict[s
         "order": order,
         "state": state,
         "final": all(RequestState(r.state) in REQUEST_FINAL for r in order.requests),
+        "can_hold": any(r.state == RequestState.QUEUED for r in order.requests),
+        "can_release": any(r.state == RequestState.HELD for r in order.requests),
         "events": events if operator else [],
         "story": [] if operator else customer_story(events, facts),
         "titles": {r.content_id: r.content.title for r in order.requests},
@@ -328,6 +333,23 @@ def cancel(order_id: str, request: Request, session: PageSession, current: CsrfD
         see_other(f"/orders/{order_id}"),
         "Cancelled what was not made yet; discs already made still ship.",
     )
+
+
+@router.post("/orders/{order_id}/hold")
+def hold(order_id: str, request: Request, session: PageSession, current: CsrfDep) -> Response:
+    readable_order(session, order_id, current.principal)
+    store.hold_order(session, order_id, current.principal)
+    return flash(
+        see_other(f"/orders/{order_id}"),
+        "Held: nothing more of this order is planned until it is released.",
+    )
+
+
+@router.post("/orders/{order_id}/release")
+def release(order_id: str, request: Request, session: PageSession, current: CsrfDep) -> Response:
+    readable_order(session, order_id, current.principal)
+    store.release_order(session, order_id, current.principal)
+    return flash(see_other(f"/orders/{order_id}"), "Released: back in the queue in its place.")
 
 
 @router.post("/orders/{order_id}/labels")

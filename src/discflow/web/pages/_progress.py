@@ -46,6 +46,8 @@ def blanks(device: Device, media: str) -> int:
 
 def waiting_for(request: DiscRequest, devices: Sequence[Device]) -> str:
     """Why a request that is not being burned yet waits, or "" if it need not."""
+    if RequestState(request.state) == RequestState.HELD:
+        return f"on hold: {request.reason}" if request.reason else "on hold"
     if RequestState(request.state) not in (RequestState.RECEIVED, RequestState.QUEUED):
         return ""
     taking = [d for d in devices if any(row.media == request.media for row in d.media)]
@@ -79,6 +81,8 @@ def outlook(
     if RequestState(request.state) in REQUEST_FINAL:
         return Outlook("", None)
     reason = waiting_for(request, devices)
+    if RequestState(request.state) == RequestState.HELD:
+        return Outlook(reason, None)  # no estimate until it is released
     if planned_end is not None:
         return Outlook(reason, max(planned_end, now))
     rates = []

@@ -58,6 +58,10 @@ def _sentence(event: _Event, facts: RequestFacts | None) -> tuple[str, str] | No
         return "order", "We received your order."
     if event.type == "order.cancelled":
         return "order", "The order was cancelled; discs already made still ship."
+    if event.type == "order.held":
+        return "order", "The order is on hold: nothing more of it is made until it is released."
+    if event.type == "order.released":
+        return "order", "The order was released and is back in the queue."
     if event.type == "label.printed":
         return "label", "Shipping label printed."
     if event.type == "label.requeued":

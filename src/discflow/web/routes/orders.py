@@ -1,4 +1,4 @@
-"""``/api/v1/orders``: place, read and cancel orders."""
+"""``/api/v1/orders``: place, read, hold, release and cancel orders."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from discflow.web.deps import (
     get_database,
 )
 from discflow.web.routes._convert import JSON, order_public, placed_order_public
-from discflow.web.schemas import OrderCreate, OrderPublic
+from discflow.web.schemas import HoldRequest, OrderCreate, OrderPublic
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -115,6 +115,22 @@ def get_order(order_id: str, session: SessionDep, principal: UserDep) -> OrderPu
 def cancel_order(order_id: str, session: SessionDep, principal: UserDep) -> OrderPublic:
     """Cancel every request of the order that has not finished."""
     return order_public(store.cancel_order(session, order_id, principal))
+
+
+@router.post("/{order_id}/hold", response_model=OrderPublic)
+def hold_order(
+    order_id: str, session: SessionDep, principal: UserDep, body: HoldRequest | None = None
+) -> OrderPublic:
+    """Keep the order's queued requests out of planning until released (409 when none
+    is queued: discs already planned are made; cancel to stop them)."""
+    why = body.reason if body is not None else ""
+    return order_public(store.hold_order(session, order_id, principal, why=why))
+
+
+@router.post("/{order_id}/release", response_model=OrderPublic)
+def release_order(order_id: str, session: SessionDep, principal: UserDep) -> OrderPublic:
+    """Put the order's held requests back in the queue (409 when none is held)."""
+    return order_public(store.release_order(session, order_id, principal))
 
 
 class LabelsQueued(BaseModel):
