@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from discflow import store
-from discflow.dispatcher import print_pending, reprint_order
+from discflow.dispatcher import print_pending, print_pending_holding_the_floor, reprint_order
 from discflow.domain import Address, RequestState
 from discflow.labels import FolderPrinter
 from discflow.store import Database, OrderLine, PrintJob, Role, queue_label
@@ -124,3 +124,23 @@ def test_a_dispatcher_that_lost_the_floor_prints_nothing_more(
     assert not list((tmp_path / "labels").glob("*.pdf")), "printed without the floor's lease"
     assert asyncio.run(print_pending(database, printer, fence=holds_the_floor("d2"))) == 3
     assert asyncio.run(print_pending(database, printer, fence=holds_the_floor("d2"))) == 0
+
+
+def test_the_cli_prints_only_while_no_dispatcher_holds_the_floor(
+    database: Database, tmp_path: Path
+) -> None:
+    # `discflow labels print --order` beside a running dispatcher: it must not print
+    # what the dispatcher's round prints too; with the floor free it prints and lets go
+    _done_order(database)
+    printer = FolderPrinter(tmp_path / "labels", once_per_name=True)
+    with database.transaction() as session:
+        assert store.acquire_lease(session, "planner", owner="d1", ttl_s=60)
+    cli = print_pending_holding_the_floor(database, printer, owner="cli-1", ttl_s=60)
+    assert asyncio.run(cli) == 0
+    assert not list((tmp_path / "labels").glob("*.pdf")), "printed beside the floor's holder"
+    with database.transaction() as session:
+        store.release_lease(session, "planner", owner="d1")
+    cli = print_pending_holding_the_floor(database, printer, owner="cli-1", ttl_s=60)
+    assert asyncio.run(cli) == 3
+    with database.transaction() as session:  # let go: a dispatcher takes the floor at once
+        assert store.acquire_lease(session, "planner", owner="d1", ttl_s=60)

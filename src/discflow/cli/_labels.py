@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from discflow import store
 from discflow.cli import app
 from discflow.cli._common import open_database
 from discflow.dispatcher import (
+    dispatcher_settings,
     label_format,
     label_item,
-    print_pending,
+    print_pending_holding_the_floor,
     printer_from_setting,
     reprint_order,
 )
@@ -176,12 +178,22 @@ def print_(
                 database, order, printer=target.name, sheet=settings.label_sheet, actor="cli"
             )
             printed = asyncio.run(
-                print_pending(database, target, fmt=label_format(settings.label_format))
+                print_pending_holding_the_floor(
+                    database,
+                    target,
+                    owner=f"cli-{os.getpid()}",
+                    ttl_s=dispatcher_settings(settings).lease_s,
+                    fmt=label_format(settings.label_format),
+                )
             )
         except DiscflowError as exc:
             raise _fail(exc) from exc
         typer.echo(f"{printed} of {count} label(s) of {order} printed on {target.name}")
         if printed < count:
+            typer.echo(
+                "the rest stay queued: a running dispatcher holds the floor and prints them"
+                " in its next round (or they failed: see `discflow events`)"
+            )
             raise typer.Exit(code=1)
         return
     if addresses is None or not printer:

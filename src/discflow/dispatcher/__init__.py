@@ -12,6 +12,7 @@ from discflow.dispatcher._printing import (
     label_format,
     label_item,
     print_pending,
+    print_pending_holding_the_floor,
     printer_from_setting,
     reprint_order,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "label_format",
     "label_item",
     "print_pending",
+    "print_pending_holding_the_floor",
     "printer_from_setting",
     "record_media_loaded",
     "reprint_order",

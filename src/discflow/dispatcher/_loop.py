@@ -40,14 +40,13 @@ from discflow.dispatcher._planner import Planner
 from discflow.dispatcher._printing import label_format, print_pending, printer_from_setting
 from discflow.dispatcher._pusher import Pusher
 from discflow.dispatcher._settings import DispatcherSettings
-from discflow.dispatcher._sites import SiteLeases
+from discflow.dispatcher._sites import FLOOR_LEASE, SiteLeases
 from discflow.errors import DiscflowError
 from discflow.protocol import JobOut
 from discflow.store import ChangeFeed, Database, SettlePolicy
 
 log = logging.getLogger("discflow.dispatcher")
 
-PLANNER_LEASE = "planner"  # the floor's lease: one holder across every site
 
 
 class Dispatcher:
@@ -140,14 +139,14 @@ class Dispatcher:
         with self.database.transaction() as session:
             self.site_leases.release(session)
             if self.leader:
-                store.release_lease(session, PLANNER_LEASE, owner=self.owner)
+                store.release_lease(session, FLOOR_LEASE, owner=self.owner)
 
     # -- one round -----------------------------------------------------------
 
     def _holds_the_floor(self, session: Session) -> bool:
         """Renew the floor's lease now: a round may outlast the renewal at its start."""
         self.leader = store.acquire_lease(
-            session, PLANNER_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
+            session, FLOOR_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
         )
         return self.leader
 
@@ -159,7 +158,7 @@ class Dispatcher:
         if self._round_began - self._renewed_at >= self.settings.lease_s / 5:
             with self.database.transaction() as session:
                 self.leader = store.acquire_lease(
-                    session, PLANNER_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
+                    session, FLOOR_LEASE, owner=self.owner, ttl_s=self.settings.lease_s
                 )
                 self.sites = self.site_leases.renew(session)
                 store.claim_jobs(

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from discflow import store
+from discflow.dispatcher._sites import FLOOR_LEASE
 from discflow.domain import Address
 from discflow.errors import DiscflowError, InvalidInput
 from discflow.labels import (
@@ -115,6 +116,24 @@ async def print_pending(
     for ids in groups.values():
         printed += await _print_group(database, printer, ids, fmt=fmt, fence=fence)
     return printed
+
+
+async def print_pending_holding_the_floor(
+    database: Database, printer: Printer, *, owner: str, ttl_s: float, fmt: LabelFormat = "pdf"
+) -> int:
+    """``print_pending`` from outside a dispatcher (the CLI): the floor's lease is taken
+    in the transaction that reads each batch, as a dispatcher's round does, so the two
+    never print one label twice; while a dispatcher holds the floor nothing is printed
+    here (its next round prints them). The lease is let go at the end."""
+
+    def holds_the_floor(session: Session) -> bool:
+        return store.acquire_lease(session, FLOOR_LEASE, owner=owner, ttl_s=ttl_s)
+
+    try:
+        return await print_pending(database, printer, fmt=fmt, fence=holds_the_floor)
+    finally:
+        with database.transaction() as session:
+            store.release_lease(session, FLOOR_LEASE, owner=owner)
 
 
 async def _print_group(

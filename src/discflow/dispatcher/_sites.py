@@ -1,4 +1,6 @@
-"""Which sites this dispatcher plans: one ``planner:<site>`` lease per site.
+"""Which sites this dispatcher plans: one ``planner:<site>`` lease per site, and
+the floor's lease (``FLOOR_LEASE``): one holder for every site's notices, lost jobs,
+labels and webhooks.
 
 Invariants:
 - A site is planned by the holder of its lease only (``store.acquire_lease``
@@ -20,6 +22,8 @@ from collections.abc import Collection
 from sqlalchemy.orm import Session
 
 from discflow import store
+
+FLOOR_LEASE = "planner"  # the name it had before sites
 
 
 def site_share(sites: int, alive: int) -> int:
