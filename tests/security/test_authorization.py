@@ -39,6 +39,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/orders"): USERS,
     ("GET", "/api/v1/orders/{order_id}"): OWNER,
     ("POST", "/api/v1/orders/{order_id}/cancel"): OWNER,
+    ("POST", "/api/v1/orders/{order_id}/hold"): OWNER,
+    ("POST", "/api/v1/orders/{order_id}/release"): OWNER,
     ("POST", "/api/v1/orders/{order_id}/labels"): STAFF,
     ("GET", "/api/v1/contents"): USERS,
     ("POST", "/api/v1/contents"): STAFF,
