@@ -48,7 +48,6 @@ from discflow.store import ChangeFeed, Database, SettlePolicy
 log = logging.getLogger("discflow.dispatcher")
 
 
-
 class Dispatcher:
     """Runs inside ``discflow serve`` (on a ``DispatcherThread``) or alone as
     ``discflow dispatch``."""
