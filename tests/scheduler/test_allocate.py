@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from discflow.scheduler import CachedContent
+from discflow.scheduler import CachedContent, choose_victims
 
 from .builders import assignments, device, downloads, end_and_fetches, run_to_end, snapshot
 
@@ -61,3 +61,26 @@ def test_a_device_that_can_cache_two_of_the_largest_fetches_it_while_burning() -
     ends = {a.request: a.end_s for a in assignments(plans)}
     assert [(d.content, d.start_s) for d in downloads(plans)] == [("c", 0.0)]
     assert ends["r1"] == pytest.approx(1100.0)
+
+
+def test_a_device_burns_the_content_it_holds_before_the_titles_it_fetches() -> None:
+    # One drive, a cache of two contents, "a" held. Smith's rule alone puts the
+    # short fetched titles "b" and "c" before the 10 copies of "a"; then the
+    # fetch of "c" evicted the idle "a" and it was fetched again for its copies.
+    contents = {"a": 1000, "b": 1000, "c": 1000}
+    dev = device("D", cache_bytes=2000, cached=(CachedContent("a", 1000),))
+    requests = [("ra", "a", 10), ("rb", "b", 1), ("rc", "c", 1)]
+    plans = run_to_end(snapshot([dev], requests, contents=contents))
+    assert sum(a.copies for a in assignments(plans)) == 12
+    assert sorted(d.content for d in downloads(plans)) == ["b", "c"]
+
+
+def test_eviction_spares_contents_the_devices_planned_work_needs() -> None:
+    # Both entries can go now; GDSF alone evicts the unused "planned" first.
+    idle = [CachedContent("planned", 1000, hits=0), CachedContent("done", 1000, hits=5)]
+    plain = choose_victims(idle, need_bytes=500, keep="new", now=0.0, policy="gdsf")
+    spared = choose_victims(
+        idle, need_bytes=500, keep="new", now=0.0, policy="gdsf", planned={"planned"}
+    )
+    assert plain is not None and [v.content for v in plain] == ["planned"]
+    assert spared is not None and [v.content for v in spared] == ["done"]
