@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from discflow.scheduler import CachedContent, choose_victims
+from discflow.scheduler import CachedContent, QueuedRequest, choose_victims
 
 from .builders import assignments, device, downloads, end_and_fetches, run_to_end, snapshot
 
@@ -84,3 +86,20 @@ def test_eviction_spares_contents_the_devices_planned_work_needs() -> None:
     )
     assert plain is not None and [v.content for v in plain] == ["planned"]
     assert spared is not None and [v.content for v in spared] == ["done"]
+
+
+def test_the_regroup_gives_a_split_group_to_the_holder_when_the_batch_end_allows() -> None:
+    # Two CD devices of one class, "X" holding "a" and "Y" on a slow link, and
+    # a DVD device whose 20 copies set the batch's end (2,000 s). The spread
+    # fills the CD class to its own end (500 s), 5 copies of "a" each, so "Y"
+    # fetched "a" for 1,000 s; all 10 on "X" end at 1,000 s, within the batch.
+    contents = {"a": 1000, "d": 1000}
+    holder = device("X", cached=(CachedContent("a", 1000),))
+    slow = device("Y", link_Bps=1.0)
+    dvd = device("V", media="DVD-R")
+    snap = snapshot([holder, slow, dvd], [("ra", "a", 10)], contents=contents)
+    snap = replace(snap, requests=(*snap.requests, QueuedRequest("rd", "d", "DVD-R", 20, 0.0, 1)))
+    plans = run_to_end(snap)
+    assert sum(a.copies for a in assignments(plans)) == 30
+    assert [d.content for d in downloads(plans)] == ["d"]
+    assert {a.device for a in assignments(plans) if a.request == "ra"} == {"X"}
