@@ -106,7 +106,7 @@ def allocate(
     for name, pieces in out.items():
         # Held contents first: burned before fetches fill the cache, they are
         # not evicted and fetched again later (gen-batch-10000x200 worst seed
-        # 1.052 -> 1.048 x bound, mixed-batch downloads -1 to -5%).
+        # 1.052 -> 1.048 x bound, mixed-batch downloads -0.5 to -5%).
         cache = by_name[name].cache
         pieces.sort(
             key=lambda p: (
