@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from discflow.scheduler import CachedContent
+from discflow.scheduler import CachedContent, QueuedRequest, choose_victims
 
 from .builders import assignments, device, downloads, end_and_fetches, run_to_end, snapshot
 
@@ -61,3 +63,43 @@ def test_a_device_that_can_cache_two_of_the_largest_fetches_it_while_burning() -
     ends = {a.request: a.end_s for a in assignments(plans)}
     assert [(d.content, d.start_s) for d in downloads(plans)] == [("c", 0.0)]
     assert ends["r1"] == pytest.approx(1100.0)
+
+
+def test_a_device_burns_the_content_it_holds_before_the_titles_it_fetches() -> None:
+    # One drive, a cache of two contents, "a" held. Smith's rule alone puts the
+    # short fetched titles "b" and "c" before the 10 copies of "a"; then the
+    # fetch of "c" evicted the idle "a" and it was fetched again for its copies.
+    contents = {"a": 1000, "b": 1000, "c": 1000}
+    dev = device("D", cache_bytes=2000, cached=(CachedContent("a", 1000),))
+    requests = [("ra", "a", 10), ("rb", "b", 1), ("rc", "c", 1)]
+    plans = run_to_end(snapshot([dev], requests, contents=contents))
+    assert sum(a.copies for a in assignments(plans)) == 12
+    assert sorted(d.content for d in downloads(plans)) == ["b", "c"]
+
+
+def test_eviction_spares_contents_the_devices_planned_work_needs() -> None:
+    # Both entries can go now; GDSF alone evicts the unused "planned" first.
+    idle = [CachedContent("planned", 1000, hits=0), CachedContent("done", 1000, hits=5)]
+    plain = choose_victims(idle, need_bytes=500, keep="new", now=0.0, policy="gdsf")
+    spared = choose_victims(
+        idle, need_bytes=500, keep="new", now=0.0, policy="gdsf", planned={"planned"}
+    )
+    assert plain is not None and [v.content for v in plain] == ["planned"]
+    assert spared is not None and [v.content for v in spared] == ["done"]
+
+
+def test_the_regroup_gives_a_split_group_to_the_holder_when_the_batch_end_allows() -> None:
+    # Two CD devices of one class, "X" holding "a" and "Y" on a slow link, and
+    # a DVD device whose 20 copies set the batch's end (2,000 s). The spread
+    # fills the CD class to its own end (500 s), 5 copies of "a" each, so "Y"
+    # fetched "a" for 1,000 s; all 10 on "X" end at 1,000 s, within the batch.
+    contents = {"a": 1000, "d": 1000}
+    holder = device("X", cached=(CachedContent("a", 1000),))
+    slow = device("Y", link_Bps=1.0)
+    dvd = device("V", media="DVD-R")
+    snap = snapshot([holder, slow, dvd], [("ra", "a", 10)], contents=contents)
+    snap = replace(snap, requests=(*snap.requests, QueuedRequest("rd", "d", "DVD-R", 20, 0.0, 1)))
+    plans = run_to_end(snap)
+    assert sum(a.copies for a in assignments(plans)) == 30
+    assert [d.content for d in downloads(plans)] == ["d"]
+    assert {a.device for a in assignments(plans) if a.request == "ra"} == {"X"}

@@ -4,12 +4,13 @@
 # victims; an entry is deleted no earlier than its last promised burn ends and
 # its download completes (``evict_at``); victims that can go *now* are always
 # preferred to ones that must wait, so a download is delayed only when the
-# cache holds nothing idle enough to free the space.
+# cache holds nothing idle enough to free the space; among those that can go
+# now, contents the device's planned work still needs go last.
 """Cache eviction policies: LRU and size-aware GDSF."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Literal
 
 from discflow.scheduler._model import CachedContent
@@ -40,15 +41,20 @@ def choose_victims(
     keep: str,
     now: float,
     policy: CachePolicy,
+    planned: Collection[str] = (),
 ) -> list[CachedContent] | None:
-    """Entries to delete so that ``need_bytes`` more fit, or None if pins forbid it."""
+    """Entries to delete so that ``need_bytes`` more fit, or None if pins forbid it.
+
+    Contents in ``planned`` (work already planned on this device will burn
+    them) go last among the entries that can go now: deleting one means
+    fetching it again."""
     if need_bytes <= 0:
         return []
     candidates = [e for e in entries if not e.pinned and e.content != keep]
 
     def order(entry: CachedContent) -> tuple[object, ...]:
         at = evict_at(entry, now)  # once per entry: this sort runs at every fetch
-        return (at > now, at, *_score(entry, policy), entry.content)
+        return (at > now, entry.content in planned, at, *_score(entry, policy), entry.content)
 
     candidates.sort(key=order)
     victims: list[CachedContent] = []

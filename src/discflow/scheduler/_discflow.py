@@ -307,6 +307,7 @@ class DiscflowPlanner:
                 policy=self.cache_policy,
                 out=out,
                 holders=self.holders,
+                planned=lambda: self._planned_contents(st),
             )
             is None
         ):
@@ -327,6 +328,10 @@ class DiscflowPlanner:
         if w.left == 0:
             del self.waiters[q.id]
         note_planned(self, st)
+
+    def _planned_contents(self, st: DeviceState) -> set[str]:
+        """Contents of the copies planned on ``st`` (kept in its cache when it can)."""
+        return {p.waiter.request.content for p in self.quota.get(st.name, ()) if p.copies > 0}
 
     def _claim(self, st: DeviceState, w: Waiter, now: float) -> None:
         """The rest of a request this device started stays with it (one fetch, like

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from discflow.scheduler._cache import CachePolicy, choose_victims
@@ -129,8 +130,12 @@ class DeviceState:
         policy: CachePolicy,
         out: Decisions,
         holders: dict[str, dict[str, None]],
+        planned: Callable[[], Collection[str]] = tuple,
     ) -> float | None:
-        """Make ``content`` available here; its ready time, or None if pins forbid."""
+        """Make ``content`` available here; its ready time, or None if pins forbid.
+
+        ``planned`` gives the contents this device's planned work needs (asked
+        only when something must be evicted: they are evicted last)."""
         entry = self.cache.get(content)
         if entry is not None:
             return max(entry.ready_s, now)
@@ -138,7 +143,12 @@ class DeviceState:
             return None
         need = self.used_bytes + size_bytes - self.cache_bytes
         victims = choose_victims(
-            self.cache.values(), need_bytes=need, keep=content, now=now, policy=policy
+            self.cache.values(),
+            need_bytes=need,
+            keep=content,
+            now=now,
+            policy=policy,
+            planned=planned() if need > 0 else (),
         )
         if victims is None:
             return None
