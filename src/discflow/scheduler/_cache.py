@@ -4,12 +4,16 @@
 # victims; an entry is deleted no earlier than its last promised burn ends and
 # its download completes (``evict_at``); victims that can go *now* are always
 # preferred to ones that must wait, so a download is delayed only when the
-# cache holds nothing idle enough to free the space.
+# cache holds nothing idle enough to free the space. ``EvictionOrder`` picks
+# exactly the victims ``choose_victims`` would, for a cache that is told of
+# every entry it stores and a clock that never goes back.
 """Cache eviction policies: LRU and size-aware GDSF."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from discflow.scheduler._model import CachedContent
@@ -59,3 +63,113 @@ def choose_victims(
         if freed >= need_bytes:
             return victims
     return None
+
+
+# Heap rows: (*sort key, tie number, entry); the tie number keeps two rows of
+# one content (a live and a superseded entry) from comparing entries.
+_IdleRow = tuple[float, float, str, int, CachedContent]
+_BusyRow = tuple[float, float, float, str, int, CachedContent]
+
+
+@dataclass(slots=True)
+class EvictionOrder:
+    """``choose_victims`` kept as two lazy heaps for one cache (no sort per fetch).
+
+    ``choose_victims`` sorts idle entries (``evict_at`` <= now) by score and
+    content, then busy ones by ``evict_at``, score and content. Here idle
+    entries sit in a heap by (score, content) and busy ones in a heap by
+    (``evict_at``, score, content); a busy row moves to the idle heap once the
+    clock passes its ``evict_at`` (time only goes forward, so it stays idle).
+    A row is live while the cache still maps its content to that very entry:
+    the owner calls ``note`` for every entry it stores, and superseded rows
+    are dropped when popped (or all at once when they outnumber the live)."""
+
+    policy: CachePolicy
+    idle: list[_IdleRow] = field(default_factory=list)
+    busy: list[_BusyRow] = field(default_factory=list)
+    pushed: int = 0  # rows pushed since the last rebuild (the tie numbers)
+
+    @classmethod
+    def of(
+        cls, cache: Mapping[str, CachedContent], policy: CachePolicy, now: float
+    ) -> EvictionOrder:
+        order = cls(policy)
+        order.rebuild(cache, now)
+        return order
+
+    def rebuild(self, cache: Mapping[str, CachedContent], now: float) -> None:
+        self.idle.clear()
+        self.busy.clear()
+        self.pushed = 0
+        for entry in cache.values():
+            self.note(entry, now)
+
+    def note(self, entry: CachedContent, now: float) -> None:
+        """The cache now maps ``entry.content`` to ``entry``."""
+        if entry.pinned:
+            return
+        self.pushed += 1
+        first, second = _score(entry, self.policy)
+        at = entry.busy_until_s if entry.busy_until_s > entry.ready_s else entry.ready_s
+        if at <= now:
+            heapq.heappush(self.idle, (first, second, entry.content, self.pushed, entry))
+        else:
+            heapq.heappush(self.busy, (at, first, second, entry.content, self.pushed, entry))
+
+    def take(
+        self,
+        cache: Mapping[str, CachedContent],
+        *,
+        need_bytes: int,
+        keep: str,
+        now: float,
+    ) -> list[CachedContent] | None:
+        """``choose_victims(cache.values(), ...)``; the victims leave the index
+        (the caller deletes them), and nothing changes when it returns None."""
+        if need_bytes <= 0:
+            return []
+        idle, busy = self.idle, self.busy
+        if len(idle) + len(busy) > 2 * len(cache) + 16:
+            self.rebuild(cache, now)
+        while busy and busy[0][0] <= now:
+            at, first, second, content, tie, entry = heapq.heappop(busy)
+            if cache.get(content) is entry:
+                heapq.heappush(idle, (first, second, content, tie, entry))
+        victims: list[CachedContent] = []
+        idle_rows: list[_IdleRow] = []  # popped live rows, to put back if pins forbid
+        busy_rows: list[_BusyRow] = []
+        freed = 0
+        while idle and freed < need_bytes:
+            row = heapq.heappop(idle)
+            if self._take(row[4], cache, keep, victims):
+                idle_rows.append(row)
+                freed += row[4].size_bytes
+            elif cache.get(row[2]) is row[4]:
+                idle_rows.append(row)  # the kept content itself
+        while busy and freed < need_bytes:
+            brow = heapq.heappop(busy)
+            if self._take(brow[5], cache, keep, victims):
+                busy_rows.append(brow)
+                freed += brow[5].size_bytes
+            elif cache.get(brow[3]) is brow[5]:
+                busy_rows.append(brow)
+        enough = freed >= need_bytes
+        for row in idle_rows:
+            if not enough or row[2] == keep:
+                heapq.heappush(idle, row)
+        for brow in busy_rows:
+            if not enough or brow[3] == keep:
+                heapq.heappush(busy, brow)
+        return victims if enough else None
+
+    @staticmethod
+    def _take(
+        entry: CachedContent,
+        cache: Mapping[str, CachedContent],
+        keep: str,
+        victims: list[CachedContent],
+    ) -> bool:
+        if cache.get(entry.content) is not entry or entry.content == keep:
+            return False
+        victims.append(entry)
+        return True

@@ -8,7 +8,8 @@
 # more blanks promised than loaded). So the planner's estimates are the
 # simulator's times, and a caller that applies the Plan in step order sees
 # the same world the planner predicted. ``holders`` (content -> devices that
-# hold or fetch it) is updated by the same calls, so the index never drifts.
+# hold or fetch it) is updated by the same calls, so the index never drifts;
+# so is ``evictable`` (the cache's eviction order, told of every entry stored).
 """Mutable per-device state of the standing plan, and the Plan builder."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
-from discflow.scheduler._cache import CachePolicy, choose_victims
+from discflow.scheduler._cache import CachePolicy, EvictionOrder
 from discflow.scheduler._commit import add_assignment, evict_for, queue_burns
 from discflow.scheduler._model import (
     Assignment,
@@ -68,6 +69,9 @@ class DeviceState:
     online: bool = True
     # Blanks burned lately, decayed with the reload window (see ``recent_use``).
     use_rate: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # ``choose_victims`` over ``cache`` without a sort per fetch; built at the
+    # first fetch that needs room, then told of every entry stored.
+    evictable: EvictionOrder | None = None
 
     @classmethod
     def from_view(cls, view: DeviceView, *, now: float, typical_bytes: float) -> DeviceState:
@@ -137,8 +141,11 @@ class DeviceState:
         if size_bytes > self.cache_bytes:
             return None
         need = self.used_bytes + size_bytes - self.cache_bytes
-        victims = choose_victims(
-            self.cache.values(), need_bytes=need, keep=content, now=now, policy=policy
+        order = self.evictable
+        if need > 0 and (order is None or order.policy != policy):
+            order = self.evictable = EvictionOrder.of(self.cache, policy, now)
+        victims = (
+            [] if order is None else order.take(self.cache, need_bytes=need, keep=content, now=now)
         )
         if victims is None:
             return None
@@ -149,9 +156,12 @@ class DeviceState:
             holders.get(victim.content, {}).pop(self.name, None)
         end = start + size_bytes / self.link_Bps
         self.download_free_s = end
-        self.cache[content] = CachedContent(
+        fetched = CachedContent(
             content, size_bytes, last_used_s=now, ready_s=end, busy_until_s=end, hits=0
         )
+        self.cache[content] = fetched
+        if order is not None:
+            order.note(fetched, now)
         self.used_bytes += size_bytes
         holders.setdefault(content, {})[self.name] = None
         out.downloads.append(Download(self.name, content, size_bytes, start, end, out.next_step()))
@@ -169,7 +179,7 @@ class DeviceState:
         self.blanks[request.media] -= copies
         self._note_use(request.media, copies, now)
         # Built directly: dataclasses.replace costs ~5x as much on this path (once a bind).
-        self.cache[request.content] = CachedContent(
+        used = CachedContent(
             content=entry.content,
             size_bytes=entry.size_bytes,
             last_used_s=now,
@@ -178,6 +188,9 @@ class DeviceState:
             pinned=entry.pinned,
             hits=entry.hits + 1,
         )
+        self.cache[request.content] = used
+        if self.evictable is not None:
+            self.evictable.note(used, now)
         add_assignment(
             out.assignments,
             request,
