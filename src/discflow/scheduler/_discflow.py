@@ -83,6 +83,7 @@ class DiscflowPlanner:
     quota: dict[str, deque[Piece]] = field(default_factory=dict)
     quota_work: dict[str, float] = field(default_factory=dict)
     quota_copies: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, media)
+    planned_copies: int = 0  # sum of quota_copies (asked every round)
     wakes: list[tuple[float, str]] = field(default_factory=list)
     wake_at: dict[str, float] = field(default_factory=dict)
     parked: dict[str, None] = field(default_factory=dict)
@@ -154,7 +155,7 @@ class DiscflowPlanner:
         # which is what keeps mean completion low.
         limit = REPLAN_COPIES_PER_DRIVE * self.online_drives
         if arrived > limit or (
-            now - self.last_replan >= REPLAN_INTERVAL_S and sum(self.quota_copies.values()) > limit
+            now - self.last_replan >= REPLAN_INTERVAL_S and self.planned_copies > limit
         ):
             replan(self, now)
         while self.wakes and self.wakes[0][0] <= now:
@@ -318,6 +319,7 @@ class DiscflowPlanner:
             piece.copies -= n
             self.quota_work[st.name] -= n * st.burn_s(q.media, w.size)
             self.quota_copies[(st.name, q.media)] -= n
+            self.planned_copies -= n
         else:
             before = w.pooled
             w.pooled -= n
@@ -341,6 +343,7 @@ class DiscflowPlanner:
         )
         key = (st.name, q.media)
         self.quota_copies[key] = self.quota_copies.get(key, 0) + piece.copies
+        self.planned_copies += piece.copies
         # (indexed for stealing by ``_bind``, the only caller, right after)
 
     # ---- choosing ------------------------------------------------------------

@@ -54,6 +54,7 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
     planner.quota.clear()
     planner.quota_work.clear()
     planner.quota_copies.clear()
+    planner.planned_copies = 0
     by_key: dict[tuple[str, str], Group] = {}
     before: dict[int, int] = {}
     for w in planner.waiters.values():
@@ -83,6 +84,7 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
         for p in pieces:
             key = (st.name, p.waiter.request.media)
             planner.quota_copies[key] = planner.quota_copies.get(key, 0) + p.copies
+            planner.planned_copies += p.copies
         note_planned(planner, st)
         planner.wake(st, max(now, st.drives[0][0] - st.horizon_s))
 

@@ -72,6 +72,10 @@ class DeviceState:
     # ``choose_victims`` over ``cache`` without a sort per fetch; built at the
     # first fetch that needs room, then told of every entry stored.
     evictable: EvictionOrder | None = None
+    drive_count: int = field(init=False)  # len(drives), which never changes
+
+    def __post_init__(self) -> None:
+        self.drive_count = len(self.drives)
 
     @classmethod
     def from_view(cls, view: DeviceView, *, now: float, typical_bytes: float) -> DeviceState:
@@ -92,10 +96,6 @@ class DeviceState:
             online=view.online,
         )
 
-    @property
-    def drive_count(self) -> int:
-        return len(self.drives)
-
     # The hot helpers below avoid max() and generator sums: they run a few
     # hundred thousand times per 10k requests (same values, less CPU).
     def next_free(self, now: float) -> float:
@@ -110,7 +110,8 @@ class DeviceState:
         return count
 
     def burn_s(self, media: str, size_bytes: int) -> float:
-        return self.stock[media].burn_s(size_bytes)
+        stock = self.stock[media]  # MediaStock.burn_s inlined (same sum)
+        return stock.overhead_s + size_bytes / stock.write_Bps
 
     def can_write(self, media: str, size_bytes: int) -> bool:
         return media in self.stock and size_bytes <= self.cache_bytes
