@@ -49,7 +49,7 @@ def _check(policy: CachePolicy, steps: list[tuple[float, int, int, int, bool, bo
             ready = now + size
             entry = CachedContent(content, size, now, ready, ready, pinned and k % 3 == 0, 0)
         cache[content] = entry
-        order.note(entry, now)
+        order.touch(content)
 
 
 @settings(max_examples=300, deadline=None)

@@ -81,13 +81,16 @@ class EvictionOrder:
     (``evict_at``, score, content); a busy row moves to the idle heap once the
     clock passes its ``evict_at`` (time only goes forward, so it stays idle).
     A row is live while the cache still maps its content to that very entry:
-    the owner calls ``note`` for every entry it stores, and superseded rows
-    are dropped when popped (or all at once when they outnumber the live)."""
+    the owner calls ``touch`` for every entry it stores (rows are pushed at the
+    next ``take``, one per content however often it changed since), and
+    superseded rows are dropped when popped (or all at once when they
+    outnumber the live)."""
 
     policy: CachePolicy
     idle: list[_IdleRow] = field(default_factory=list)
     busy: list[_BusyRow] = field(default_factory=list)
     pushed: int = 0  # rows pushed since the last rebuild (the tie numbers)
+    touched: dict[str, None] = field(default_factory=dict)  # contents stored since
 
     @classmethod
     def of(
@@ -100,12 +103,16 @@ class EvictionOrder:
     def rebuild(self, cache: Mapping[str, CachedContent], now: float) -> None:
         self.idle.clear()
         self.busy.clear()
+        self.touched.clear()
         self.pushed = 0
         for entry in cache.values():
-            self.note(entry, now)
+            self._push(entry, now)
 
-    def note(self, entry: CachedContent, now: float) -> None:
-        """The cache now maps ``entry.content`` to ``entry``."""
+    def touch(self, content: str) -> None:
+        """The cache now maps ``content`` to a new entry."""
+        self.touched[content] = None
+
+    def _push(self, entry: CachedContent, now: float) -> None:
         if entry.pinned:
             return
         self.pushed += 1
@@ -129,8 +136,13 @@ class EvictionOrder:
         if need_bytes <= 0:
             return []
         idle, busy = self.idle, self.busy
-        if len(idle) + len(busy) > 2 * len(cache) + 16:
+        if len(idle) + len(busy) + len(self.touched) > 2 * len(cache) + 16:
             self.rebuild(cache, now)
+        for content in self.touched:
+            stored = cache.get(content)
+            if stored is not None:
+                self._push(stored, now)
+        self.touched.clear()
         while busy and busy[0][0] <= now:
             at, first, second, content, tie, entry = heapq.heappop(busy)
             if cache.get(content) is entry:

@@ -200,11 +200,14 @@ class DiscflowPlanner:
             return
         q, size = w.request, w.size
         covered = 0
+        parked = self.parked
         for name in self.holders.get(q.content, {}):  # waking changes no holder
             if covered >= w.pooled:
                 break
+            if name not in parked:
+                continue
             st = self.devices[name]
-            if name in self.parked and st.blanks.get(q.media, 0) > 0:
+            if st.blanks.get(q.media, 0) > 0:
                 self.wake(st, now)
                 # The holders woken share the copies (no fetch): none claims the
                 # rest while another is still to look (see ``_bind``).
@@ -217,12 +220,10 @@ class DiscflowPlanner:
         # A handful of parked writers, quickest to finish one copy first.
         seen: list[tuple[float, str]] = []
         for name in self.writers.get(q.media, ()):
+            if name not in parked:
+                continue
             st = self.devices[name]
-            if (
-                name in self.parked
-                and st.blanks.get(q.media, 0) > 0
-                and st.can_write(q.media, size)
-            ):
+            if st.blanks.get(q.media, 0) > 0 and st.can_write(q.media, size):
                 finish = size / st.link_Bps + st.burn_s(q.media, size)
                 seen.append((finish, name))
                 if len(seen) >= 4 * max(1, w.pooled):
@@ -409,6 +410,10 @@ class DiscflowPlanner:
         self, st: DeviceState, usable: list[str], skip: set[int], now: float
     ) -> list[Waiter]:
         found: list[Waiter] = []
+        pooled = self.pool.copies
+        usable = [m for m in usable if pooled.get(m, 0) > 0]  # the others have no candidate
+        if not usable:
+            return found
         held = self.pool.best_held(st.cache, usable, skip)
         if held is not None:
             found.append(held)

@@ -169,7 +169,7 @@ def steal(
     idle drives, whose ends creep with the clock: the retry catches those)."""
     remember = not skip
     memo = (
-        tuple(planner.steal_epoch.get(m, 0) for m in usable),
+        tuple([planner.steal_epoch.get(m, 0) for m in usable]),
         *usable,
         st.drives[0][0],
         st.download_free_s,

@@ -162,7 +162,7 @@ class DeviceState:
         )
         self.cache[content] = fetched
         if order is not None:
-            order.note(fetched, now)
+            order.touch(content)
         self.used_bytes += size_bytes
         holders.setdefault(content, {})[self.name] = None
         out.downloads.append(Download(self.name, content, size_bytes, start, end, out.next_step()))
@@ -191,7 +191,7 @@ class DeviceState:
         )
         self.cache[request.content] = used
         if self.evictable is not None:
-            self.evictable.note(used, now)
+            self.evictable.touch(request.content)
         add_assignment(
             out.assignments,
             request,
