@@ -26,12 +26,13 @@ def queue_burns(
     first = last = 0.0
     for k in range(copies):
         free, drive = drives[0]
-        start = max(free, ready)
+        start = free if free >= ready else ready  # max(), without the call (hot)
         end = start + burn_s
         heapq.heapreplace(drives, (end, drive))
         if k == 0:
             first = start
-        last = max(last, end)
+        if end > last:
+            last = end
     return first, last
 
 
