@@ -23,7 +23,11 @@ _steps = st.lists(
 )
 
 
-def _check(policy: CachePolicy, steps: list[tuple[float, int, int, int, bool, bool]]) -> None:
+def _check(
+    policy: CachePolicy,
+    steps: list[tuple[float, int, int, int, bool, bool]],
+    protect: frozenset[str] = frozenset(),
+) -> None:
     cache: dict[str, CachedContent] = {}
     order = EvictionOrder.of(cache, policy, 0.0)
     now = 0.0
@@ -37,10 +41,9 @@ def _check(policy: CachePolicy, steps: list[tuple[float, int, int, int, bool, bo
                 content, old.size_bytes, now, old.ready_s, now + 2 * size, old.pinned, old.hits + 1
             )
         else:
-            want = choose_victims(
-                list(cache.values()), need_bytes=need, keep=content, now=now, policy=policy
-            )
-            got = order.take(cache, need_bytes=need, keep=content, now=now)
+            entries = [e for e in cache.values() if e.content not in protect]
+            want = choose_victims(entries, need_bytes=need, keep=content, now=now, policy=policy)
+            got = order.take(cache, need_bytes=need, keep=content, now=now, protect=protect)
             assert got == want
             for victim in got or ():
                 del cache[victim.content]
@@ -66,3 +69,11 @@ def test_eviction_order_matches_choose_victims_lru(
     steps: list[tuple[float, int, int, int, bool, bool]],
 ) -> None:
     _check("lru", steps)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_steps, st.frozensets(st.sampled_from([f"c{k}" for k in range(12)]), max_size=4))
+def test_eviction_order_protects_like_a_filtered_choose_victims(
+    steps: list[tuple[float, int, int, int, bool, bool]], protect: frozenset[str]
+) -> None:
+    _check("gdsf", steps, protect)

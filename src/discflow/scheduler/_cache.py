@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -130,9 +130,11 @@ class EvictionOrder:
         need_bytes: int,
         keep: str,
         now: float,
+        protect: Collection[str] = (),
     ) -> list[CachedContent] | None:
-        """``choose_victims(cache.values(), ...)``; the victims leave the index
-        (the caller deletes them), and nothing changes when it returns None."""
+        """``choose_victims(cache.values(), ...)`` (without the ``protect``ed
+        contents); the victims leave the index (the caller deletes them), and
+        nothing changes when it returns None."""
         if need_bytes <= 0:
             return []
         idle, busy = self.idle, self.busy
@@ -153,24 +155,24 @@ class EvictionOrder:
         freed = 0
         while idle and freed < need_bytes:
             row = heapq.heappop(idle)
-            if self._take(row[4], cache, keep, victims):
+            if self._take(row[4], cache, keep, protect, victims):
                 idle_rows.append(row)
                 freed += row[4].size_bytes
             elif cache.get(row[2]) is row[4]:
-                idle_rows.append(row)  # the kept content itself
+                idle_rows.append(row)  # a kept or protected content
         while busy and freed < need_bytes:
             brow = heapq.heappop(busy)
-            if self._take(brow[5], cache, keep, victims):
+            if self._take(brow[5], cache, keep, protect, victims):
                 busy_rows.append(brow)
                 freed += brow[5].size_bytes
             elif cache.get(brow[3]) is brow[5]:
                 busy_rows.append(brow)
         enough = freed >= need_bytes
         for row in idle_rows:
-            if not enough or row[2] == keep:
+            if not enough or row[2] == keep or row[2] in protect:
                 heapq.heappush(idle, row)
         for brow in busy_rows:
-            if not enough or brow[3] == keep:
+            if not enough or brow[3] == keep or brow[3] in protect:
                 heapq.heappush(busy, brow)
         return victims if enough else None
 
@@ -179,9 +181,11 @@ class EvictionOrder:
         entry: CachedContent,
         cache: Mapping[str, CachedContent],
         keep: str,
+        protect: Collection[str],
         victims: list[CachedContent],
     ) -> bool:
-        if cache.get(entry.content) is not entry or entry.content == keep:
+        content = entry.content
+        if cache.get(content) is not entry or content == keep or content in protect:
             return False
         victims.append(entry)
         return True
