@@ -5,12 +5,17 @@
 # its download completes (``evict_at``); victims that can go *now* are always
 # preferred to ones that must wait, so a download is delayed only when the
 # cache holds nothing idle enough to free the space; among those that can go
-# now, contents the device's planned work still needs go last.
+# now (and among those that must wait), contents the device's planned work still
+# needs go last. ``EvictionOrder`` picks
+# exactly the victims ``choose_victims`` would, for a cache that is told of
+# every entry it stores and a clock that never goes back.
 """Cache eviction policies: LRU and size-aware GDSF."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import heapq
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from discflow.scheduler._model import CachedContent
@@ -46,8 +51,8 @@ def choose_victims(
     """Entries to delete so that ``need_bytes`` more fit, or None if pins forbid it.
 
     Contents in ``planned`` (work already planned on this device will burn
-    them) go last among the entries that can go now: deleting one means
-    fetching it again."""
+    them) go last among the entries that can go now, and among those that must
+    wait: deleting one means fetching it again."""
     if need_bytes <= 0:
         return []
     candidates = [e for e in entries if not e.pinned and e.content != keep]
@@ -65,3 +70,134 @@ def choose_victims(
         if freed >= need_bytes:
             return victims
     return None
+
+
+# Heap rows: (*sort key, tie number, entry); the tie number keeps two rows of
+# one content (a live and a superseded entry) from comparing entries.
+_IdleRow = tuple[float, float, str, int, CachedContent]
+_BusyRow = tuple[float, float, float, str, int, CachedContent]
+
+
+@dataclass(slots=True)
+class EvictionOrder:
+    """``choose_victims`` kept as two lazy heaps for one cache (no sort per fetch).
+
+    ``choose_victims`` sorts idle entries (``evict_at`` <= now) by score and
+    content, then busy ones by ``evict_at``, score and content. Here idle
+    entries sit in a heap by (score, content) and busy ones in a heap by
+    (``evict_at``, score, content); a busy row moves to the idle heap once the
+    clock passes its ``evict_at`` (time only goes forward, so it stays idle).
+    A row is live while the cache still maps its content to that very entry:
+    the owner calls ``touch`` for every entry it stores (rows are pushed at the
+    next ``take``, one per content however often it changed since), and
+    superseded rows are dropped when popped (or all at once when they
+    outnumber the live)."""
+
+    policy: CachePolicy
+    idle: list[_IdleRow] = field(default_factory=list)
+    busy: list[_BusyRow] = field(default_factory=list)
+    pushed: int = 0  # rows pushed since the last rebuild (the tie numbers)
+    touched: dict[str, None] = field(default_factory=dict)  # contents stored since
+
+    @classmethod
+    def of(
+        cls, cache: Mapping[str, CachedContent], policy: CachePolicy, now: float
+    ) -> EvictionOrder:
+        order = cls(policy)
+        order.rebuild(cache, now)
+        return order
+
+    def rebuild(self, cache: Mapping[str, CachedContent], now: float) -> None:
+        self.idle.clear()
+        self.busy.clear()
+        self.touched.clear()
+        self.pushed = 0
+        for entry in cache.values():
+            self._push(entry, now)
+
+    def touch(self, content: str) -> None:
+        """The cache now maps ``content`` to a new entry."""
+        self.touched[content] = None
+
+    def _push(self, entry: CachedContent, now: float) -> None:
+        if entry.pinned:
+            return
+        self.pushed += 1
+        first, second = _score(entry, self.policy)
+        at = entry.busy_until_s if entry.busy_until_s > entry.ready_s else entry.ready_s
+        if at <= now:
+            heapq.heappush(self.idle, (first, second, entry.content, self.pushed, entry))
+        else:
+            heapq.heappush(self.busy, (at, first, second, entry.content, self.pushed, entry))
+
+    def take(
+        self,
+        cache: Mapping[str, CachedContent],
+        *,
+        need_bytes: int,
+        keep: str,
+        now: float,
+        planned: Collection[str] = (),
+    ) -> list[CachedContent] | None:
+        """``choose_victims(cache.values(), ...)``: the victims leave the index (the
+        caller deletes them), and nothing changes when it returns None."""
+        if need_bytes <= 0:
+            return []
+        idle, busy = self.idle, self.busy
+        if len(idle) + len(busy) + len(self.touched) > 2 * len(cache) + 16:
+            self.rebuild(cache, now)
+        for content in self.touched:
+            stored = cache.get(content)
+            if stored is not None:
+                self._push(stored, now)
+        self.touched.clear()
+        while busy and busy[0][0] <= now:
+            at, first, second, content, tie, entry = heapq.heappop(busy)
+            if cache.get(content) is entry:
+                heapq.heappush(idle, (first, second, content, tie, entry))
+        # popped live rows: (row, taken); put back unless taken and enough was freed
+        idle_rows: list[tuple[_IdleRow, bool]] = []
+        busy_rows: list[tuple[_BusyRow, bool]] = []
+        freed = 0
+        # planned contents go after the others of their heap: popped in heap order,
+        # held back, then taken in that order while more room is needed
+        later_idle: list[_IdleRow] = []
+        while idle and freed < need_bytes:
+            row = heapq.heappop(idle)
+            if cache.get(row[2]) is not row[4]:
+                continue  # superseded
+            if row[2] in planned and row[2] != keep:
+                later_idle.append(row)
+                continue
+            taken = row[2] != keep
+            idle_rows.append((row, taken))
+            freed += row[4].size_bytes if taken else 0
+        for row in later_idle:
+            taken = freed < need_bytes
+            idle_rows.append((row, taken))
+            freed += row[4].size_bytes if taken else 0
+        later_busy: list[_BusyRow] = []
+        while busy and freed < need_bytes:
+            brow = heapq.heappop(busy)
+            if cache.get(brow[3]) is not brow[5]:
+                continue
+            if brow[3] in planned and brow[3] != keep:
+                later_busy.append(brow)
+                continue
+            taken = brow[3] != keep
+            busy_rows.append((brow, taken))
+            freed += brow[5].size_bytes if taken else 0
+        for brow in later_busy:
+            taken = freed < need_bytes
+            busy_rows.append((brow, taken))
+            freed += brow[5].size_bytes if taken else 0
+        enough = freed >= need_bytes
+        victims = [row[4] for row, taken in idle_rows if taken]
+        victims += [brow[5] for brow, taken in busy_rows if taken]
+        for row, taken in idle_rows:
+            if not (taken and enough):
+                heapq.heappush(idle, row)
+        for brow, taken in busy_rows:
+            if not (taken and enough):
+                heapq.heappush(busy, brow)
+        return victims if enough else None

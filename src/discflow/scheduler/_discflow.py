@@ -83,6 +83,7 @@ class DiscflowPlanner:
     quota: dict[str, deque[Piece]] = field(default_factory=dict)
     quota_work: dict[str, float] = field(default_factory=dict)
     quota_copies: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, media)
+    planned_copies: int = 0  # sum of quota_copies (asked every round)
     wakes: list[tuple[float, str]] = field(default_factory=list)
     wake_at: dict[str, float] = field(default_factory=dict)
     parked: dict[str, None] = field(default_factory=dict)
@@ -154,7 +155,7 @@ class DiscflowPlanner:
         # which is what keeps mean completion low.
         limit = REPLAN_COPIES_PER_DRIVE * self.online_drives
         if arrived > limit or (
-            now - self.last_replan >= REPLAN_INTERVAL_S and sum(self.quota_copies.values()) > limit
+            now - self.last_replan >= REPLAN_INTERVAL_S and self.planned_copies > limit
         ):
             replan(self, now)
         while self.wakes and self.wakes[0][0] <= now:
@@ -199,11 +200,14 @@ class DiscflowPlanner:
             return
         q, size = w.request, w.size
         covered = 0
+        parked = self.parked
         for name in self.holders.get(q.content, {}):  # waking changes no holder
             if covered >= w.pooled:
                 break
+            if name not in parked:
+                continue
             st = self.devices[name]
-            if name in self.parked and st.blanks.get(q.media, 0) > 0:
+            if st.blanks.get(q.media, 0) > 0:
                 self.wake(st, now)
                 # The holders woken share the copies (no fetch): none claims the
                 # rest while another is still to look (see ``_bind``).
@@ -216,12 +220,10 @@ class DiscflowPlanner:
         # A handful of parked writers, quickest to finish one copy first.
         seen: list[tuple[float, str]] = []
         for name in self.writers.get(q.media, ()):
+            if name not in parked:
+                continue
             st = self.devices[name]
-            if (
-                name in self.parked
-                and st.blanks.get(q.media, 0) > 0
-                and st.can_write(q.media, size)
-            ):
+            if st.blanks.get(q.media, 0) > 0 and st.can_write(q.media, size):
                 finish = size / st.link_Bps + st.burn_s(q.media, size)
                 seen.append((finish, name))
                 if len(seen) >= 4 * max(1, w.pooled):
@@ -319,6 +321,7 @@ class DiscflowPlanner:
             piece.copies -= n
             self.quota_work[st.name] -= n * st.burn_s(q.media, w.size)
             self.quota_copies[(st.name, q.media)] -= n
+            self.planned_copies -= n
         else:
             before = w.pooled
             w.pooled -= n
@@ -346,6 +349,7 @@ class DiscflowPlanner:
         )
         key = (st.name, q.media)
         self.quota_copies[key] = self.quota_copies.get(key, 0) + piece.copies
+        self.planned_copies += piece.copies
         # (indexed for stealing by ``_bind``, the only caller, right after)
 
     # ---- choosing ------------------------------------------------------------
@@ -411,6 +415,10 @@ class DiscflowPlanner:
         self, st: DeviceState, usable: list[str], skip: set[int], now: float
     ) -> list[Waiter]:
         found: list[Waiter] = []
+        pooled = self.pool.copies
+        usable = [m for m in usable if pooled.get(m, 0) > 0]  # the others have no candidate
+        if not usable:
+            return found
         held = self.pool.best_held(st.cache, usable, skip)
         if held is not None:
             found.append(held)

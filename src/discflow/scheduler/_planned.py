@@ -54,6 +54,7 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
     planner.quota.clear()
     planner.quota_work.clear()
     planner.quota_copies.clear()
+    planner.planned_copies = 0
     by_key: dict[tuple[str, str], Group] = {}
     before: dict[int, int] = {}
     for w in planner.waiters.values():
@@ -83,6 +84,7 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
         for p in pieces:
             key = (st.name, p.waiter.request.media)
             planner.quota_copies[key] = planner.quota_copies.get(key, 0) + p.copies
+            planner.planned_copies += p.copies
         note_planned(planner, st)
         planner.wake(st, max(now, st.drives[0][0] - st.horizon_s))
 
@@ -166,15 +168,12 @@ def steal(
     only moves later, so the attempt would fail again (but for victims with
     idle drives, whose ends creep with the clock: the retry catches those)."""
     remember = not skip
-    memo = (
-        tuple(planner.steal_epoch.get(m, 0) for m in usable),
-        *usable,
-        st.drives[0][0],
-        st.download_free_s,
-    )
+    epoch = planner.steal_epoch
+    epochs = tuple([epoch.get(m, 0) for m in usable])
+    thief = (*usable, st.drives[0][0], st.download_free_s)
     failed = planner.steal_failed.get(st.name)
-    if remember and failed is not None and failed[1] == memo[1:]:
-        if failed[0] == memo[0] or now < failed[2] + STEAL_RETRY_S:
+    if remember and failed is not None and failed[1] == thief:
+        if failed[0] == epochs or now < failed[2] + STEAL_RETRY_S:
             return None
     free = st.next_free(now)
     popped: list[tuple[float, str, str]] = []
@@ -215,7 +214,7 @@ def steal(
         for name in tried:
             note_planned(planner, planner.devices[name])
     elif remember:
-        planner.steal_failed[st.name] = (memo[0], memo[1:], now)
+        planner.steal_failed[st.name] = (epochs, thief, now)
     return taken
 
 

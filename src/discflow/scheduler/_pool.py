@@ -41,10 +41,12 @@ class Waiter:
     pooled: int
     version: int = 0
     expected: int = 0  # holders woken for it that have not looked yet
+    weight: float = field(init=False)  # its priority's (fixed: looked up once)
+    pool_key: float = field(init=False)  # ``Pool.key`` at its last push (see there)
 
-    @property
-    def weight(self) -> float:
-        return WEIGHTS[self.request.priority.rank]
+    def __post_init__(self) -> None:
+        self.weight = WEIGHTS[self.request.priority.rank]
+        self.pool_key = 0.0
 
     def urgency(self, work_s: float) -> float:
         """Smith's rule with priority weight and linear aging: lower goes first."""
@@ -110,14 +112,17 @@ class Pool:
             for w in group.values():
                 if w.request.media not in usable or id(w) in skip:
                     continue
-                key = (self.key(w), w.request.seq)
+                key = (w.pool_key, w.request.seq)
                 if best is None or key < best_key:
                     best, best_key = w, key
         return best
 
     def _push(self, w: Waiter) -> None:
+        # Every change of ``pooled`` pushes, so ``pool_key`` is the live key of
+        # each Waiter in ``by_content`` (``best_held`` reads it, not recomputes it).
         q = w.request
-        heapq.heappush(self.heaps.setdefault(q.media, []), (self.key(w), q.seq, w.version, w))
+        w.pool_key = key = self.key(w)
+        heapq.heappush(self.heaps.setdefault(q.media, []), (key, q.seq, w.version, w))
         self.by_content.setdefault(q.content, {})[q.id] = w
 
 

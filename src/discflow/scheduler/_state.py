@@ -8,7 +8,8 @@
 # more blanks promised than loaded). So the planner's estimates are the
 # simulator's times, and a caller that applies the Plan in step order sees
 # the same world the planner predicted. ``holders`` (content -> devices that
-# hold or fetch it) is updated by the same calls, so the index never drifts.
+# hold or fetch it) is updated by the same calls, so the index never drifts;
+# so is ``evictable`` (the cache's eviction order, told of every entry stored).
 """Mutable per-device state of the standing plan, and the Plan builder."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from discflow.scheduler._cache import CachePolicy, choose_victims
+from discflow.scheduler._cache import CachePolicy, EvictionOrder
 from discflow.scheduler._commit import add_assignment, evict_for, queue_burns
 from discflow.scheduler._model import (
     Assignment,
@@ -69,6 +70,13 @@ class DeviceState:
     online: bool = True
     # Blanks burned lately, decayed with the reload window (see ``recent_use``).
     use_rate: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # ``choose_victims`` over ``cache`` without a sort per fetch; built at the
+    # first fetch that needs room, then told of every entry stored.
+    evictable: EvictionOrder | None = None
+    drive_count: int = field(init=False)  # len(drives), which never changes
+
+    def __post_init__(self) -> None:
+        self.drive_count = len(self.drives)
 
     @classmethod
     def from_view(cls, view: DeviceView, *, now: float, typical_bytes: float) -> DeviceState:
@@ -89,10 +97,6 @@ class DeviceState:
             online=view.online,
         )
 
-    @property
-    def drive_count(self) -> int:
-        return len(self.drives)
-
     # The hot helpers below avoid max() and generator sums: they run a few
     # hundred thousand times per 10k requests (same values, less CPU).
     def next_free(self, now: float) -> float:
@@ -107,7 +111,8 @@ class DeviceState:
         return count
 
     def burn_s(self, media: str, size_bytes: int) -> float:
-        return self.stock[media].burn_s(size_bytes)
+        stock = self.stock[media]  # MediaStock.burn_s inlined (same sum)
+        return stock.overhead_s + size_bytes / stock.write_Bps
 
     def can_write(self, media: str, size_bytes: int) -> bool:
         return media in self.stock and size_bytes <= self.cache_bytes
@@ -142,13 +147,19 @@ class DeviceState:
         if size_bytes > self.cache_bytes:
             return None
         need = self.used_bytes + size_bytes - self.cache_bytes
-        victims = choose_victims(
-            self.cache.values(),
-            need_bytes=need,
-            keep=content,
-            now=now,
-            policy=policy,
-            planned=planned() if need > 0 else (),
+        order = self.evictable
+        if need > 0 and (order is None or order.policy != policy):
+            order = self.evictable = EvictionOrder.of(self.cache, policy, now)
+        victims = (
+            []
+            if order is None
+            else order.take(
+                self.cache,
+                need_bytes=need,
+                keep=content,
+                now=now,
+                planned=planned() if need > 0 else (),
+            )
         )
         if victims is None:
             return None
@@ -159,9 +170,12 @@ class DeviceState:
             holders.get(victim.content, {}).pop(self.name, None)
         end = start + size_bytes / self.link_Bps
         self.download_free_s = end
-        self.cache[content] = CachedContent(
+        fetched = CachedContent(
             content, size_bytes, last_used_s=now, ready_s=end, busy_until_s=end, hits=0
         )
+        self.cache[content] = fetched
+        if order is not None:
+            order.touch(content)
         self.used_bytes += size_bytes
         holders.setdefault(content, {})[self.name] = None
         out.downloads.append(Download(self.name, content, size_bytes, start, end, out.next_step()))
@@ -179,7 +193,7 @@ class DeviceState:
         self.blanks[request.media] -= copies
         self._note_use(request.media, copies, now)
         # Built directly: dataclasses.replace costs ~5x as much on this path (once a bind).
-        self.cache[request.content] = CachedContent(
+        used = CachedContent(
             content=entry.content,
             size_bytes=entry.size_bytes,
             last_used_s=now,
@@ -188,6 +202,9 @@ class DeviceState:
             pinned=entry.pinned,
             hits=entry.hits + 1,
         )
+        self.cache[request.content] = used
+        if self.evictable is not None:
+            self.evictable.touch(request.content)
         add_assignment(
             out.assignments,
             request,
