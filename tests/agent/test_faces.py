@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -78,6 +79,18 @@ PATIENT_SETS = [
 ]  # fmt: skip
 
 
+async def _patient_job(cfg: Any) -> None:
+    """Two discs of a patient content whose job names no design, run to the end."""
+    async with running(cfg) as client:
+        sha = await upload(client, content(20_000)[0])
+        response = await client.post("/v1/jobs", json={
+            "job_id": "pat", "content_sha256": sha, "media": "CD-R", "copies": 2,
+            "label": {"merge": PATIENT_SETS}})  # fmt: skip
+        assert response.status_code == 201, response.text
+        body = await wait_for(client, "pat", final, timeout=20)
+    assert body["state"] == "done", body
+
+
 async def test_ptburn_prints_the_configured_design_in_its_field_order(tmp_path: Path) -> None:
     # PTBurn SDK 2.1.12 (PrintLabel) and 2.1.40 (MergeField: by position, one set a job):
     # a job that names no design gets the device's, its values in the design's order
@@ -86,14 +99,7 @@ async def test_ptburn_prints_the_configured_design_in_its_field_order(tmp_path: 
     fields = ["PATIENT", "PATIENT_ID", "STUDY_DATE", "DISC", "COPY", "INSTITUTION"]
     cfg = ptburn_config(tmp_path, jobs, label_design=design, label_fields=fields)
     with standin("ptburn", jobs):
-        async with running(cfg) as client:
-            sha = await upload(client, content(20_000)[0])
-            response = await client.post("/v1/jobs", json={
-                "job_id": "pat", "content_sha256": sha, "media": "CD-R", "copies": 2,
-                "label": {"merge": PATIENT_SETS}})  # fmt: skip
-            assert response.status_code == 201, response.text
-            body = await wait_for(client, "pat", final, timeout=20)
-    assert body["state"] == "done", body
+        await _patient_job(cfg)
     jobs_done = sorted(p.read_text("cp1252").splitlines() for p in jobs.glob("*.DON"))
     assert len(jobs_done) == 2  # one robot job per disc: each has its own COPY
     for lines, n in zip(jobs_done, (1, 2), strict=True):
@@ -126,14 +132,7 @@ async def test_td_bridge_gets_the_configured_design_and_ordered_merge_lines(
     design = r"C:\TDB\patient.tdd"
     cfg = tdbridge_config(tmp_path, jobs, label_design=design, label_fields=["PATIENT", "COPY"])
     with standin("tdbridge", jobs, "--publisher", PUBLISHER):
-        async with running(cfg) as client:
-            sha = await upload(client, content(20_000)[0])
-            response = await client.post("/v1/jobs", json={
-                "job_id": "pat", "content_sha256": sha, "media": "CD-R", "copies": 2,
-                "label": {"merge": PATIENT_SETS}})  # fmt: skip
-            assert response.status_code == 201, response.text
-            body = await wait_for(client, "pat", final, timeout=20)
-    assert body["state"] == "done", body
+        await _patient_job(cfg)
     done = next(jobs.glob("*.DON")).read_text("cp1252").splitlines()
     assert f"LABEL={design}" in done and any(line.startswith("REPLACE_FIELD=") for line in done)
     assert (jobs / "_standin_ignored.txt").read_text().strip() == ""  # no ignored key

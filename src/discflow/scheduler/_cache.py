@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from discflow.scheduler._model import CachedContent
 
@@ -155,45 +155,12 @@ class EvictionOrder:
             at, first, second, content, tie, entry = heapq.heappop(busy)
             if cache.get(content) is entry:
                 heapq.heappush(idle, (first, second, content, tie, entry))
-        # popped live rows: (row, taken); put back unless taken and enough was freed
-        idle_rows: list[tuple[_IdleRow, bool]] = []
-        busy_rows: list[tuple[_BusyRow, bool]] = []
-        freed = 0
-        # planned contents go after the others of their heap: popped in heap order,
-        # held back, then taken in that order while more room is needed
-        later_idle: list[_IdleRow] = []
-        while idle and freed < need_bytes:
-            row = heapq.heappop(idle)
-            if cache.get(row[2]) is not row[4]:
-                continue  # superseded
-            if row[2] in planned and row[2] != keep:
-                later_idle.append(row)
-                continue
-            taken = row[2] != keep
-            idle_rows.append((row, taken))
-            freed += row[4].size_bytes if taken else 0
-        for row in later_idle:
-            taken = freed < need_bytes
-            idle_rows.append((row, taken))
-            freed += row[4].size_bytes if taken else 0
-        later_busy: list[_BusyRow] = []
-        while busy and freed < need_bytes:
-            brow = heapq.heappop(busy)
-            if cache.get(brow[3]) is not brow[5]:
-                continue
-            if brow[3] in planned and brow[3] != keep:
-                later_busy.append(brow)
-                continue
-            taken = brow[3] != keep
-            busy_rows.append((brow, taken))
-            freed += brow[5].size_bytes if taken else 0
-        for brow in later_busy:
-            taken = freed < need_bytes
-            busy_rows.append((brow, taken))
-            freed += brow[5].size_bytes if taken else 0
+        # the idle heap first, then the busy one: (row, taken) of the live rows popped
+        idle_rows, freed = _pick(idle, cache, keep, planned, need_bytes, 0)
+        busy_rows, freed = _pick(busy, cache, keep, planned, need_bytes, freed)
         enough = freed >= need_bytes
-        victims = [row[4] for row, taken in idle_rows if taken]
-        victims += [brow[5] for brow, taken in busy_rows if taken]
+        victims = [row[-1] for row, taken in idle_rows if taken]
+        victims += [row[-1] for row, taken in busy_rows if taken]
         for row, taken in idle_rows:
             if not (taken and enough):
                 heapq.heappush(idle, row)
@@ -201,3 +168,37 @@ class EvictionOrder:
             if not (taken and enough):
                 heapq.heappush(busy, brow)
         return victims if enough else None
+
+
+_Row = TypeVar("_Row", _IdleRow, _BusyRow)
+
+
+def _pick(
+    heap: list[_Row],
+    cache: Mapping[str, CachedContent],
+    keep: str,
+    planned: Collection[str],
+    need_bytes: int,
+    freed: int,
+) -> tuple[list[tuple[_Row, bool]], int]:
+    """Pop ``heap``'s live rows (entry last in each row) until ``need_bytes`` are freed:
+    planned contents are held back and taken after the others, in heap order; ``keep``
+    is never taken. The rows popped, each with whether it was taken, and the bytes freed."""
+    rows: list[tuple[_Row, bool]] = []
+    later: list[_Row] = []
+    while heap and freed < need_bytes:
+        row = heapq.heappop(heap)
+        entry = row[-1]
+        if cache.get(entry.content) is not entry:
+            continue  # superseded
+        if entry.content in planned and entry.content != keep:
+            later.append(row)
+            continue
+        taken = entry.content != keep
+        rows.append((row, taken))
+        freed += entry.size_bytes if taken else 0
+    for row in later:
+        taken = freed < need_bytes
+        rows.append((row, taken))
+        freed += row[-1].size_bytes if taken else 0
+    return rows, freed

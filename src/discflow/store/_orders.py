@@ -393,44 +393,61 @@ def locked_requests(session: Session, which: ColumnElement[bool]) -> list[Reques
     )
 
 
+def _move_order(
+    session: Session,
+    order_id: str,
+    principal: Principal,
+    *,
+    source: RequestState,
+    target: RequestState,
+    refusal: str,
+    reason: str,
+    event: str,
+) -> Order:
+    """Move every request of the order in ``source`` to ``target`` under the planner
+    claim's row locks (``store.claim_requests``), so a request is moved before a plan
+    binds it or bound before it is moved; ``IllegalTransition`` when none is there."""
+    order = get_order(session, order_id, principal)
+    locked = locked_requests(session, Request.order_id == order.id)
+    moving = [r for r in locked if RequestState(r.state) == source]
+    if not moving:
+        raise IllegalTransition(f"order {order_id!r} is {order_state(order)}: {refusal}")
+    for request in moving:
+        transition_request(session, request, target, actor=principal.name, message=reason)
+        request.reason = reason if target == RequestState.HELD else ""
+    record(session, event, reason, order_id=order.id, actor=principal.name)
+    return order
+
+
 def hold_order(session: Session, order_id: str, principal: Principal, *, why: str = "") -> Order:
     """Keep the order's queued requests out of planning until released (CUPS's hold):
     nothing of them is planned; discs already given to a device are made."""
-    order = get_order(session, order_id, principal)
-    # the planner claims requests under the same locks (store.claim_requests): a
-    # request is held before a plan binds it, or bound (and made) before it is held
-    locked = locked_requests(session, Request.order_id == order.id)
-    queued = [r for r in locked if RequestState(r.state) == RequestState.QUEUED]
-    if not queued:
-        raise IllegalTransition(
-            f"order {order_id!r} is {order_state(order)}: only queued requests can be held "
-            "(discs already planned are made; cancel the order to stop them)"
-        )
-    reason = f"held by {principal.name}" + (f": {why}" if why else "")
-    for request in queued:
-        transition_request(session, request, RequestState.HELD, actor=principal.name,
-                           reason=reason)  # fmt: skip
-    record(session, "order.held", reason, order_id=order.id, actor=principal.name)
-    return order
+    return _move_order(
+        session,
+        order_id,
+        principal,
+        source=RequestState.QUEUED,
+        target=RequestState.HELD,
+        refusal="only queued requests can be held (discs already planned are made; cancel"
+        " the order to stop them)",
+        reason=f"held by {principal.name}" + (f": {why}" if why else ""),
+        event="order.held",
+    )
 
 
 def release_order(session: Session, order_id: str, principal: Principal) -> Order:
     """Put the order's held requests back in the queue, where they keep their place
     (their age counts from when they were ordered)."""
-    order = get_order(session, order_id, principal)
-    locked = locked_requests(session, Request.order_id == order.id)
-    held = [r for r in locked if RequestState(r.state) == RequestState.HELD]
-    if not held:
-        raise IllegalTransition(
-            f"order {order_id!r} is {order_state(order)}: nothing of it is held"
-        )
-    for request in held:
-        transition_request(session, request, RequestState.QUEUED, actor=principal.name,
-                           message=f"released by {principal.name}")  # fmt: skip
-        request.reason = ""  # the hold's reason no longer applies
-    record(session, "order.released", f"released by {principal.name}", order_id=order.id,
-           actor=principal.name)  # fmt: skip
-    return order
+    return _move_order(
+        session,
+        order_id,
+        principal,
+        source=RequestState.HELD,
+        target=RequestState.QUEUED,
+        refusal="nothing of it is held",
+        reason=f"released by {principal.name}",
+        event="order.released",
+    )
 
 
 def get_request(session: Session, request_id: str) -> Request:
