@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from discflow.scheduler._blanks import check_reload, stalled, waiting_entries
 from discflow.scheduler._cache import CachePolicy
+from discflow.scheduler._candidates import pool_candidates
 from discflow.scheduler._ledger import static_refusal
 from discflow.scheduler._model import (
     Plan,
@@ -47,7 +48,7 @@ from discflow.scheduler._model import (
     Unplaceable,
 )
 from discflow.scheduler._planned import note_planned, replan, steal
-from discflow.scheduler._pool import Entry, Piece, Pool, Waiter, live
+from discflow.scheduler._pool import Piece, Pool, Waiter
 from discflow.scheduler._state import Decisions, DeviceState
 
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
@@ -362,7 +363,7 @@ class DiscflowPlanner:
         piece = self._own_piece(st, usable, skip)
         if piece is not None:
             best = (self._rank(st, piece.waiter, piece.copies, now), _Choice(piece.waiter, piece))
-        for w in self._pool_candidates(st, usable, skip, now):
+        for w in pool_candidates(self, st, usable, skip, now):
             rank = self._rank(st, w, w.pooled, now)
             if best is None or rank < best[0]:
                 best = (rank, _Choice(w, None))
@@ -393,56 +394,6 @@ class DiscflowPlanner:
                 if id(piece.waiter) not in skip:
                     return piece
         return None
-
-    def _holder_sooner(self, st: DeviceState, w: Waiter, now: float) -> bool:
-        """Whether a device holding ``w``'s content starts it before a fetch here ends."""
-        q = w.request
-        if q.content in st.cache:
-            return False
-        fetched = st.ready_estimate(q.content, w.size, now)
-        for name in self.holders.get(q.content, {}):
-            holder = self.devices[name]
-            if (
-                holder.online
-                and holder.blanks.get(q.media, 0) > 0
-                and q.media in holder.stock
-                and holder.next_free(now) < fetched
-            ):
-                return True
-        return False
-
-    def _pool_candidates(
-        self, st: DeviceState, usable: list[str], skip: set[int], now: float
-    ) -> list[Waiter]:
-        found: list[Waiter] = []
-        pooled = self.pool.copies
-        usable = [m for m in usable if pooled.get(m, 0) > 0]  # the others have no candidate
-        if not usable:
-            return found
-        held = self.pool.best_held(st.cache, usable, skip)
-        if held is not None:
-            found.append(held)
-        for m in usable:
-            heap = self.pool.heaps.get(m)
-            if not heap:
-                continue
-            put_back: list[Entry] = []
-            for _ in range(8):  # a few that do not fit this device are passed over
-                entry = live(heap)
-                if entry is None:
-                    break
-                w = entry[3]
-                if (
-                    id(w) not in skip
-                    and st.can_write(m, w.size)
-                    and not self._holder_sooner(st, w, now)
-                ):
-                    found.append(w)
-                    break
-                put_back.append(heapq.heappop(heap))
-            for entry in put_back:
-                heapq.heappush(heap, entry)
-        return found
 
 
 def plan_discflow(snapshot: Snapshot, *, cache_policy: CachePolicy = DEFAULT_CACHE_POLICY) -> Plan:

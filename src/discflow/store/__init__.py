@@ -79,6 +79,7 @@ from discflow.store._dispatch import (
 )
 from discflow.store._events import EventFilter, list_events, record
 from discflow.store._feed import ChangeFeed
+from discflow.store._holds import hold_order, release_order
 from discflow.store._ids import new_id, new_token
 from discflow.store._intake import HotPath, OrderRows, RevocationWatch
 from discflow.store._jobs import (
@@ -118,12 +119,10 @@ from discflow.store._orders import (
     check_label_glyphs,
     get_order,
     get_request,
-    hold_order,
     list_orders,
     order_priority,
     order_state,
     place_order,
-    release_order,
     transition_request,
 )
 from discflow.store._print_queue import (

@@ -38,8 +38,8 @@ from discflow.domain import (
     check_volume_name,
 )
 from discflow.protocol import DiscLabel, JobCreate, JobOut
+from discflow.store._holds import locked_requests
 from discflow.store._jobs import JOB_ACTIVE, CopyCounts, job_state, settle_request, update_job
-from discflow.store._orders import locked_requests
 from discflow.store._print_queue import queue_label
 from discflow.store._tables import Device, Job, Notice, Request
 

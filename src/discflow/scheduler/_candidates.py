@@ -1,0 +1,72 @@
+# The pool's candidates for a device's free drive (``DiscflowPlanner._choose``).
+#
+# Invariant: the pool's heaps are left as found (entries passed over are pushed
+# back), so looking costs no change to the standing plan; stale entries met on
+# the way are dropped, as ``live`` does anywhere.
+"""Which pooled requests a device looks at when a drive frees."""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING
+
+from discflow.scheduler._pool import Entry, Waiter, live
+from discflow.scheduler._state import DeviceState
+
+if TYPE_CHECKING:
+    from discflow.scheduler._discflow import DiscflowPlanner
+
+
+def holder_sooner(planner: DiscflowPlanner, st: DeviceState, w: Waiter, now: float) -> bool:
+    """Whether a device holding ``w``'s content starts it before a fetch here ends."""
+    q = w.request
+    if q.content in st.cache:
+        return False
+    fetched = st.ready_estimate(q.content, w.size, now)
+    for name in planner.holders.get(q.content, {}):
+        holder = planner.devices[name]
+        if (
+            holder.online
+            and holder.blanks.get(q.media, 0) > 0
+            and q.media in holder.stock
+            and holder.next_free(now) < fetched
+        ):
+            return True
+    return False
+
+
+def pool_candidates(
+    planner: DiscflowPlanner, st: DeviceState, usable: list[str], skip: set[int], now: float
+) -> list[Waiter]:
+    """The pool's best for each usable media this device can write (passing over a few
+    that do not fit it, or that a holder of their content starts sooner), and its best
+    among the contents it holds."""
+    found: list[Waiter] = []
+    pooled = planner.pool.copies
+    usable = [m for m in usable if pooled.get(m, 0) > 0]  # the others have no candidate
+    if not usable:
+        return found
+    held = planner.pool.best_held(st.cache, usable, skip)
+    if held is not None:
+        found.append(held)
+    for m in usable:
+        heap = planner.pool.heaps.get(m)
+        if not heap:
+            continue
+        put_back: list[Entry] = []
+        for _ in range(8):  # a few that do not fit this device are passed over
+            entry = live(heap)
+            if entry is None:
+                break
+            w = entry[3]
+            if (
+                id(w) not in skip
+                and st.can_write(m, w.size)
+                and not holder_sooner(planner, st, w, now)
+            ):
+                found.append(w)
+                break
+            put_back.append(heapq.heappop(heap))
+        for entry in put_back:
+            heapq.heappush(heap, entry)
+    return found
