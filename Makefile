@@ -22,6 +22,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy --strict src
 	$(BIN)/bandit -q -c pyproject.toml -r src
 	$(BIN)/python scripts/audit_dependencies.py

@@ -32,5 +32,3 @@ def service(
     svc.start()
     yield svc
     svc.stop()
-
-

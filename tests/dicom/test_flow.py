@@ -82,9 +82,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     database = Database(database_url)
     database.migrate()
     with database.transaction() as session:
-        store.ensure_user(
-            session, "harbour", role=Role.CUSTOMER, email="films@harbour.example.org"
-        )
+        store.ensure_user(session, "harbour", role=Role.CUSTOMER, email="films@harbour.example.org")
         allow_peer(session, ae_title="PACS1", user="harbour")
         operator = store.create_token(
             session, store.ensure_user(session, "otto", role=Role.OPERATOR)
@@ -242,9 +240,16 @@ def test_pacs_to_verified_patient_disc(world: World, tmp_path: Path) -> None:
     order = httpx.post(
         f"{world.base}/api/v1/orders",
         headers=world.stranger,
-        json={"requests": [{"content_id": content_id, "media": "CD-R", "copies": 1}],
-              "ship_to": {"name": "C", "lines": ["1 St"], "city": "X", "postal_code": "1",
-                          "country": "US"}},  # fmt: skip
+        json={
+            "requests": [{"content_id": content_id, "media": "CD-R", "copies": 1}],
+            "ship_to": {
+                "name": "C",
+                "lines": ["1 St"],
+                "city": "X",
+                "postal_code": "1",
+                "country": "US",
+            },
+        },
     )
     assert order.status_code == 404
     assert sha  # the image is in the archive by hash

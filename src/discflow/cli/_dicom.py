@@ -66,8 +66,12 @@ def add_dicom(
     database = open_database(settings)
     try:
         with (
-            Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                     console=console) as progress,  # fmt: skip
+            Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress,  # fmt: skip
             database.transaction() as session,
         ):
             progress.add_task(f"building PDI images from {path.name}", total=None)

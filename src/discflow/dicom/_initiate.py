@@ -89,8 +89,11 @@ def _gather(ctx: Context, session: Session, request: MediaRequest) -> Claimed:
     attributes = dict(request.attributes)
     attributes["_references"] = list(request.references)
     attributes["_missing"] = [
-        {"class": ref["class"], "instance": ref["instance"],
-         "reason": st.REASON_NO_SUCH_INSTANCE}  # fmt: skip
+        {
+            "class": ref["class"],
+            "instance": ref["instance"],
+            "reason": st.REASON_NO_SUCH_INSTANCE,
+        }  # fmt: skip
         for ref in request.references
         if ref["instance"] not in rows
     ]
@@ -240,4 +243,3 @@ def _order(
         request.discs = discs
         move(request, RequestState.ORDERED)
     _log.info("media creation request %s ordered as %s", short, placed.order.id)
-

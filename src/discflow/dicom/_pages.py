@@ -58,8 +58,15 @@ def _rows(members: Sequence[Dataset], thumbs: dict[str, str] | None = None) -> l
             + thumb
             + "".join(
                 f"<td>{_plain(ds.get(k, ''))}</td>"
-                for k in ("PatientName", "PatientID", "StudyDate", "StudyDescription",
-                          "Modality", "SeriesNumber", "InstanceNumber")  # fmt: skip
+                for k in (
+                    "PatientName",
+                    "PatientID",
+                    "StudyDate",
+                    "StudyDescription",
+                    "Modality",
+                    "SeriesNumber",
+                    "InstanceNumber",
+                )  # fmt: skip
             )
             + "</tr>"
         )
@@ -72,7 +79,7 @@ def index_htm(members: Sequence[Dataset], tree: DiscTree) -> str:
         for h in ("Patient", "Patient ID", "Study date", "Study", "Modality", "Series", "Image")
     )
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>DICOM disc</title></head>"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>DICOM disc</title></head>'
         f"<body><h1>DICOM disc {tree.number} of {tree.total}</h1>"
         "<p>DICOM ONLY: open DICOMDIR with a DICOM viewer. See README.TXT.</p>"
         f"<table><tr>{head}</tr>{''.join(_rows(members))}</table></body></html>\n"

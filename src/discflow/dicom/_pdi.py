@@ -96,9 +96,7 @@ def plan_discs(
     for uid, size in sizes:
         need = _rounded(size)
         if need > room:
-            raise PdiRefusal(
-                StatusInfo.INST_OVERSIZED, f"instance {uid} is larger than one disc"
-            )
+            raise PdiRefusal(StatusInfo.INST_OVERSIZED, f"instance {uid} is larger than one disc")
         if used + need > room:
             if not allow_split:
                 raise PdiRefusal(
@@ -218,7 +216,6 @@ def build_discs(
             )
         trees.append(tree)
     return trees
-
 
 
 def _size(paths: Sequence[Path], ds: Dataset) -> int:

@@ -170,5 +170,3 @@ def settle(session: Session, request: MediaRequest, *, spool: Path) -> StatusVie
         request.status_info = info.value
         move(request, RequestState.FAILED)
     return StatusView(execution, info, pieces=pieces, media=media)
-
-
