@@ -103,3 +103,19 @@ def test_the_regroup_gives_a_split_group_to_the_holder_when_the_batch_end_allows
     assert sum(a.copies for a in assignments(plans)) == 30
     assert [d.content for d in downloads(plans)] == ["d"]
     assert {a.device for a in assignments(plans) if a.request == "ra"} == {"X"}
+
+
+def test_a_group_that_fits_whole_on_a_later_device_is_not_split() -> None:
+    # One class (same speeds, free title switches: a 1 s fetch, big caches):
+    # a 1-drive device with the slower link, filled first, and a 4-drive one.
+    # The 36-copy title does not fit the 1-drive device's share (9.6 copies),
+    # but fits the 4-drive one's (38.4): it goes there whole and is fetched
+    # once; the wrap split it between the two (two fetches).
+    contents = {f"t{i}": 1000 for i in range(5)}
+    one = device("one", link_Bps=1000.0, write_Bps=100.0)
+    four = device("four", drives=(0.0,) * 4, link_Bps=2000.0, write_Bps=100.0)
+    copies = [36, 3, 3, 3, 3]
+    requests = [(f"r{i}", f"t{i}", n) for i, n in enumerate(copies)]
+    plans = run_to_end(snapshot([one, four], requests, contents=contents))
+    assert sum(a.copies for a in assignments(plans)) == sum(copies)
+    assert [d.device for d in downloads(plans) if d.content == "t0"] == ["four"]
