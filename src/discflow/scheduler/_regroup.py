@@ -33,6 +33,20 @@ class _Layout:
     on: dict[int, dict[str, None]] = field(default_factory=dict)  # id(group) -> devices
     fetching: dict[str, dict[str, int]] = field(default_factory=dict)  # device -> content -> groups
     load: dict[str, float] = field(default_factory=dict)  # backlog + burns + title costs
+    fastest: dict[str, tuple[float, float]] = field(
+        default_factory=dict
+    )  # least overhead, most B/s
+
+    def __post_init__(self) -> None:
+        for d in self.devices.values():
+            for media, stock in d.stock.items():
+                overhead, write = self.fastest.get(media, (stock.overhead_s, stock.write_Bps))
+                self.fastest[media] = (min(overhead, stock.overhead_s), max(write, stock.write_Bps))
+
+    def least_burn(self, media: str, size: int) -> float:
+        """No device burns a disc of ``media`` and ``size`` faster than this."""
+        overhead, write = self.fastest[media]
+        return overhead + size / write
 
     def add(self, name: str, g: Group, n: int) -> None:
         d = self.devices[name]
@@ -197,6 +211,7 @@ def _best_chain(
     none if that one holds or fetches the content), so the chain saves what
     gathering ``g`` does; the smallest hand-over that makes room is taken."""
     best: tuple[tuple[float, float, str, str], tuple[str, Group, str]] | None = None
+    roomy: list[tuple[float, str]] | None = None  # (room left, device), most room first
     for name in targets:
         d = lay.devices[name]
         if not d.can_write(g.media, g.size):
@@ -205,14 +220,24 @@ def _best_chain(
         if gain <= 0:
             continue
         need = _gathered_load(lay, g, placed, name) - limit[name]
+        handovers: list[tuple[float, Group, int]] = []
         for gid, n in lay.copies.get(name, {}).items():
             other = lay.groups[gid]
             if other.content == g.content or lay.fetches(name, other.content) != 1:
                 continue
             work = n * d.burn_s(other.media, other.size)
-            if work + _title_cost(d, other.size) < need - 1e-6:
-                continue
-            to = _receiver(lay, other, name, n, limit)
+            if work + _title_cost(d, other.size) >= need - 1e-6:
+                handovers.append((work, other, n))
+        handovers.sort(key=lambda h: h[0])  # smallest first: the first taker is the best
+        for work, other, n in handovers:
+            if best is not None and (-float(gain), work, name) > best[0][:3]:
+                break
+            if roomy is None:
+                roomy = sorted(
+                    ((limit[o] - lay.load[o], o) for o in lay.devices if lay.load[o] < limit[o]),
+                    reverse=True,
+                )
+            to = _receiver(lay, other, name, n, limit, roomy)
             rank = (-float(gain), work, name, to or "")
             if to is not None and (best is None or rank < best[0]):
                 best = (rank, (name, other, to))
@@ -220,15 +245,26 @@ def _best_chain(
 
 
 def _receiver(
-    lay: _Layout, other: Group, source: str, n: int, limit: dict[str, float]
+    lay: _Layout,
+    other: Group,
+    source: str,
+    n: int,
+    limit: dict[str, float],
+    roomy: list[tuple[float, str]],
 ) -> str | None:
-    """The device to take ``source``'s ``n`` copies of ``other`` within its limit: one
-    that holds or fetches its content first, then the one with the most room left."""
+    """The device of ``roomy`` to take ``source``'s ``n`` copies of ``other`` within its
+    limit: one that holds or fetches its content first, then the one with most room."""
     best: tuple[bool, float, str] | None = None
-    for name, d in lay.devices.items():
+    least = n * lay.least_burn(other.media, other.size)
+    for room, name in roomy:
+        if room + 1e-6 < least:
+            break  # nor has any device after it
+        d = lay.devices[name]
         if name == source or not d.can_write(other.media, other.size):
             continue
         load = lay.load[name] + n * d.burn_s(other.media, other.size)
+        if load > limit[name] + 1e-6:
+            continue  # no room even without the title's cost
         held = other.content in d.cache or bool(lay.fetches(name, other.content))
         if not held:
             load += _title_cost(d, other.size)
