@@ -103,3 +103,47 @@ def test_the_regroup_gives_a_split_group_to_the_holder_when_the_batch_end_allows
     assert sum(a.copies for a in assignments(plans)) == 30
     assert [d.content for d in downloads(plans)] == ["d"]
     assert {a.device for a in assignments(plans) if a.request == "ra"} == {"X"}
+
+
+def test_a_group_that_fits_whole_on_a_later_device_is_not_split() -> None:
+    # One class (same speeds, free title switches: a 1 s fetch, big caches):
+    # a 1-drive device with the slower link, filled first, and a 4-drive one.
+    # The 36-copy title does not fit the 1-drive device's share (9.6 copies),
+    # but fits the 4-drive one's (38.4): it goes there whole and is fetched
+    # once; the wrap split it between the two (two fetches).
+    contents = {f"t{i}": 1000 for i in range(5)}
+    one = device("one", link_Bps=1000.0, write_Bps=100.0)
+    four = device("four", drives=(0.0,) * 4, link_Bps=2000.0, write_Bps=100.0)
+    copies = [36, 3, 3, 3, 3]
+    requests = [(f"r{i}", f"t{i}", n) for i, n in enumerate(copies)]
+    plans = run_to_end(snapshot([one, four], requests, contents=contents))
+    assert sum(a.copies for a in assignments(plans)) == sum(copies)
+    assert [d.device for d in downloads(plans) if d.content == "t0"] == ["four"]
+
+
+def test_an_idle_device_does_not_fetch_to_steal_from_a_device_that_is_not_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "long" alone writes DVD: its 40 copies (4,000 s) set the batch's end. "a"
+    # holds the six CD titles and is given them (600 s); "b", slower and
+    # holding none, has nothing. Stealing from "a" would have "b" fetch titles
+    # "a" holds, and end no sooner: nothing is fetched but the DVD title.
+    # Without the gate, "b" fetched two of them for the same end.
+    contents = {f"t{i}": 1000 for i in range(6)} | {"big": 1000}
+    held = tuple(CachedContent(f"t{i}", 1000, last_used_s=0.0) for i in range(6))
+    devices = [
+        device("long", media="DVD-R", write_Bps=10.0, link_Bps=1000.0),
+        device("a", write_Bps=100.0, link_Bps=1000.0, cached=held),
+        device("b", write_Bps=50.0, link_Bps=1000.0),
+    ]
+    snap = snapshot(devices, [(f"r{i}", f"t{i}", 10) for i in range(6)], contents=contents)
+    dvd = replace(snap.requests[0], id="rd", content="big", media="DVD-R", copies=40, seq=6)
+    snap = replace(snap, requests=(*snap.requests, dvd))
+
+    gated_end, _ = end_and_fetches(snap, "b", copies=100)
+    gated = [(d.device, d.content) for d in downloads(run_to_end(snap))]
+    monkeypatch.setattr("discflow.scheduler._planned.FETCH_STEAL_NEAR", 1.0)
+    plain_end, plain_fetches = end_and_fetches(snap, "b", copies=100)
+    assert gated == [("long", "big")]
+    assert plain_fetches > 0
+    assert gated_end == plain_end

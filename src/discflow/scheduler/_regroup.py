@@ -5,7 +5,10 @@
 # one given its content for another media); it is made only when it saves a
 # fetch and leaves that device's predicted load (backlog + burns + the title
 # costs of the contents it must fetch, ``_allocate._title_cost``) within the
-# LP's end, or no later than after the spread. Loads are kept per device in
+# LP's end, or no later than after the spread. When no device has room, the
+# move may come with a hand-over: the target passes one group whose content it
+# fetches for nothing else to another device within that one's limit (no bytes
+# more: that fetch only changes device). Loads are kept per device in
 # ``_Layout`` as moves are made, so every pass sees the moves before it.
 """Regrouping of a batch allocation: each group gathered on one device when that saves a fetch."""
 
@@ -30,6 +33,20 @@ class _Layout:
     on: dict[int, dict[str, None]] = field(default_factory=dict)  # id(group) -> devices
     fetching: dict[str, dict[str, int]] = field(default_factory=dict)  # device -> content -> groups
     load: dict[str, float] = field(default_factory=dict)  # backlog + burns + title costs
+    fastest: dict[str, tuple[float, float]] = field(
+        default_factory=dict
+    )  # least overhead, most B/s
+
+    def __post_init__(self) -> None:
+        for d in self.devices.values():
+            for media, stock in d.stock.items():
+                overhead, write = self.fastest.get(media, (stock.overhead_s, stock.write_Bps))
+                self.fastest[media] = (min(overhead, stock.overhead_s), max(write, stock.write_Bps))
+
+    def least_burn(self, media: str, size: int) -> float:
+        """No device burns a disc of ``media`` and ``size`` faster than this."""
+        overhead, write = self.fastest[media]
+        return overhead + size / write
 
     def add(self, name: str, g: Group, n: int) -> None:
         d = self.devices[name]
@@ -104,32 +121,20 @@ def regroup(
                 for name in holders.get(g.content, {})
                 if name in by_name and g.content in by_name[name].cache
             )
-            best: tuple[tuple[float, float, str], str] | None = None
-            for name in targets:
-                d = by_name[name]
-                if not d.can_write(g.media, g.size):
-                    continue
-                coming = sum(lay.copies[o][id(g)] for o in placed if o != name)
-                load = lay.load[name] + coming * d.burn_s(g.media, g.size)
-                fetched = g.content not in d.cache and not lay.fetches(name, g.content)
-                if fetched:
-                    load += _title_cost(d, g.size)
-                if load > limit[name] + 1e-6:
-                    continue
-                stays = name in placed and lay.fetches(name, g.content) == 1
-                gain = saved - (g.size if stays or fetched else 0)
-                rank = (-float(gain), load / d.drive_count, name)
-                if gain > 0 and (best is None or rank < best[0]):
-                    best = (rank, name)
+            best = _best_target(lay, g, placed, targets, saved, limit)
+            if best is None:
+                chain = _best_chain(lay, g, placed, targets, saved, limit)
+                if chain is not None:
+                    target, pushed, to = chain
+                    lay.add(to, pushed, lay.remove(target, pushed))
+                    _note_moved(lay, with_content, pushed, target, to)
+                    best = target
             if best is None:
                 continue
-            target = best[1]
             for name in list(placed):
-                if name != target:
-                    lay.add(target, g, lay.remove(name, g))
-                    if not any(lay.groups[gid].content == g.content for gid in lay.copies[name]):
-                        with_content[g.content].pop(name, None)
-            with_content.setdefault(g.content, {})[target] = None
+                if name != best:
+                    lay.add(best, g, lay.remove(name, g))
+                    _note_moved(lay, with_content, g, name, best)
             moved = True
         if not moved:
             break
@@ -138,3 +143,132 @@ def regroup(
         for name, mine in lay.copies.items()
         if mine
     }
+
+
+def _note_moved(
+    lay: _Layout, with_content: dict[str, dict[str, None]], g: Group, source: str, target: str
+) -> None:
+    """Keep ``with_content`` (content -> devices given a group of it) after a move."""
+    if not any(lay.groups[gid].content == g.content for gid in lay.copies[source]):
+        with_content.get(g.content, {}).pop(source, None)
+    with_content.setdefault(g.content, {})[target] = None
+
+
+def _gathered_load(lay: _Layout, g: Group, placed: dict[str, None], name: str) -> float:
+    """``name``'s predicted load once every copy of ``g`` is on it."""
+    d = lay.devices[name]
+    coming = sum(lay.copies[o][id(g)] for o in placed if o != name)
+    load = lay.load[name] + coming * d.burn_s(g.media, g.size)
+    if g.content not in d.cache and not lay.fetches(name, g.content):
+        load += _title_cost(d, g.size)
+    return load
+
+
+def _gain(lay: _Layout, g: Group, placed: dict[str, None], name: str, saved: int) -> int:
+    """Bytes saved by gathering ``g`` on ``name``: the others' fetches, less its own."""
+    d = lay.devices[name]
+    fetched = g.content not in d.cache and not lay.fetches(name, g.content)
+    stays = name in placed and lay.fetches(name, g.content) == 1
+    return saved - (g.size if stays or fetched else 0)
+
+
+def _best_target(
+    lay: _Layout,
+    g: Group,
+    placed: dict[str, None],
+    targets: dict[str, None],
+    saved: int,
+    limit: dict[str, float],
+) -> str | None:
+    """The device that gathers ``g`` saving the most bytes within its limit (least loaded)."""
+    best: tuple[tuple[float, float, str], str] | None = None
+    for name in targets:
+        d = lay.devices[name]
+        if not d.can_write(g.media, g.size):
+            continue
+        load = _gathered_load(lay, g, placed, name)
+        if load > limit[name] + 1e-6:
+            continue
+        gain = _gain(lay, g, placed, name, saved)
+        rank = (-float(gain), load / d.drive_count, name)
+        if gain > 0 and (best is None or rank < best[0]):
+            best = (rank, name)
+    return None if best is None else best[1]
+
+
+def _best_chain(
+    lay: _Layout,
+    g: Group,
+    placed: dict[str, None],
+    targets: dict[str, None],
+    saved: int,
+    limit: dict[str, float],
+) -> tuple[str, Group, str] | None:
+    """A target over its limit with ``g`` makes room by handing one group it fetches
+    for nothing else to another device within that one's limit: (target, group, to).
+
+    The hand-over costs no bytes (the target's fetch becomes the other's, or
+    none if that one holds or fetches the content), so the chain saves what
+    gathering ``g`` does; the smallest hand-over that makes room is taken."""
+    best: tuple[tuple[float, float, str, str], tuple[str, Group, str]] | None = None
+    roomy: list[tuple[float, str]] | None = None  # (room left, device), most room first
+    for name in targets:
+        d = lay.devices[name]
+        if not d.can_write(g.media, g.size):
+            continue
+        gain = _gain(lay, g, placed, name, saved)
+        if gain <= 0:
+            continue
+        need = _gathered_load(lay, g, placed, name) - limit[name]
+        handovers: list[tuple[float, Group, int]] = []
+        for gid, n in lay.copies.get(name, {}).items():
+            other = lay.groups[gid]
+            if other.content == g.content or lay.fetches(name, other.content) != 1:
+                continue
+            work = n * d.burn_s(other.media, other.size)
+            if work + _title_cost(d, other.size) >= need - 1e-6:
+                handovers.append((work, other, n))
+        handovers.sort(key=lambda h: h[0])  # smallest first: the first taker is the best
+        for work, other, n in handovers:
+            if best is not None and (-float(gain), work, name) > best[0][:3]:
+                break
+            if roomy is None:
+                roomy = sorted(
+                    ((limit[o] - lay.load[o], o) for o in lay.devices if lay.load[o] < limit[o]),
+                    reverse=True,
+                )
+            to = _receiver(lay, other, name, n, limit, roomy)
+            rank = (-float(gain), work, name, to or "")
+            if to is not None and (best is None or rank < best[0]):
+                best = (rank, (name, other, to))
+    return None if best is None else best[1]
+
+
+def _receiver(
+    lay: _Layout,
+    other: Group,
+    source: str,
+    n: int,
+    limit: dict[str, float],
+    roomy: list[tuple[float, str]],
+) -> str | None:
+    """The device of ``roomy`` to take ``source``'s ``n`` copies of ``other`` within its
+    limit: one that holds or fetches its content first, then the one with most room."""
+    best: tuple[bool, float, str] | None = None
+    least = n * lay.least_burn(other.media, other.size)
+    for room, name in roomy:
+        if room + 1e-6 < least:
+            break  # nor has any device after it
+        d = lay.devices[name]
+        if name == source or not d.can_write(other.media, other.size):
+            continue
+        load = lay.load[name] + n * d.burn_s(other.media, other.size)
+        if load > limit[name] + 1e-6:
+            continue  # no room even without the title's cost
+        held = other.content in d.cache or bool(lay.fetches(name, other.content))
+        if not held:
+            load += _title_cost(d, other.size)
+        rank = (not held, load - limit[name], name)
+        if load <= limit[name] + 1e-6 and (best is None or rank < best):
+            best = rank
+    return None if best is None else best[2]
