@@ -98,6 +98,7 @@ def notice(
         )
     )
     st.reload_lands[media] = now + planner.snapshot.operator.reload_delay_s
+    planner.unindexed.add(st.name)  # its steal key may wait for this reload now
 
 
 def stalled(planner: DiscflowPlanner, now: float, out: Decisions) -> None:

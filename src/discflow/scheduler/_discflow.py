@@ -94,6 +94,8 @@ class DiscflowPlanner:
     victim_key: dict[tuple[str, str], float] = field(default_factory=dict)
     steal_epoch: dict[str, int] = field(default_factory=dict)  # media -> changes
     steal_failed: dict[str, tuple[object, tuple[object, ...], float]] = field(default_factory=dict)
+    # Devices whose blanks or reload changed since ``note_planned`` last indexed them.
+    unindexed: set[str] = field(default_factory=set)
     refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
     calm: dict[tuple[str, str], int] = field(default_factory=dict)  # see check_reload
     last_replan: float = -math.inf
@@ -147,6 +149,7 @@ class DiscflowPlanner:
             st = self.devices.get(r.device)
             if st is not None:
                 st.reloaded(r.media, r.count)
+                self.unindexed.add(st.name)  # re-indexed at its visit, as before
                 self.wake(st, now)
         arrived = 0
         for q in arrivals:
@@ -258,9 +261,15 @@ class DiscflowPlanner:
             if choice is None:
                 break
             self._bind(st, choice, now, limit, out, skip)
+        calm, blanks, lands = self.calm, st.blanks, st.reload_lands
         for m in st.stock:
-            check_reload(self, st, m, now, out)
-        note_planned(self, st)  # a notice may have set when its planned work can go on
+            # check_reload's first two early returns, without the call (hot).
+            if m not in lands and calm.get((st.name, m)) != blanks.get(m, 0):
+                check_reload(self, st, m, now, out)
+        # A notice or a reload may have moved when its planned work can go on;
+        # otherwise every change to its key since was indexed where it was made.
+        if st.name in self.unindexed:
+            note_planned(self, st)
         if st.drives[0][0] > limit:
             self.wake(st, st.drives[0][0] - st.horizon_s)
             return

@@ -115,6 +115,7 @@ def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
 def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
     """Index ``st`` for stealing under its current key, per media it has planned
     copies of (one live entry per device and media)."""
+    planner.unindexed.discard(st.name)
     if planner.quota_work.get(st.name, 0.0) <= _NO_WORK_S:
         return
     key = planned_key(planner, st)
