@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from discflow.scheduler import _build as build
 from discflow.scheduler._blanks import check_reload, stalled, waiting_entries
 from discflow.scheduler._cache import CachePolicy
 from discflow.scheduler._candidates import pool_candidates
@@ -171,14 +172,14 @@ class DiscflowPlanner:
             stalled(self, now, out)
         if list_waiting:
             waiting_entries(self, out)
-        return Plan(
-            assignments=tuple(out.assignments),
-            downloads=tuple(out.downloads),
-            evictions=tuple(out.evictions),
-            notices=tuple(out.notices),
-            waiting=tuple(out.waiting),
-            unplaceable=tuple(out.unplaceable),
-            wake_s=self.wakes[0][0] if self.wakes else None,
+        return build.plan(  # Plan(...), built faster (one a round; see _build)
+            tuple(out.assignments),
+            tuple(out.downloads),
+            tuple(out.evictions),
+            tuple(out.notices),
+            tuple(out.waiting),
+            tuple(out.unplaceable),
+            self.wakes[0][0] if self.wakes else None,
         )
 
     def _arrive(self, q: QueuedRequest, now: float, out: Decisions) -> int:
