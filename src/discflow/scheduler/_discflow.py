@@ -98,7 +98,6 @@ class DiscflowPlanner:
     # Devices whose blanks or reload changed since ``note_planned`` last indexed them.
     unindexed: set[str] = field(default_factory=set)
     refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    calm: dict[tuple[str, str], int] = field(default_factory=dict)  # see check_reload
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
     writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
@@ -224,14 +223,15 @@ class DiscflowPlanner:
             return
         # A handful of parked writers, quickest to finish one copy first.
         seen: list[tuple[float, str]] = []
-        for name in self.writers.get(q.media, ()):
+        media, want, devices = q.media, 4 * max(1, w.pooled), self.devices
+        for name in self.writers.get(media, ()):
             if name not in parked:
                 continue
-            st = self.devices[name]
-            if st.blanks.get(q.media, 0) > 0 and st.can_write(q.media, size):
-                finish = size / st.link_Bps + st.burn_s(q.media, size)
-                seen.append((finish, name))
-                if len(seen) >= 4 * max(1, w.pooled):
+            st = devices[name]
+            # st.can_write(media, size), inlined (hot): every writer stocks media.
+            if st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
+                seen.append((size / st.link_Bps + st.burn_s(media, size), name))
+                if len(seen) >= want:
                     break
         for _, name in sorted(seen):
             if covered >= w.pooled:
@@ -262,10 +262,10 @@ class DiscflowPlanner:
             if choice is None:
                 break
             self._bind(st, choice, now, limit, out, skip)
-        calm, blanks, lands = self.calm, st.blanks, st.reload_lands
+        calm, blanks, lands = st.calm_blanks, st.blanks, st.reload_lands
         for m in st.stock:
             # check_reload's first two early returns, without the call (hot).
-            if m not in lands and calm.get((st.name, m)) != blanks.get(m, 0):
+            if m not in lands and calm.get(m) != blanks.get(m, 0):
                 check_reload(self, st, m, now, out)
         # A notice or a reload may have moved when its planned work can go on;
         # otherwise every change to its key since was indexed where it was made.
@@ -279,11 +279,11 @@ class DiscflowPlanner:
         # Only work it can write counts: a device woken for pooled work it can never take
         # (content larger than its cache) would keep the planner awake forever, and
         # ``stalled`` (blanks asked for when nothing will wake) would never run.
-        if any(
-            self.pool.copies.get(m, 0) > 0 and n > 0 and self._could_take(st, m)
-            for m, n in st.blanks.items()
-        ):
-            self.wake(st, now + st.horizon_s)
+        pooled = self.pool.copies
+        for m, n in st.blanks.items():
+            if n > 0 and pooled.get(m, 0) > 0 and self._could_take(st, m):
+                self.wake(st, now + st.horizon_s)
+                break
         self.parked[st.name] = None
 
     def _could_take(self, st: DeviceState, media: str) -> bool:

@@ -197,6 +197,7 @@ def steal(
             if top[0] <= soonest:
                 break
     taken: Piece | None = None
+    victim_name = st.name
     tried: set[str] = {st.name}
     for key, name, media in sorted(popped, key=lambda p: (-p[0], p[1])):
         if len(tried) > _VICTIMS_TRIED:
@@ -207,13 +208,17 @@ def steal(
         victim = planner.devices[name]
         taken = take_from(planner, st, victim, backlog_end(planner, victim, now), now, usable, skip)
         if taken is not None:
+            victim_name = name
             break
     for key, name, media in popped:
         if planner.victim_key.get((name, media)) == key:
             heapq.heappush(planner.victims[media], (-key, name))
     if taken is not None:
+        # The thief and its victim changed; a device tried in vain did not, so
+        # needs indexing only if a reload or notice moved it (``unindexed``).
         for name in tried:
-            note_planned(planner, planner.devices[name])
+            if name in (st.name, victim_name) or name in planner.unindexed:
+                note_planned(planner, planner.devices[name])
     elif remember:
         planner.steal_failed[st.name] = (epochs, thief, now)
     return taken

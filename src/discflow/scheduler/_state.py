@@ -75,6 +75,8 @@ class DeviceState:
     # first fetch that needs room, then told of every entry stored.
     evictable: EvictionOrder | None = None
     drive_count: int = field(init=False)  # len(drives), which never changes
+    # media -> blanks left when check_reload last found them plenty (see there).
+    calm_blanks: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.drive_count = len(self.drives)
