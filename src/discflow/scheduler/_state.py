@@ -227,7 +227,10 @@ class DeviceState:
 
     def _note_use(self, media: str, copies: int, now: float) -> None:
         rate, since = self.use_rate.get(media, (0.0, now))
-        self.use_rate[media] = (rate * _decay(now - since) + copies, now)
+        if since >= now:  # _decay(0) is 1 (the same product, without the exp)
+            self.use_rate[media] = (rate + copies, now)
+        else:
+            self.use_rate[media] = (rate * _decay(now - since) + copies, now)
 
     def recent_use(self, media: str, now: float, window_s: float) -> float:
         """Blanks of ``media`` this device burns per ``window_s`` at its recent pace.
