@@ -148,6 +148,10 @@ def _next_victim(planner: DiscflowPlanner, media: str) -> tuple[float, str] | No
         if planner.quota_copies.get(slot, 0) <= 0:
             del planner.victim_key[slot]
             continue
+        if name not in planner.unindexed:
+            # Every change to a device's key but a reload or notice re-indexes it
+            # where it is made, so the newest entry holds its live key.
+            return -stored, name
         key = planned_key(planner, planner.devices[name])
         if key != -stored:
             planner.victim_key[slot] = key
