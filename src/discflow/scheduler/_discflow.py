@@ -312,8 +312,11 @@ class DiscflowPlanner:
             if piece.started:
                 drives += (STARTED_ROUNDS - 1) * st.drive_count
         n = min(drives, available, st.blanks.get(q.media, 0))
+        # A held content needs nothing from ensure_cached (it would only report
+        # when the content is ready): skip the call for it (most binds).
         if n <= 0 or (
-            st.ensure_cached(
+            q.content not in st.cache
+            and st.ensure_cached(
                 q.content,
                 w.size,
                 now=now,

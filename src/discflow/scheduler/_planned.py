@@ -33,6 +33,13 @@ STEAL_GAIN_S = 60.0
 # least STEAL_GAIN_S; this bounds the attempts per device).
 STEAL_RETRY_S = 60.0
 _FREE = itemgetter(0)  # a drive's free time in the (free, index) heap
+
+
+def _last_first(popped: tuple[float, str, str]) -> tuple[float, str]:
+    """Victims popped, the last to end first (ties by name)."""
+    return (-popped[0], popped[1])
+
+
 # Planned work below this (rounding left-overs) is no work.
 _NO_WORK_S = 1e-6
 # Devices looked at per steal: the last few to finish per media, a few tried.
@@ -203,7 +210,8 @@ def steal(
     taken: Piece | None = None
     victim_name = st.name
     tried: set[str] = {st.name}
-    for key, name, media in sorted(popped, key=lambda p: (-p[0], p[1])):
+    # (most attempts pop nothing: every index empty or ending too soon)
+    for key, name, media in sorted(popped, key=_last_first) if popped else ():
         if len(tried) > _VICTIMS_TRIED:
             break
         if name in tried or key <= soonest_of[media]:
