@@ -202,15 +202,15 @@ class DiscflowPlanner:
         """Wake parked devices for a new request: holders first, then quickest finish."""
         if not self.parked:
             return
-        q, size = w.request, w.size
+        q, size, need = w.request, w.size, w.pooled  # (waking changes no Waiter's pooled)
         covered = 0
-        parked = self.parked
+        parked, devices = self.parked, self.devices
         for name in self.holders.get(q.content, {}):  # waking changes no holder
-            if covered >= w.pooled:
+            if covered >= need:
                 break
             if name not in parked:
                 continue
-            st = self.devices[name]
+            st = devices[name]
             if st.blanks.get(q.media, 0) > 0:
                 self.wake(st, now)
                 # The holders woken share the copies (no fetch): none claims the
@@ -219,11 +219,11 @@ class DiscflowPlanner:
                 w.expected += 1
                 # Only drives that free soon count: a busy holder may lose to a fetch.
                 covered += st.drives_free_by(now + st.horizon_s)
-        if covered >= w.pooled:
+        if covered >= need:
             return
         # A handful of parked writers, quickest to finish one copy first.
         seen: list[tuple[float, str]] = []
-        media, want, devices = q.media, 4 * max(1, w.pooled), self.devices
+        media, want = q.media, 4 * max(1, need)
         for name in self.writers.get(media, ()):
             if name not in parked:
                 continue
@@ -234,9 +234,9 @@ class DiscflowPlanner:
                 if len(seen) >= want:
                     break
         for _, name in sorted(seen):
-            if covered >= w.pooled:
+            if covered >= need:
                 break
-            st = self.devices[name]
+            st = devices[name]
             self.wake(st, now)
             covered += st.drive_count
 

@@ -229,8 +229,11 @@ class DeviceState:
         rate, since = self.use_rate.get(media, (0.0, now))
         if since >= now:  # _decay(0) is 1 (the same product, without the exp)
             self.use_rate[media] = (rate + copies, now)
-        else:
-            self.use_rate[media] = (rate * _decay(now - since) + copies, now)
+        else:  # _decay(now - since), inlined (once a bind): the elapsed time is > 0
+            self.use_rate[media] = (
+                rate * math.exp(-(now - since) / _USE_TIME_CONSTANT_S) + copies,
+                now,
+            )
 
     def recent_use(self, media: str, now: float, window_s: float) -> float:
         """Blanks of ``media`` this device burns per ``window_s`` at its recent pace.
