@@ -6,7 +6,11 @@
 # max-heap of devices with planned copies of it, keyed by ``planned_key`` (a
 # time-free estimate of when their planned work ends, so the index does not go
 # stale as the clock moves; ``victim_key`` holds each entry's live key and
-# older entries are dropped when popped). A steal moves whole copies from the
+# older entries are dropped when popped). Every change to a device's key is
+# re-indexed (``note_planned``) where it is made, except a reload landing or
+# a notice going out, which mark the device ``unindexed`` until its next
+# visit: so the newest entry of any other device is its live key, and only
+# unindexed devices are re-keyed when popped. A steal moves whole copies from the
 # end of the victim's list (its least urgent work) to the thief, only when the
 # thief finishes them sooner by STEAL_GAIN_S, and as many as even out the two.
 """Re-plan (LP allocation of the queue) and stealing between devices."""
