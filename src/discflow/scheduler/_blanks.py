@@ -31,8 +31,7 @@ def check_reload(
     if media in st.reload_lands:
         return
     left = st.blanks.get(media, 0)
-    calm = (st.name, media)
-    if planner.calm.get(calm) == left:
+    if st.calm_blanks.get(media) == left:
         return  # passed the fast path below with these blanks; see there
     stock = st.stock[media]
     delay = planner.snapshot.operator.reload_delay_s
@@ -45,7 +44,7 @@ def check_reload(
     # raises the recent pace (and uses blanks), which otherwise decays.
     cap = max(stock.low_threshold - 1, st.drive_count * window / max(burn, 1.0))
     if left > cap and left > st.recent_use(media, now, window):
-        planner.calm[calm] = left
+        st.calm_blanks[media] = left
         return
     planned = float(planner.quota_copies.get((st.name, media), 0))
     capable = planner.writer_drives.get(media, 0)
@@ -98,6 +97,7 @@ def notice(
         )
     )
     st.reload_lands[media] = now + planner.snapshot.operator.reload_delay_s
+    planner.unindexed.add(st.name)  # its steal key may wait for this reload now
 
 
 def stalled(planner: DiscflowPlanner, now: float, out: Decisions) -> None:

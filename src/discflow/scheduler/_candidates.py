@@ -23,13 +23,17 @@ def holder_sooner(planner: DiscflowPlanner, st: DeviceState, w: Waiter, now: flo
     if q.content in st.cache:
         return False
     fetched = st.ready_estimate(q.content, w.size, now)
+    if fetched <= now:
+        return False  # no holder's next_free (never before now) is earlier
+    media, devices = q.media, planner.devices
     for name in planner.holders.get(q.content, {}):
-        holder = planner.devices[name]
+        holder = devices[name]
+        # holder.next_free(now) < fetched, inlined (hot): fetched > now here.
         if (
-            holder.online
-            and holder.blanks.get(q.media, 0) > 0
-            and q.media in holder.stock
-            and holder.next_free(now) < fetched
+            holder.drives[0][0] < fetched
+            and holder.online
+            and holder.blanks.get(media, 0) > 0
+            and media in holder.stock
         ):
             return True
     return False

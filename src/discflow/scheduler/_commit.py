@@ -14,6 +14,7 @@ import heapq
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from discflow.scheduler import _build as build
 from discflow.scheduler._cache import evict_at
 from discflow.scheduler._model import Assignment, CachedContent, Eviction, QueuedRequest
 
@@ -83,8 +84,9 @@ def add_assignment(
     first, last = span
     prev = assignments[-1] if assignments else None
     if mergeable and prev is not None and prev.request == request.id and prev.device == device:
-        # Built directly: dataclasses.replace costs several times as much here.
-        assignments[-1] = Assignment(
+        # Built directly: dataclasses.replace costs several times as much here, the
+        # generated __init__ ~3x (see _build).
+        assignments[-1] = build.assignment(
             prev.request,
             prev.device,
             prev.content,
@@ -96,7 +98,7 @@ def add_assignment(
         )
         return
     assignments.append(
-        Assignment(
+        build.assignment(
             request.id, device, request.content, request.media, copies, first, last, next_step()
         )
     )

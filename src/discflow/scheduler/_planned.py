@@ -6,7 +6,11 @@
 # max-heap of devices with planned copies of it, keyed by ``planned_key`` (a
 # time-free estimate of when their planned work ends, so the index does not go
 # stale as the clock moves; ``victim_key`` holds each entry's live key and
-# older entries are dropped when popped). A steal moves whole copies from the
+# older entries are dropped when popped). Every change to a device's key is
+# re-indexed (``note_planned``) where it is made, except a reload landing or
+# a notice going out, which mark the device ``unindexed`` until its next
+# visit: so the newest entry of any other device is its live key, and only
+# unindexed devices are re-keyed when popped. A steal moves whole copies from the
 # end of the victim's list (its least urgent work) to the thief, only when the
 # thief finishes them sooner by STEAL_GAIN_S, and as many as even out the two;
 # an LP share the thief would have to fetch is taken only from a victim whose
@@ -41,6 +45,13 @@ FETCH_STEAL_NEAR = 0.05
 # least STEAL_GAIN_S; this bounds the attempts per device).
 STEAL_RETRY_S = 60.0
 _FREE = itemgetter(0)  # a drive's free time in the (free, index) heap
+
+
+def _last_first(popped: tuple[float, str, str]) -> tuple[float, str]:
+    """Victims popped, the last to end first (ties by name)."""
+    return (-popped[0], popped[1])
+
+
 # Planned work below this (rounding left-overs) is no work.
 _NO_WORK_S = 1e-6
 # Devices looked at per steal: the last few to finish per media, a few tried.
@@ -123,6 +134,7 @@ def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
 def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
     """Index ``st`` for stealing under its current key, per media it has planned
     copies of (one live entry per device and media)."""
+    planner.unindexed.discard(st.name)
     if planner.quota_work.get(st.name, 0.0) <= _NO_WORK_S:
         return
     key = planned_key(planner, st)
@@ -155,6 +167,10 @@ def _next_victim(planner: DiscflowPlanner, media: str) -> tuple[float, str] | No
         if planner.quota_copies.get(slot, 0) <= 0:
             del planner.victim_key[slot]
             continue
+        if name not in planner.unindexed:
+            # Every change to a device's key but a reload or notice re-indexes it
+            # where it is made, so the newest entry holds its live key.
+            return -stored, name
         key = planned_key(planner, planner.devices[name])
         if key != -stored:
             planner.victim_key[slot] = key
@@ -204,8 +220,10 @@ def steal(
             if top[0] <= soonest:
                 break
     taken: Piece | None = None
+    victim_name = st.name
     tried: set[str] = {st.name}
-    for key, name, media in sorted(popped, key=lambda p: (-p[0], p[1])):
+    # (most attempts pop nothing: every index empty or ending too soon)
+    for key, name, media in sorted(popped, key=_last_first) if popped else ():
         if len(tried) > _VICTIMS_TRIED:
             break
         if name in tried or key <= soonest_of[media]:
@@ -214,13 +232,17 @@ def steal(
         victim = planner.devices[name]
         taken = take_from(planner, st, victim, backlog_end(planner, victim, now), now, usable, skip)
         if taken is not None:
+            victim_name = name
             break
     for key, name, media in popped:
         if planner.victim_key.get((name, media)) == key:
             heapq.heappush(planner.victims[media], (-key, name))
     if taken is not None:
+        # The thief and its victim changed; a device tried in vain did not, so
+        # needs indexing only if a reload or notice moved it (``unindexed``).
         for name in tried:
-            note_planned(planner, planner.devices[name])
+            if name in (st.name, victim_name) or name in planner.unindexed:
+                note_planned(planner, planner.devices[name])
     elif remember:
         planner.steal_failed[st.name] = (epochs, thief, now)
     return taken

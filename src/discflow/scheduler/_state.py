@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
+from discflow.scheduler import _build as build
 from discflow.scheduler._cache import CachePolicy, EvictionOrder
 from discflow.scheduler._commit import add_assignment, evict_for, queue_burns
 from discflow.scheduler._model import (
@@ -74,6 +75,8 @@ class DeviceState:
     # first fetch that needs room, then told of every entry stored.
     evictable: EvictionOrder | None = None
     drive_count: int = field(init=False)  # len(drives), which never changes
+    # media -> blanks left when check_reload last found them plenty (see there).
+    calm_blanks: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.drive_count = len(self.drives)
@@ -170,15 +173,15 @@ class DeviceState:
             holders.get(victim.content, {}).pop(self.name, None)
         end = start + size_bytes / self.link_Bps
         self.download_free_s = end
-        fetched = CachedContent(
-            content, size_bytes, last_used_s=now, ready_s=end, busy_until_s=end, hits=0
-        )
+        fetched = build.cached_content(content, size_bytes, now, end, end, False, 0)
         self.cache[content] = fetched
         if order is not None:
             order.touch(content)
         self.used_bytes += size_bytes
         holders.setdefault(content, {})[self.name] = None
-        out.downloads.append(Download(self.name, content, size_bytes, start, end, out.next_step()))
+        out.downloads.append(
+            build.download(self.name, content, size_bytes, start, end, out.next_step())
+        )
         return end
 
     def assign(
@@ -192,15 +195,17 @@ class DeviceState:
         )
         self.blanks[request.media] -= copies
         self._note_use(request.media, copies, now)
-        # Built directly: dataclasses.replace costs ~5x as much on this path (once a bind).
-        used = CachedContent(
-            content=entry.content,
-            size_bytes=entry.size_bytes,
-            last_used_s=now,
-            ready_s=entry.ready_s,
-            busy_until_s=max(entry.busy_until_s, last),
-            pinned=entry.pinned,
-            hits=entry.hits + 1,
+        # Built directly (once a bind): dataclasses.replace costs ~5x as much, the
+        # generated __init__ ~3x (see _build).
+        busy = entry.busy_until_s
+        used = build.cached_content(
+            entry.content,
+            entry.size_bytes,
+            now,
+            entry.ready_s,
+            busy if busy >= last else last,
+            entry.pinned,
+            entry.hits + 1,
         )
         self.cache[request.content] = used
         if self.evictable is not None:
@@ -222,7 +227,13 @@ class DeviceState:
 
     def _note_use(self, media: str, copies: int, now: float) -> None:
         rate, since = self.use_rate.get(media, (0.0, now))
-        self.use_rate[media] = (rate * _decay(now - since) + copies, now)
+        if since >= now:  # _decay(0) is 1 (the same product, without the exp)
+            self.use_rate[media] = (rate + copies, now)
+        else:  # _decay(now - since), inlined (once a bind): the elapsed time is > 0
+            self.use_rate[media] = (
+                rate * math.exp(-(now - since) / _USE_TIME_CONSTANT_S) + copies,
+                now,
+            )
 
     def recent_use(self, media: str, now: float, window_s: float) -> float:
         """Blanks of ``media`` this device burns per ``window_s`` at its recent pace.
