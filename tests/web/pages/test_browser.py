@@ -234,7 +234,11 @@ def test_order_burns_while_operator_watches_media_drop_and_reloads(
         expect(floor.locator('#notices .notice[data-kind="media-low"]')).to_have_count(
             0, timeout=15_000
         )
-        assert _cd_r_left(floor) == 60
+        # the notices and the device card refresh on their own polls: wait for the
+        # card too rather than read it the moment the notice has cleared
+        expect(
+            floor.locator('#device-live-pub-1 .bin[data-media="CD-R"] .bin-count')
+        ).to_have_attribute("data-loaded", "60", timeout=15_000)
     finally:
         operator.close()
         customer.close()
