@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -179,6 +180,7 @@ class Agent:
                     "overhead_s": bin_.overhead_s if bin_ else 0.0,
                     "low_threshold": bin_.low_threshold if bin_ else 0,
                     **counts.to_json(),
+                    "counted_at": time.time(),
                 }
             )
         return AgentStatus.model_validate(

@@ -69,6 +69,9 @@ def media_loaded_now(session: Session, *, device: str, answer: dict[str, Any]) -
     for name in ("loaded", "loaded_total", "used_good", "used_failed"):
         if isinstance(answer.get(name), int):
             setattr(row, name, answer[name])
+    if isinstance(answer.get("counted_at"), (int, float)):
+        # a heartbeat counted before this answer no longer sets the bin back
+        row.counted_at = float(answer["counted_at"])
     why = f"{row.loaded} {media} now in {device}"
     if row.loaded > row.low_threshold:
         store.clear_notices(session, kinds=MEDIA_KINDS, device=device, media=media, why=why)

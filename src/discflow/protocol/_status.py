@@ -60,6 +60,10 @@ class MediaOut(BaseModel):
     used_good: int = Field(default=0, ge=0)
     used_failed: int = Field(default=0, ge=0)
     in_drive: int = Field(default=0, ge=0)
+    # When the agent read these counts (its own clock, seconds since the epoch; 0:
+    # not said). A heartbeat built before an operator's reload can reach the server
+    # after the reload's answer: the server keeps the newer counts (apply_heartbeat).
+    counted_at: float = Field(default=0.0, ge=0)
 
 
 class MediaAdd(BaseModel):

@@ -23,7 +23,7 @@ from discflow.domain import (
     media_type,
 )
 from discflow.errors import InvalidInput, NotFound, PermissionDenied
-from discflow.protocol import AgentStatus, DeviceReasonOut, DriverName
+from discflow.protocol import AgentStatus, DeviceReasonOut, DriverName, MediaOut
 from discflow.store._auth import hash_token
 from discflow.store._events import record
 from discflow.store._ids import new_token
@@ -164,6 +164,23 @@ def move_device(session: Session, name: str, *, site: str, actor: str) -> None:
     record(session, "device.site", f"site {before} -> {site}", device=name, actor=actor)
 
 
+# A report counted this much before the counts on record is taken as stale; a
+# larger gap is the agent's clock set back, and its report is taken as it is.
+STALE_COUNTS_WINDOW_S = 120.0
+
+
+def _counted_before(row: DeviceMedia, report: MediaOut) -> bool:
+    """Whether ``report``'s counts were read before those ``row`` holds.
+
+    A heartbeat's body is built before it is sent: one built just before an
+    operator's reload can arrive after the reload's answer was recorded, and
+    would set the bin back (a notice raised again, the reload logged twice)."""
+    if not report.counted_at or not row.counted_at:
+        return False  # an agent that does not say when: every report counts
+    behind = row.counted_at - report.counted_at
+    return 0 < behind < STALE_COUNTS_WINDOW_S
+
+
 def apply_heartbeat(session: Session, device: Device, report: AgentStatus) -> None:
     """Refresh the resource record from a report, logging what changed."""
     if report.name != device.name:
@@ -192,6 +209,8 @@ def apply_heartbeat(session: Session, device: Device, report: AgentStatus) -> No
         if row is None:
             row = DeviceMedia(device=device.name, media=bin_report.media)
             device.media.append(row)
+        if _counted_before(row, bin_report):
+            continue  # built before the counts on record (a reload's answer): keep those
         if row.loaded_total and bin_report.loaded_total > row.loaded_total:
             added = bin_report.loaded_total - row.loaded_total
             record(
@@ -209,6 +228,7 @@ def apply_heartbeat(session: Session, device: Device, report: AgentStatus) -> No
             "loaded_total",
             "used_good",
             "used_failed",
+            "counted_at",
         ):
             setattr(row, field, getattr(bin_report, field))
 

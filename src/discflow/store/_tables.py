@@ -196,6 +196,7 @@ class DeviceMedia(Base):
     write_Bps: Mapped[int] = mapped_column(BigInteger, default=0)
     overhead_s: Mapped[float] = mapped_column(Float, default=60.0)
     low_threshold: Mapped[int] = mapped_column(Integer, default=10)
+    counted_at: Mapped[float] = mapped_column(Float, default=0.0)  # the agent's clock
 
 
 class DeviceCacheEntry(Base):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter
 
 from discflow.agent._routes._deps import AUTH, AgentDep
@@ -31,4 +33,5 @@ async def media_add(body: MediaAdd, agent: AgentDep) -> MediaOut:
         overhead_s=bin_.overhead_s if bin_ else 0.0,
         low_threshold=bin_.low_threshold if bin_ else 0,
         **counts.to_json(),
+        counted_at=time.time(),
     )
