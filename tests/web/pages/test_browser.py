@@ -234,8 +234,8 @@ def test_order_burns_while_operator_watches_media_drop_and_reloads(
         expect(floor.locator('#notices .notice[data-kind="media-low"]')).to_have_count(
             0, timeout=15_000
         )
-        # the notices and the device card refresh on their own polls: wait for the
-        # card too rather than read it the moment the notice has cleared
+        # the card shows the reload (a heartbeat counted before it no longer sets the
+        # bin back: tests/dispatcher/test_stale_heartbeat.py pins that race down)
         expect(
             floor.locator('#device-live-pub-1 .bin[data-media="CD-R"] .bin-count')
         ).to_have_attribute("data-loaded", "60", timeout=15_000)
