@@ -169,6 +169,7 @@ class Agent:
 
     def status(self) -> AgentStatus:
         media = []
+        counted_at = time.time()  # every bin below is read now
         for name in self.ledger.media():
             counts = self.ledger.counts(name)
             bin_ = self.config.media.get(name)
@@ -180,7 +181,7 @@ class Agent:
                     "overhead_s": bin_.overhead_s if bin_ else 0.0,
                     "low_threshold": bin_.low_threshold if bin_ else 0,
                     **counts.to_json(),
-                    "counted_at": time.time(),
+                    "counted_at": counted_at,
                 }
             )
         return AgentStatus.model_validate(

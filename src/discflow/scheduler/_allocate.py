@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from discflow.scheduler._pool import Piece, Waiter
 from discflow.scheduler._state import DeviceState
@@ -313,8 +312,27 @@ def _spread(
             fit = [d for d in order if d.can_write(g.media, g.size)]
             if fit:
                 d = max(fit, key=lambda d: (room[d.name], d.name))
-                share.setdefault(d.name, []).append((g, n))
-                room[d.name] -= n * burn
+                _give(share, room, d, g, n, burn)
+
+
+@dataclass(slots=True)
+class _Unplaced:
+    """Copies of a group the pack has not given to a device yet."""
+
+    group: Group
+    copies: int
+
+
+def _give(
+    share: dict[str, list[tuple[Group, int]]],
+    room: dict[str, float],
+    d: DeviceState,
+    g: Group,
+    n: int,
+    burn: float,
+) -> None:
+    share.setdefault(d.name, []).append((g, n))
+    room[d.name] -= n * burn
 
 
 def _pack(
@@ -330,19 +348,18 @@ def _pack(
     The wrap splits the group at each device's end, a second fetch: mixed-batch
     seed 2 split a 7 GB DVD+R DL title of 863 copies between its two DL writers,
     the 1-drive one first; now it goes whole to the 4-drive one."""
-    left: list[list[Any]] = [[g, n] for g, n in rest]
+    left = [_Unplaced(g, n) for g, n in rest]
     reserved = dict.fromkeys(room, 0.0)  # work left whole to a later device
     for i, d in enumerate(order):
-        split: list[Any] | None = None
+        split: _Unplaced | None = None
         for item in left:
-            g, n = item[0], item[1]
+            g, n = item.group, item.copies
             if n <= 0 or not d.can_write(g.media, g.size):
                 continue
             burn = any_dev.burn_s(g.media, g.size)
             if n * burn <= room[d.name] - reserved[d.name] + 0.5 * burn:
-                share.setdefault(d.name, []).append((g, n))
-                room[d.name] -= n * burn
-                item[1] = 0
+                _give(share, room, d, g, n, burn)
+                item.copies = 0
                 continue
             later = _whole_on(order[i + 1 :], g, n * burn + 0.5 * burn, room, reserved)
             if later is None:
@@ -350,21 +367,19 @@ def _pack(
                 break
             reserved[later.name] += n * burn
         if split is not None:
-            g, n = split[0], split[1]
+            g, n = split.group, split.copies
             burn = any_dev.burn_s(g.media, g.size)
             take = min(n, int((room[d.name] - reserved[d.name]) / burn + 0.5))
             if take > 0:
-                share.setdefault(d.name, []).append((g, take))
-                room[d.name] -= take * burn
-                split[1] = n - take
+                _give(share, room, d, g, take, burn)
+                split.copies = n - take
         reserved[d.name] = 0.0
     for item in left:
-        g, n = item[0], item[1]
+        g, n = item.group, item.copies
         fit = [d for d in order if d.can_write(g.media, g.size)]
         if n > 0 and fit:
             d = max(fit, key=lambda d: (room[d.name], d.name))
-            share.setdefault(d.name, []).append((g, n))
-            room[d.name] -= n * any_dev.burn_s(g.media, g.size)
+            _give(share, room, d, g, n, any_dev.burn_s(g.media, g.size))
 
 
 def _whole_on(
