@@ -36,16 +36,22 @@ def check_reload(
     stock = st.stock[media]
     delay = planner.snapshot.operator.reload_delay_s
     window = delay + max(MIN_RELOAD_MARGIN_S, RELOAD_MARGIN * delay)
-    burn = st.burn_s(media, int(planner.typical.get(media, 0.0)))
     # Fast path: the planned pace is capped by what the drives burn in the
     # window, so above that cap (and the low threshold) only the recent pace
     # can ask for blanks. Same answer as below, without summing the plan. It
     # stays the answer until the blanks change: only a burn planned here
     # raises the recent pace (and uses blanks), which otherwise decays.
-    cap = max(stock.low_threshold - 1, st.drive_count * window / max(burn, 1.0))
+    # (The cap is fixed per device and media: kept once computed.)
+    cap = st.reload_cap.get(media)
+    if cap is None:
+        burn = st.burn_s(media, int(planner.typical.get(media, 0.0)))
+        cap = st.reload_cap[media] = max(
+            stock.low_threshold - 1, st.drive_count * window / max(burn, 1.0)
+        )
     if left > cap and left > st.recent_use(media, now, window):
         st.calm_blanks[media] = left
         return
+    burn = st.burn_s(media, int(planner.typical.get(media, 0.0)))
     planned = float(planner.quota_copies.get((st.name, media), 0))
     capable = planner.writer_drives.get(media, 0)
     planned += planner.pool.copies.get(media, 0) * st.drive_count / max(1, capable)

@@ -51,6 +51,7 @@ from discflow.scheduler._model import (
 from discflow.scheduler._planned import note_planned, replan, steal
 from discflow.scheduler._pool import AGING_RATE, Piece, Pool, Waiter
 from discflow.scheduler._state import Decisions, DeviceState
+from discflow.scheduler._wake import wake_for
 
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
 # Re-plan the whole queue when more copies than this many per drive arrive at
@@ -101,8 +102,11 @@ class DiscflowPlanner:
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
     writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
+    writer_rank: dict[str, dict[str, int]] = field(default_factory=dict)  # media -> name -> index
     typical: dict[str, float] = field(default_factory=dict)  # media -> typical size
     smallest: dict[str, int] = field(default_factory=dict)  # media -> least size that fits
+    # (device, media) -> its burn of the smallest content of that media (steal's floor)
+    smallest_burn: dict[tuple[str, str], float] = field(default_factory=dict)
     writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
     online_drives: int = 0
 
@@ -122,7 +126,9 @@ class DiscflowPlanner:
             self.parked[st.name] = None
             self.online_drives += st.drive_count
             for m, s in st.stock.items():
-                self.writers.setdefault(m, []).append(st.name)
+                names = self.writers.setdefault(m, [])
+                self.writer_rank.setdefault(m, {})[st.name] = len(names)
+                names.append(st.name)
                 self.writer_drives[m] = self.writer_drives.get(m, 0) + st.drive_count
                 overhead, write = fastest.get(m, (math.inf, 0.0))
                 fastest[m] = (min(overhead, s.overhead_s), max(write, s.write_Bps))
@@ -132,6 +138,9 @@ class DiscflowPlanner:
             fit = [s for s in sizes if s <= cap] or [cap]
             self.typical[m] = float(fit[len(fit) // 2])
             self.smallest[m] = fit[0]
+        for st in self.devices.values():
+            for m in st.stock:
+                self.smallest_burn[(st.name, m)] = st.burn_s(m, self.smallest.get(m, 0))
 
     # ---- one round ----------------------------------------------------------
 
@@ -195,50 +204,8 @@ class DiscflowPlanner:
         w = Waiter(q, self.snapshot.contents[q.content], q.copies, q.copies)
         self.waiters[q.id] = w
         self.pool.add(w)
-        self._wake_for(w, now)
+        wake_for(self, w, now)
         return q.copies
-
-    def _wake_for(self, w: Waiter, now: float) -> None:
-        """Wake parked devices for a new request: holders first, then quickest finish."""
-        if not self.parked:
-            return
-        q, size, need = w.request, w.size, w.pooled  # (waking changes no Waiter's pooled)
-        covered = 0
-        parked, devices = self.parked, self.devices
-        for name in self.holders.get(q.content, {}):  # waking changes no holder
-            if covered >= need:
-                break
-            if name not in parked:
-                continue
-            st = devices[name]
-            if st.blanks.get(q.media, 0) > 0:
-                self.wake(st, now)
-                # The holders woken share the copies (no fetch): none claims the
-                # rest while another is still to look (see ``_bind``).
-                self.expected.setdefault(name, []).append(w)
-                w.expected += 1
-                # Only drives that free soon count: a busy holder may lose to a fetch.
-                covered += st.drives_free_by(now + st.horizon_s)
-        if covered >= need:
-            return
-        # A handful of parked writers, quickest to finish one copy first.
-        seen: list[tuple[float, str]] = []
-        media, want = q.media, 4 * max(1, need)
-        for name in self.writers.get(media, ()):
-            if name not in parked:
-                continue
-            st = devices[name]
-            # st.can_write(media, size), inlined (hot): every writer stocks media.
-            if st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
-                seen.append((size / st.link_Bps + st.burn_s(media, size), name))
-                if len(seen) >= want:
-                    break
-        for _, name in sorted(seen):
-            if covered >= need:
-                break
-            st = devices[name]
-            self.wake(st, now)
-            covered += st.drive_count
 
     def wake(self, st: DeviceState, at: float) -> None:
         if not st.online:

@@ -110,8 +110,10 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
 
 def backlog_end(planner: DiscflowPlanner, st: DeviceState, now: float) -> float:
     drives = st.drives
-    queued = sum(free if free > now else now for free, _ in drives) / len(drives)
-    return queued + planner.quota_work.get(st.name, 0.0) / len(drives)
+    queued = 0.0
+    for free, _ in drives:  # sum(max(free, now)), without the generator (hot)
+        queued += free if free > now else now
+    return queued / len(drives) + planner.quota_work.get(st.name, 0.0) / len(drives)
 
 
 def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
@@ -207,7 +209,7 @@ def steal(
         # disc of the smallest content of this media takes at least that long).
         # An entry's key is never below its device's live key (every change
         # that raises one re-indexes it), so a top at or under it ends the search.
-        soonest = free + st.burn_s(media, planner.smallest.get(media, 0)) + STEAL_GAIN_S
+        soonest = free + planner.smallest_burn[(st.name, media)] + STEAL_GAIN_S
         soonest_of[media] = soonest
         heap = planner.victims.get(media)
         if not heap or -heap[0][0] <= soonest:

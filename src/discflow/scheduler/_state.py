@@ -77,6 +77,8 @@ class DeviceState:
     drive_count: int = field(init=False)  # len(drives), which never changes
     # media -> blanks left when check_reload last found them plenty (see there).
     calm_blanks: dict[str, int] = field(default_factory=dict)
+    # media -> check_reload's fast-path cap (fixed: drives, typical burn, reload delay).
+    reload_cap: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.drive_count = len(self.drives)

@@ -1,0 +1,78 @@
+# Which parked devices an arrival wakes (``DiscflowPlanner._arrive``).
+#
+# Invariants: holders of the request's content are woken first, in holder
+# order, until their drives free within the horizon cover its copies; then a
+# handful of parked writers of its media, quickest to finish one copy first:
+# the first 4 x copies of them in ``writers`` order that have blanks and room,
+# sorted by (fetch + burn time, name). Looking among the parked devices when
+# they are fewer than the media's writers (most devices are busy at load)
+# finds the same handful: the parked ones that pass, cut to the first
+# 4 x copies by writer rank.
+"""Waking parked devices for a new request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from discflow.scheduler._pool import Waiter
+
+if TYPE_CHECKING:
+    from discflow.scheduler._discflow import DiscflowPlanner
+
+
+def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
+    """Wake parked devices for a new request: holders first, then quickest finish."""
+    parked = planner.parked
+    if not parked:
+        return
+    q, size, need = w.request, w.size, w.pooled  # (waking changes no Waiter's pooled)
+    covered = 0
+    devices = planner.devices
+    for name in planner.holders.get(q.content, {}):  # waking changes no holder
+        if covered >= need:
+            break
+        if name not in parked:
+            continue
+        st = devices[name]
+        if st.blanks.get(q.media, 0) > 0:
+            planner.wake(st, now)
+            # The holders woken share the copies (no fetch): none claims the
+            # rest while another is still to look (see ``_bind``).
+            planner.expected.setdefault(name, []).append(w)
+            w.expected += 1
+            # Only drives that free soon count: a busy holder may lose to a fetch.
+            covered += st.drives_free_by(now + st.horizon_s)
+    if covered >= need:
+        return
+    media, want = q.media, 4 * max(1, need)
+    rank = planner.writer_rank.get(media, {})
+    seen: list[tuple[float, str]] = []
+    if len(parked) < len(rank):
+        ranked: list[tuple[int, str]] = []
+        for name in parked:
+            place = rank.get(name)
+            if place is not None:
+                st = devices[name]
+                # st.can_write(media, size), inlined (hot): every writer stocks media.
+                if st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
+                    ranked.append((place, name))
+        if len(ranked) > want:
+            ranked = sorted(ranked)[:want]
+        for _, name in ranked:
+            st = devices[name]
+            seen.append((size / st.link_Bps + st.burn_s(media, size), name))
+    else:
+        for name in rank:
+            if name not in parked:
+                continue
+            st = devices[name]
+            if st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
+                seen.append((size / st.link_Bps + st.burn_s(media, size), name))
+                if len(seen) >= want:
+                    break
+    for _, name in sorted(seen):
+        if covered >= need:
+            break
+        st = devices[name]
+        planner.wake(st, now)
+        covered += st.drive_count
