@@ -12,7 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+# The planner's hot modules compiled with mypyc (scripts/compile_scheduler.py;
+# discflow.scheduler._accel runs the source instead when the build is stale).
+COMPILED := src/discflow/scheduler/_compiled.json
+$(COMPILED): $(STAMP) $(wildcard src/discflow/scheduler/*.py) scripts/compile_scheduler.py
+	$(BIN)/python scripts/compile_scheduler.py
+
+venv: $(STAMP) $(COMPILED)
 
 system-packages:
 	@bash scripts/ensure-system-packages.sh
@@ -51,3 +57,4 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) discflow-data .pytest_cache .mypy_cache .ruff_cache
+	rm -f src/*__mypyc*.so src/discflow/scheduler/*.so $(COMPILED)

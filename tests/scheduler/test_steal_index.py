@@ -12,17 +12,24 @@ import pytest
 
 from discflow.scheduler import generate_workload, simulate
 from discflow.scheduler._discflow import DiscflowPlanner
-from discflow.scheduler._model import Plan
+from discflow.scheduler._model import Plan, Snapshot
 from discflow.scheduler._planned import planned_key
 from discflow.scheduler._simulate import StandingPolicy
 
 
-class _CheckedPlanner(DiscflowPlanner):
+class _CheckedPlanner:
+    """The real planner, checked after every round (a wrapper, not a subclass: the
+    compiled planner's classes take no interpreted subclasses)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.planner = DiscflowPlanner(snapshot)
+
     def step(self, *args: Any, **kwargs: Any) -> Plan:
-        plan = super().step(*args, **kwargs)
-        for (name, media), key in self.victim_key.items():
-            if self.quota_copies.get((name, media), 0) > 0 and name not in self.unindexed:
-                assert key == planned_key(self, self.devices[name]), (name, media)
+        planner = self.planner
+        plan = planner.step(*args, **kwargs)
+        for (name, media), key in planner.victim_key.items():
+            if planner.quota_copies.get((name, media), 0) > 0 and name not in planner.unindexed:
+                assert key == planned_key(planner, planner.devices[name]), (name, media)
         return plan
 
 

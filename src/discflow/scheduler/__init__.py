@@ -1,7 +1,9 @@
 """The scheduler: who burns what, where, and what the operator must load (claims 8, 9).
 
-Pure: no I/O, no clock, no database. The live dispatcher and the simulator
-call the same function, so what is benchmarked is what runs.
+Pure: no I/O, no clock, no database (only ``_accel`` reads files, at import:
+which build of the hot modules to load, compiled or source; see there). The
+live dispatcher and the simulator call the same function, so what is
+benchmarked is what runs.
 
 The online interface
 --------------------
@@ -60,6 +62,8 @@ that round's Plan. ``simulate`` runs ``POLICIES["discflow"]`` this way (a
 so the benchmark and the live dispatcher run the same decision code.
 """
 
+# First: decides whether the hot modules below load compiled or from source.
+from discflow.scheduler._accel import BUILD
 from discflow.scheduler._baselines import plan_first_available, plan_round_robin
 from discflow.scheduler._cache import CACHE_POLICIES, CachePolicy, choose_victims
 from discflow.scheduler._discflow import (
@@ -114,6 +118,7 @@ POLICIES: dict[str, Policy | StandingPolicy] = {
 }
 
 __all__ = [
+    "BUILD",
     "AGING_RATE",
     "CACHE_POLICIES",
     "DEFAULT_CACHE_POLICY",
