@@ -25,16 +25,20 @@ from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
-# The planner's hot path (the simulator, the LP and the model stay Python).
+# What the standing planner's step runs, its batch allocation included (the
+# model, the simulator, the baselines and the validator stay Python).
 COMPILED = (
+    "_allocate",
     "_blanks",
     "_build",
     "_cache",
     "_candidates",
     "_commit",
     "_discflow",
+    "_ledger",
     "_planned",
     "_pool",
+    "_regroup",
     "_state",
     "_wake",
 )

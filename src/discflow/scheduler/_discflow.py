@@ -51,7 +51,7 @@ from discflow.scheduler._model import (
 from discflow.scheduler._planned import note_planned, replan, steal
 from discflow.scheduler._pool import AGING_RATE, Piece, Pool, Waiter
 from discflow.scheduler._state import Decisions, DeviceState
-from discflow.scheduler._wake import wake_for
+from discflow.scheduler._wake import park, unpark, wake_for
 
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
 # Re-plan the whole queue when more copies than this many per drive arrive at
@@ -89,7 +89,8 @@ class DiscflowPlanner:
     planned_copies: int = 0  # sum of quota_copies (asked every round)
     wakes: list[tuple[float, str]] = field(default_factory=list)
     wake_at: dict[str, float] = field(default_factory=dict)
-    parked: dict[str, None] = field(default_factory=dict)
+    parked: dict[str, None] = field(default_factory=dict)  # (see _wake: park, unpark)
+    parked_writers: dict[str, list[int]] = field(default_factory=dict)  # media -> ranks, sorted
     expected: dict[str, list[Waiter]] = field(default_factory=dict)  # woken holder -> for
     # Steal index (see _planned): media -> lazy max-heap of (-key, device).
     victims: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
@@ -133,6 +134,8 @@ class DiscflowPlanner:
                 overhead, write = fastest.get(m, (math.inf, 0.0))
                 fastest[m] = (min(overhead, s.overhead_s), max(write, s.write_Bps))
         self.pool = Pool(fastest)
+        for m, names in self.writers.items():
+            self.parked_writers[m] = list(range(len(names)))  # every online device: parked
         for m in fastest:
             cap = snap.media_capacity.get(m, 0)
             fit = [s for s in sizes if s <= cap] or [cap]
@@ -210,7 +213,7 @@ class DiscflowPlanner:
     def wake(self, st: DeviceState, at: float) -> None:
         if not st.online:
             return
-        self.parked.pop(st.name, None)
+        unpark(self, st)
         old = self.wake_at.get(st.name)
         if old is not None and old <= at:
             return
@@ -251,7 +254,7 @@ class DiscflowPlanner:
             if n > 0 and pooled.get(m, 0) > 0 and self._could_take(st, m):
                 self.wake(st, now + st.horizon_s)
                 break
-        self.parked[st.name] = None
+        park(self, st)
 
     def _could_take(self, st: DeviceState, media: str) -> bool:
         """Whether some pooled request of ``media`` fits this device (first fit ends it)."""

@@ -4,17 +4,19 @@
 # order, until their drives free within the horizon cover its copies; then a
 # handful of parked writers of its media, quickest to finish one copy first:
 # the first 4 x copies of them in ``writers`` order that have blanks and room,
-# sorted by (fetch + burn time, name). Looking among the parked devices when
-# they are fewer than the media's writers (most devices are busy at load)
-# finds the same handful: the parked ones that pass, cut to the first
-# 4 x copies by writer rank.
+# sorted by (fetch + burn time, name). ``parked_writers`` keeps, per media,
+# the writer ranks of the parked devices in order (``park``/``unpark`` are
+# the only changes to ``parked``), so the search walks the parked writers
+# only, not every writer (most devices are busy at load).
 """Waking parked devices for a new request."""
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 from discflow.scheduler._pool import Waiter
+from discflow.scheduler._state import DeviceState
 
 if TYPE_CHECKING:
     from discflow.scheduler._discflow import DiscflowPlanner
@@ -45,34 +47,41 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
     if covered >= need:
         return
     media, want = q.media, 4 * max(1, need)
-    rank = planner.writer_rank.get(media, {})
+    names = planner.writers.get(media, [])
     seen: list[tuple[float, str]] = []
-    if len(parked) < len(rank):
-        ranked: list[tuple[int, str]] = []
-        for name in parked:
-            place = rank.get(name)
-            if place is not None:
-                st = devices[name]
-                # st.can_write(media, size), inlined (hot): every writer stocks media.
-                if st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
-                    ranked.append((place, name))
-        if len(ranked) > want:
-            ranked = sorted(ranked)[:want]
-        for _, name in ranked:
-            st = devices[name]
+    for rank in planner.parked_writers.get(media, ()):  # the parked writers, in writers order
+        name = names[rank]
+        st = devices[name]
+        # st.can_write(media, size), inlined (hot): every writer stocks media.
+        if st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
             seen.append((size / st.link_Bps + st.burn_s(media, size), name))
-    else:
-        for name in rank:
-            if name not in parked:
-                continue
-            st = devices[name]
-            if st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
-                seen.append((size / st.link_Bps + st.burn_s(media, size), name))
-                if len(seen) >= want:
-                    break
+            if len(seen) >= want:
+                break
     for _, name in sorted(seen):
         if covered >= need:
             break
         st = devices[name]
         planner.wake(st, now)
         covered += st.drive_count
+
+
+def park(planner: DiscflowPlanner, st: DeviceState) -> None:
+    """``st`` waits for an arrival, a reload or a re-plan to wake it."""
+    if st.name in planner.parked:
+        return
+    planner.parked[st.name] = None
+    for media in st.stock:
+        rank = planner.writer_rank.get(media, {}).get(st.name)
+        if rank is not None:
+            bisect.insort(planner.parked_writers[media], rank)
+
+
+def unpark(planner: DiscflowPlanner, st: DeviceState) -> None:
+    if st.name not in planner.parked:
+        return
+    del planner.parked[st.name]
+    for media in st.stock:
+        rank = planner.writer_rank.get(media, {}).get(st.name)
+        if rank is not None:
+            ranks = planner.parked_writers[media]
+            del ranks[bisect.bisect_left(ranks, rank)]
