@@ -10,6 +10,8 @@ online (Poisson, 85% load) with slow links and with 10% rush orders, and the
 project generator's own 10k x 200 fleet. The scale cases (Poisson 50k and
 100k requests x 200 devices) run ``discflow`` only, for its planner CPU.
 Every plan of up to 2,000 requests is checked with ``validate_plan``.
+The planner runs compiled when ``make venv`` built it (``planner_build`` in
+the output); ``DISCFLOW_PURE=1`` runs its source: the same plans, more CPU.
 
 Prints one JSON object: a row per (case, seed, policy) with the summary
 fields, then the issue's targets checked per case (worst seed), each with
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from discflow.scheduler import (
+    BUILD,
     POLICIES,
     Recipe,
     Workload,
@@ -235,6 +238,8 @@ def markdown(doc: dict[str, Any]) -> str:
         "planner_cpu_s",
     )
     lines = [
+        f"Planner build: {doc['planner_build']}.",
+        "",
         "| case | policy | seeds | makespan / LB | mean s | p95 s | p99 s | max s | p99 wait s"
         " | max wait s | download / bound | reloads | planner CPU s | valid |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
@@ -285,6 +290,9 @@ def main() -> None:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows.extend(run_case(name, kind, make, seed))
     doc = {
+        # "compiled" (mypyc, what `make venv` builds) or "source" (DISCFLOW_PURE=1, or
+        # no build): same plans, different planner CPU (BENCHMARKS.md).
+        "planner_build": BUILD,
         "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
         "rows": rows,
         "targets": targets(rows),
