@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from discflow.scheduler import _build as build
-from discflow.scheduler._model import Assignment, CachedContent, Download, Plan
+from discflow.scheduler._model import Assignment, CachedContent, Download, Eviction, Plan
 
 
 def test_cached_content_equals_dataclass_record() -> None:
@@ -20,3 +20,9 @@ def test_assignment_download_plan_equal_dataclass_records() -> None:
     p = build.plan((a,), (dl,), (), (), (), (), 4.0)
     assert p == Plan(assignments=(a,), downloads=(dl,), wake_s=4.0)
     assert build.plan((), (), (), (), (), (), None) == Plan()
+
+
+def test_eviction_equals_dataclass_record() -> None:
+    fast = build.eviction("d", "old", 2.5, "new", 6)
+    slow = Eviction("d", "old", 2.5, "new", 6)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)

@@ -64,7 +64,7 @@ def evict_for(
         start = max(start, at)
         del cache[victim.content]
         freed += victim.size_bytes
-        sink.evictions.append(Eviction(device, victim.content, at, content, sink.next_step()))
+        sink.evictions.append(build.eviction(device, victim.content, at, content, sink.next_step()))
     return start, freed
 
 
