@@ -88,18 +88,16 @@ def choose_build() -> str:
     """'compiled' or 'source', installing the source finder for the latter."""
     if not any(compiled_files(m) for m in COMPILED):
         return "source"
-    if os.environ.get(PURE_ENV) == "1":
-        reason = None
-    else:
+    if os.environ.get(PURE_ENV) != "1":
         stale = stale_modules()
         if not stale:
             return "compiled"
-        reason = (
-            f"the compiled planner is older than its source ({', '.join(stale)}): "
-            "running the source (slower); `make venv` rebuilds it"
+        warnings.warn(
+            f"the compiled planner was built from other source ({', '.join(stale)}): "
+            "running the source (slower); `make venv` rebuilds it",
+            RuntimeWarning,
+            stacklevel=2,
         )
-    if reason is not None:
-        warnings.warn(reason, RuntimeWarning, stacklevel=2)
     sys.meta_path.insert(0, _FromSource())
     return "source"
 
