@@ -70,18 +70,23 @@ def park(planner: DiscflowPlanner, st: DeviceState) -> None:
     if st.name in planner.parked:
         return
     planner.parked[st.name] = None
-    for media in st.stock:
-        rank = planner.writer_rank.get(media, {}).get(st.name)
-        if rank is not None:
-            bisect.insort(planner.parked_writers[media], rank)
+    for ranks, rank in _writer_ranks(planner, st):
+        bisect.insort(ranks, rank)
 
 
 def unpark(planner: DiscflowPlanner, st: DeviceState) -> None:
     if st.name not in planner.parked:
         return
     del planner.parked[st.name]
+    for ranks, rank in _writer_ranks(planner, st):
+        del ranks[bisect.bisect_left(ranks, rank)]
+
+
+def _writer_ranks(planner: DiscflowPlanner, st: DeviceState) -> list[tuple[list[int], int]]:
+    """Per media ``st`` writes: that media's parked-writer ranks and ``st``'s rank."""
+    found = []
     for media in st.stock:
         rank = planner.writer_rank.get(media, {}).get(st.name)
         if rank is not None:
-            ranks = planner.parked_writers[media]
-            del ranks[bisect.bisect_left(ranks, rank)]
+            found.append((planner.parked_writers[media], rank))
+    return found
