@@ -25,8 +25,10 @@ from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
-# What the standing planner's step runs, its batch allocation included (the
-# model, the simulator, the baselines and the validator stay Python).
+# What the standing planner's step runs, its batch allocation and the model's
+# records included (compiled, those are native classes: attribute reads in the
+# planner are struct reads; the simulator, the baselines and the validator
+# stay Python).
 COMPILED = (
     "_allocate",
     "_blanks",
@@ -36,6 +38,7 @@ COMPILED = (
     "_commit",
     "_discflow",
     "_ledger",
+    "_model",
     "_planned",
     "_pool",
     "_regroup",

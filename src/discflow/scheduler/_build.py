@@ -1,14 +1,18 @@
 # Hot constructors for the model's frozen records (the standing planner's).
 #
 # A frozen dataclass's generated __init__ sets each field through
-# object.__setattr__: about 1.5 us for a 7-field record. The standing planner
-# builds a Plan every round, a CachedContent and an Assignment at every bind
-# and an Eviction per fetch into a full cache (over a million records in the
-# 100k-request run, 7-9% of its CPU).
-# These build the same record (equal, same hash and repr) by setting its slots
-# through their descriptors: about 0.45 us. Only records without
-# __post_init__ are built here, and the field order is checked at import, so
-# a field added to the model fails loudly here instead of building a wrong record.
+# object.__setattr__, interpreted: about 1.5 us for a 7-field record, and so
+# even when mypyc compiles the model (its dataclasses keep the generated
+# __init__). The standing planner builds a Plan every round, a CachedContent
+# and an Assignment at every bind and an Eviction per fetch into a full cache
+# (over a million records in the 100k-request run).
+# These build the same record (equal, same hash and repr) by allocating it with
+# the class's own __new__ (object.__new__ for the source build; a compiled
+# class refuses that one) and setting its fields through their descriptors:
+# about 0.45 us from source, less compiled (BENCHMARKS.md, "Planner CPU,
+# session 9"). Only records without __post_init__ are built here, and the field
+# order is checked at import, so a field added to the model fails loudly here
+# instead of building a wrong record.
 """Positional constructors for frozen slots records, without the generated __init__."""
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from discflow.scheduler._model import (
     Waiting,
 )
 
-_new = object.__new__
 Setter = Callable[[object, Any], None]
 
 
@@ -40,6 +43,7 @@ def _setters(cls: type, names: tuple[str, ...]) -> tuple[Setter, ...]:
     return tuple(getattr(cls, name).__set__ for name in names)
 
 
+_cc_new = CachedContent.__new__  # object.__new__, or a compiled record's own
 _cc = _setters(
     CachedContent,
     ("content", "size_bytes", "last_used_s", "ready_s", "busy_until_s", "pinned", "hits"),
@@ -57,7 +61,7 @@ def cached_content(
     hits: int,
 ) -> CachedContent:
     """``CachedContent(...)`` with every field given, in field order."""
-    record = _new(CachedContent)
+    record = _cc_new(CachedContent)
     _cc0(record, content)
     _cc1(record, size_bytes)
     _cc2(record, last_used_s)
@@ -68,6 +72,7 @@ def cached_content(
     return record
 
 
+_as_new = Assignment.__new__  # object.__new__, or a compiled record's own
 _as = _setters(
     Assignment, ("request", "device", "content", "media", "copies", "start_s", "end_s", "step")
 )
@@ -85,7 +90,7 @@ def assignment(
     step: int,
 ) -> Assignment:
     """``Assignment(...)`` with every field given, in field order."""
-    record = _new(Assignment)
+    record = _as_new(Assignment)
     _as0(record, request)
     _as1(record, device)
     _as2(record, content)
@@ -97,6 +102,7 @@ def assignment(
     return record
 
 
+_dl_new = Download.__new__  # object.__new__, or a compiled record's own
 _dl = _setters(Download, ("device", "content", "size_bytes", "start_s", "end_s", "step"))
 _dl0, _dl1, _dl2, _dl3, _dl4, _dl5 = _dl
 
@@ -105,7 +111,7 @@ def download(
     device: str, content: str, size_bytes: int, start_s: float, end_s: float, step: int
 ) -> Download:
     """``Download(...)`` with every field given, in field order."""
-    record = _new(Download)
+    record = _dl_new(Download)
     _dl0(record, device)
     _dl1(record, content)
     _dl2(record, size_bytes)
@@ -115,13 +121,14 @@ def download(
     return record
 
 
+_ev_new = Eviction.__new__  # object.__new__, or a compiled record's own
 _ev = _setters(Eviction, ("device", "content", "at_s", "for_content", "step"))
 _ev0, _ev1, _ev2, _ev3, _ev4 = _ev
 
 
 def eviction(device: str, content: str, at_s: float, for_content: str, step: int) -> Eviction:
     """``Eviction(...)`` with every field given, in field order."""
-    record = _new(Eviction)
+    record = _ev_new(Eviction)
     _ev0(record, device)
     _ev1(record, content)
     _ev2(record, at_s)
@@ -130,6 +137,7 @@ def eviction(device: str, content: str, at_s: float, for_content: str, step: int
     return record
 
 
+_pl_new = Plan.__new__  # object.__new__, or a compiled record's own
 _pl = _setters(
     Plan,
     ("assignments", "downloads", "evictions", "notices", "waiting", "unplaceable", "wake_s"),
@@ -147,7 +155,7 @@ def plan(
     wake_s: float | None,
 ) -> Plan:
     """``Plan(...)`` with every field given, in field order."""
-    record = _new(Plan)
+    record = _pl_new(Plan)
     _pl0(record, assignments)
     _pl1(record, downloads)
     _pl2(record, evictions)

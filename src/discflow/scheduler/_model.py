@@ -7,6 +7,9 @@
 # and cache listings include downloads in flight (with their ready time) but
 # not contents already scheduled for eviction. Mappings are read-only by
 # contract: the planner never mutates them, so a producer may share its own.
+# ``make venv`` compiles this module with the planner (see _accel): its
+# records are then native classes, read by the planner as C structs; they
+# cannot be subclassed by interpreted classes, and are not picklable there.
 """Snapshot and Plan values of the scheduling interface."""
 
 from __future__ import annotations
