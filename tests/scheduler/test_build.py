@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from discflow.scheduler import _build as build
 from discflow.scheduler._model import Assignment, CachedContent, Download, Eviction, Plan
 
@@ -26,3 +30,18 @@ def test_eviction_equals_dataclass_record() -> None:
     fast = build.eviction("d", "old", 2.5, "new", 6)
     slow = Eviction("d", "old", 2.5, "new", 6)
     assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+
+
+def test_records_built_fast_stay_frozen() -> None:
+    """Compiled, the builders set fields as C struct stores; the record is still frozen."""
+    records = (
+        build.cached_content("c", 7, 1.5, 2.5, 3.5, True, 4),
+        build.assignment("r", "d", "c", "CD-R", 2, 1.0, 9.0, 3),
+        build.download("d", "c", 7, 0.5, 1.5, 1),
+        build.eviction("d", "old", 2.5, "new", 6),
+        build.plan((), (), (), (), (), (), None),
+    )
+    for record in records:
+        name = dataclasses.fields(record)[0].name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(record, name, "changed")

@@ -44,6 +44,11 @@ def _setters(cls: type, names: tuple[str, ...]) -> tuple[Setter, ...]:
 
 
 _cc_new = CachedContent.__new__  # object.__new__, or a compiled record's own
+# Compiled (the model's records native), a field is set as a C struct store:
+# mypyc writes a native class's attribute directly, not through the frozen
+# dataclass's __setattr__. From source that assignment would raise, so the
+# slot descriptors set it.
+NATIVE = _cc_new is not object.__new__
 _cc = _setters(
     CachedContent,
     ("content", "size_bytes", "last_used_s", "ready_s", "busy_until_s", "pinned", "hits"),
@@ -62,6 +67,15 @@ def cached_content(
 ) -> CachedContent:
     """``CachedContent(...)`` with every field given, in field order."""
     record = _cc_new(CachedContent)
+    if NATIVE:
+        record.content = content  # type: ignore[misc]
+        record.size_bytes = size_bytes  # type: ignore[misc]
+        record.last_used_s = last_used_s  # type: ignore[misc]
+        record.ready_s = ready_s  # type: ignore[misc]
+        record.busy_until_s = busy_until_s  # type: ignore[misc]
+        record.pinned = pinned  # type: ignore[misc]
+        record.hits = hits  # type: ignore[misc]
+        return record
     _cc0(record, content)
     _cc1(record, size_bytes)
     _cc2(record, last_used_s)
@@ -91,6 +105,16 @@ def assignment(
 ) -> Assignment:
     """``Assignment(...)`` with every field given, in field order."""
     record = _as_new(Assignment)
+    if NATIVE:
+        record.request = request  # type: ignore[misc]
+        record.device = device  # type: ignore[misc]
+        record.content = content  # type: ignore[misc]
+        record.media = media  # type: ignore[misc]
+        record.copies = copies  # type: ignore[misc]
+        record.start_s = start_s  # type: ignore[misc]
+        record.end_s = end_s  # type: ignore[misc]
+        record.step = step  # type: ignore[misc]
+        return record
     _as0(record, request)
     _as1(record, device)
     _as2(record, content)
@@ -112,6 +136,14 @@ def download(
 ) -> Download:
     """``Download(...)`` with every field given, in field order."""
     record = _dl_new(Download)
+    if NATIVE:
+        record.device = device  # type: ignore[misc]
+        record.content = content  # type: ignore[misc]
+        record.size_bytes = size_bytes  # type: ignore[misc]
+        record.start_s = start_s  # type: ignore[misc]
+        record.end_s = end_s  # type: ignore[misc]
+        record.step = step  # type: ignore[misc]
+        return record
     _dl0(record, device)
     _dl1(record, content)
     _dl2(record, size_bytes)
@@ -129,6 +161,13 @@ _ev0, _ev1, _ev2, _ev3, _ev4 = _ev
 def eviction(device: str, content: str, at_s: float, for_content: str, step: int) -> Eviction:
     """``Eviction(...)`` with every field given, in field order."""
     record = _ev_new(Eviction)
+    if NATIVE:
+        record.device = device  # type: ignore[misc]
+        record.content = content  # type: ignore[misc]
+        record.at_s = at_s  # type: ignore[misc]
+        record.for_content = for_content  # type: ignore[misc]
+        record.step = step  # type: ignore[misc]
+        return record
     _ev0(record, device)
     _ev1(record, content)
     _ev2(record, at_s)
@@ -156,6 +195,15 @@ def plan(
 ) -> Plan:
     """``Plan(...)`` with every field given, in field order."""
     record = _pl_new(Plan)
+    if NATIVE:
+        record.assignments = assignments  # type: ignore[misc]
+        record.downloads = downloads  # type: ignore[misc]
+        record.evictions = evictions  # type: ignore[misc]
+        record.notices = notices  # type: ignore[misc]
+        record.waiting = waiting  # type: ignore[misc]
+        record.unplaceable = unplaceable  # type: ignore[misc]
+        record.wake_s = wake_s  # type: ignore[misc]
+        return record
     _pl0(record, assignments)
     _pl1(record, downloads)
     _pl2(record, evictions)

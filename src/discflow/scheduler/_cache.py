@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from typing import Literal, TypeVar
 
 from discflow.scheduler._model import CachedContent
@@ -126,9 +126,9 @@ class EvictionOrder:
         first, second = _score(entry, self.policy)
         at = entry.busy_until_s if entry.busy_until_s > entry.ready_s else entry.ready_s
         if at <= now:
-            heapq.heappush(self.idle, (first, second, entry.content, self.pushed, entry))
+            heappush(self.idle, (first, second, entry.content, self.pushed, entry))
         else:
-            heapq.heappush(self.busy, (at, first, second, entry.content, self.pushed, entry))
+            heappush(self.busy, (at, first, second, entry.content, self.pushed, entry))
 
     def take(
         self,
@@ -152,9 +152,9 @@ class EvictionOrder:
                 self._push(stored, now)
         self.touched.clear()
         while busy and busy[0][0] <= now:
-            at, first, second, content, tie, entry = heapq.heappop(busy)
+            at, first, second, content, tie, entry = heappop(busy)
             if cache.get(content) is entry:
-                heapq.heappush(idle, (first, second, content, tie, entry))
+                heappush(idle, (first, second, content, tie, entry))
         # the idle heap first, then the busy one: (row, taken) of the live rows popped
         idle_rows, freed = _pick(idle, cache, keep, planned, need_bytes, 0)
         busy_rows, freed = _pick(busy, cache, keep, planned, need_bytes, freed)
@@ -163,10 +163,10 @@ class EvictionOrder:
         victims += [row[-1] for row, taken in busy_rows if taken]
         for row, taken in idle_rows:
             if not (taken and enough):
-                heapq.heappush(idle, row)
+                heappush(idle, row)
         for brow, taken in busy_rows:
             if not (taken and enough):
-                heapq.heappush(busy, brow)
+                heappush(busy, brow)
         return victims if enough else None
 
 
@@ -187,7 +187,7 @@ def _pick(
     rows: list[tuple[_Row, bool]] = []
     later: list[_Row] = []
     while heap and freed < need_bytes:
-        row = heapq.heappop(heap)
+        row = heappop(heap)
         entry = row[-1]
         if cache.get(entry.content) is not entry:
             continue  # superseded

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING
 
 from discflow.scheduler._pool import Entry, Waiter, live
@@ -70,7 +70,7 @@ def pool_candidates(
             ):
                 found.append(w)
                 break
-            put_back.append(heapq.heappop(heap))
+            put_back.append(heappop(heap))
         for entry in put_back:
-            heapq.heappush(heap, entry)
+            heappush(heap, entry)
     return found

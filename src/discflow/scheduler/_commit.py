@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable
+from heapq import heapreplace
 from typing import Protocol
 
 from discflow.scheduler import _build as build
@@ -29,7 +29,7 @@ def queue_burns(
         free, drive = drives[0]
         start = free if free >= ready else ready  # max(), without the call (hot)
         end = start + burn_s
-        heapq.heapreplace(drives, (end, drive))
+        heapreplace(drives, (end, drive))
         if k == 0:
             first = start
         if end > last:

@@ -30,11 +30,11 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 
 from discflow.scheduler import _build as build
 from discflow.scheduler._blanks import check_reload, stalled, waiting_entries
@@ -68,10 +68,14 @@ DOWNLOAD_WEIGHT = 1.0
 STARTED_ROUNDS = 2
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # (its own __init__: compiled, see _pool's Waiter)
 class _Choice:
     waiter: Waiter
     piece: Piece | None  # None: the copies come from the pool
+
+    def __init__(self, waiter: Waiter, piece: Piece | None) -> None:
+        self.waiter = waiter
+        self.piece = piece
 
 
 @dataclass(slots=True)
@@ -175,7 +179,7 @@ class DiscflowPlanner:
         ):
             replan(self, now)
         while self.wakes and self.wakes[0][0] <= now:
-            t, name = heapq.heappop(self.wakes)
+            t, name = heappop(self.wakes)
             if self.wake_at.get(name) == t:
                 del self.wake_at[name]
                 self._visit(self.devices[name], now, out)
@@ -218,7 +222,7 @@ class DiscflowPlanner:
         if old is not None and old <= at:
             return
         self.wake_at[st.name] = at
-        heapq.heappush(self.wakes, (at, st.name))
+        heappush(self.wakes, (at, st.name))
 
     def _visit(self, st: DeviceState, now: float, out: Decisions) -> None:
         """A device's drive frees within its horizon: bind its next work."""

@@ -19,9 +19,9 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
+from heapq import heapify, heappop, heappush
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -152,17 +152,17 @@ def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
             # a device that moved later without becoming the last).
             planner.steal_epoch[media] = planner.steal_epoch.get(media, 0) + 1
         planner.victim_key[slot] = key
-        heapq.heappush(heap, (-key, st.name))
+        heappush(heap, (-key, st.name))
         if len(heap) > 4 * len(planner.devices) + 64:
             heap[:] = [(-k, n) for (n, m), k in planner.victim_key.items() if m == media]
-            heapq.heapify(heap)
+            heapify(heap)
 
 
 def _next_victim(planner: DiscflowPlanner, media: str) -> tuple[float, str] | None:
     """Pop the device whose planned ``media`` work ends last (stale entries dropped)."""
     heap = planner.victims.get(media)
     while heap:
-        stored, name = heapq.heappop(heap)
+        stored, name = heappop(heap)
         slot = (name, media)
         if planner.victim_key.get(slot) != -stored:
             continue  # superseded by a newer entry
@@ -176,7 +176,7 @@ def _next_victim(planner: DiscflowPlanner, media: str) -> tuple[float, str] | No
         key = planned_key(planner, planner.devices[name])
         if key != -stored:
             planner.victim_key[slot] = key
-            heapq.heappush(heap, (-key, name))
+            heappush(heap, (-key, name))
             continue
         return key, name
     return None
@@ -238,7 +238,7 @@ def steal(
             break
     for key, name, media in popped:
         if planner.victim_key.get((name, media)) == key:
-            heapq.heappush(planner.victims[media], (-key, name))
+            heappush(planner.victims[media], (-key, name))
     if taken is not None:
         # The thief and its victim changed; a device tried in vain did not, so
         # needs indexing only if a reload or notice moved it (``unindexed``).

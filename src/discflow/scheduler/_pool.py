@@ -14,9 +14,9 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 
 from discflow.scheduler._model import QueuedRequest
 
@@ -31,7 +31,13 @@ WEIGHTS = {0: 0.25, 1: 1.0, 2: 8.0}
 AGING_RATE = 0.1
 
 
-@dataclass(slots=True, eq=False)
+# The planner's mutable records below write their own __init__ (init=False):
+# compiled, a dataclass keeps its generated __init__, interpreted (about 6 % of
+# the planner's instructions went to those of Waiter, Piece, Decisions and
+# the choice record), while a written one is compiled with the class.
+
+
+@dataclass(slots=True, eq=False, init=False)
 class Waiter:
     """A queued request and how many of its copies are not yet bound to a drive."""
 
@@ -39,13 +45,19 @@ class Waiter:
     size: int
     left: int
     pooled: int
-    version: int = 0
-    expected: int = 0  # holders woken for it that have not looked yet
-    weight: float = field(init=False)  # its priority's (fixed: looked up once)
-    pool_key: float = field(init=False)  # ``Pool.key`` at its last push (see there)
+    version: int
+    expected: int  # holders woken for it that have not looked yet
+    weight: float  # its priority's (fixed: looked up once)
+    pool_key: float  # ``Pool.key`` at its last push (see there)
 
-    def __post_init__(self) -> None:
-        self.weight = WEIGHTS[self.request.priority.rank]
+    def __init__(self, request: QueuedRequest, size: int, left: int, pooled: int) -> None:
+        self.request = request
+        self.size = size
+        self.left = left
+        self.pooled = pooled
+        self.version = 0
+        self.expected = 0
+        self.weight = WEIGHTS[request.priority.rank]
         self.pool_key = 0.0
 
     def urgency(self, work_s: float) -> float:
@@ -53,14 +65,20 @@ class Waiter:
         return work_s / self.weight + AGING_RATE * self.request.arrival_s
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, init=False)
 class Piece:
     """Copies of one request planned for one device (bound later, a drive at a time)."""
 
     waiter: Waiter
     copies: int
     key: float  # urgency on its device (see Waiter.urgency)
-    started: bool = False  # the rest of a request a device started (not an LP share)
+    started: bool  # the rest of a request a device started (not an LP share)
+
+    def __init__(self, waiter: Waiter, copies: int, key: float, started: bool = False) -> None:
+        self.waiter = waiter
+        self.copies = copies
+        self.key = key
+        self.started = started
 
 
 @dataclass(slots=True)
@@ -122,7 +140,7 @@ class Pool:
         # each Waiter in ``by_content`` (``best_held`` reads it, not recomputes it).
         q = w.request
         w.pool_key = key = self.key(w)
-        heapq.heappush(self.heaps.setdefault(q.media, []), (key, q.seq, w.version, w))
+        heappush(self.heaps.setdefault(q.media, []), (key, q.seq, w.version, w))
         self.by_content.setdefault(q.content, {})[q.id] = w
 
 
@@ -133,5 +151,5 @@ def live(heap: list[Entry]) -> Entry | None:
         w = entry[3]
         if entry[2] == w.version and w.pooled > 0:
             return entry
-        heapq.heappop(heap)
+        heappop(heap)
     return None

@@ -14,10 +14,10 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from heapq import heapify
 
 from discflow.scheduler import _build as build
 from discflow.scheduler._cache import CachePolicy, EvictionOrder
@@ -36,17 +36,26 @@ from discflow.scheduler._model import (
 )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # (its own __init__: compiled, see _pool's Waiter)
 class Decisions:
     """The decisions of one round, numbered in the order they must be carried out."""
 
-    assignments: list[Assignment] = field(default_factory=list)
-    downloads: list[Download] = field(default_factory=list)
-    evictions: list[Eviction] = field(default_factory=list)
-    notices: list[OperatorNotice] = field(default_factory=list)
-    waiting: list[Waiting] = field(default_factory=list)
-    unplaceable: list[Unplaceable] = field(default_factory=list)
-    step: int = 0
+    assignments: list[Assignment]
+    downloads: list[Download]
+    evictions: list[Eviction]
+    notices: list[OperatorNotice]
+    waiting: list[Waiting]
+    unplaceable: list[Unplaceable]
+    step: int
+
+    def __init__(self) -> None:
+        self.assignments = []
+        self.downloads = []
+        self.evictions = []
+        self.notices = []
+        self.waiting = []
+        self.unplaceable = []
+        self.step = 0
 
     def next_step(self) -> int:
         self.step += 1
@@ -86,7 +95,7 @@ class DeviceState:
     @classmethod
     def from_view(cls, view: DeviceView, *, now: float, typical_bytes: float) -> DeviceState:
         drives = [(free, i) for i, free in enumerate(view.drives_free_s)]
-        heapq.heapify(drives)
+        heapify(drives)
         return cls(
             name=view.name,
             drives=drives,

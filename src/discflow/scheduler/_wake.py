@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-import bisect
+from bisect import bisect_left, insort
 from typing import TYPE_CHECKING
 
 from discflow.scheduler._pool import Waiter
@@ -71,7 +71,7 @@ def park(planner: DiscflowPlanner, st: DeviceState) -> None:
         return
     planner.parked[st.name] = None
     for ranks, rank in _writer_ranks(planner, st):
-        bisect.insort(ranks, rank)
+        insort(ranks, rank)
 
 
 def unpark(planner: DiscflowPlanner, st: DeviceState) -> None:
@@ -79,7 +79,7 @@ def unpark(planner: DiscflowPlanner, st: DeviceState) -> None:
         return
     del planner.parked[st.name]
     for ranks, rank in _writer_ranks(planner, st):
-        del ranks[bisect.bisect_left(ranks, rank)]
+        del ranks[bisect_left(ranks, rank)]
 
 
 def _writer_ranks(planner: DiscflowPlanner, st: DeviceState) -> list[tuple[list[int], int]]:
