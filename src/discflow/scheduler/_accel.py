@@ -37,6 +37,7 @@ COMPILED = (
     "_candidates",
     "_commit",
     "_discflow",
+    "_keyheap",
     "_ledger",
     "_model",
     "_planned",

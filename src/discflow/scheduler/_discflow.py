@@ -34,12 +34,12 @@ import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from heapq import heappop, heappush
 
 from discflow.scheduler import _build as build
 from discflow.scheduler._blanks import check_reload, stalled, waiting_entries
 from discflow.scheduler._cache import CachePolicy
 from discflow.scheduler._candidates import pool_candidates
+from discflow.scheduler._keyheap import KeyHeap
 from discflow.scheduler._ledger import static_refusal
 from discflow.scheduler._model import (
     Plan,
@@ -91,13 +91,13 @@ class DiscflowPlanner:
     quota_work: dict[str, float] = field(default_factory=dict)
     quota_copies: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, media)
     planned_copies: int = 0  # sum of quota_copies (asked every round)
-    wakes: list[tuple[float, str]] = field(default_factory=list)
+    wakes: KeyHeap = field(default_factory=KeyHeap)  # (time, device rank); lazy, see wake
     wake_at: dict[str, float] = field(default_factory=dict)
     parked: dict[str, None] = field(default_factory=dict)  # (see _wake: park, unpark)
     parked_writers: dict[str, list[int]] = field(default_factory=dict)  # media -> ranks, sorted
     expected: dict[str, list[Waiter]] = field(default_factory=dict)  # woken holder -> for
-    # Steal index (see _planned): media -> lazy max-heap of (-key, device).
-    victims: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    # Steal index (see _planned): media -> lazy max-heap of (-key, device rank).
+    victims: dict[str, KeyHeap] = field(default_factory=dict)
     victim_key: dict[tuple[str, str], float] = field(default_factory=dict)
     steal_epoch: dict[str, int] = field(default_factory=dict)  # media -> changes
     steal_failed: dict[str, tuple[object, tuple[object, ...], float]] = field(default_factory=dict)
@@ -114,15 +114,21 @@ class DiscflowPlanner:
     smallest_burn: dict[tuple[str, str], float] = field(default_factory=dict)
     writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
     online_drives: int = 0
+    ranked: list[str] = field(default_factory=list)  # device names by DeviceState.rank
 
     def __post_init__(self) -> None:
         snap = self.snapshot
         sizes = sorted(snap.contents.values()) or [1]
         median = float(sizes[len(sizes) // 2])
         fastest: dict[str, tuple[float, float]] = {}
+        # A device's rank is its name's place in sorted order: heaps keyed by
+        # (time, rank) pop in the order (time, name) did.
+        self.ranked = sorted(view.name for view in snap.devices)
+        rank_of = {name: rank for rank, name in enumerate(self.ranked)}
         for view in snap.devices:
             typical = sizes[-1] if view.cache_bytes >= 2 * sizes[-1] else median  # see _state
             st = DeviceState.from_view(view, now=snap.now, typical_bytes=typical)
+            st.rank = rank_of[st.name]
             self.devices[st.name] = st
             for c in st.cache:
                 self.holders.setdefault(c, {})[st.name] = None
@@ -178,12 +184,14 @@ class DiscflowPlanner:
             now - self.last_replan >= REPLAN_INTERVAL_S and self.planned_copies > limit
         ):
             replan(self, now)
-        while self.wakes and self.wakes[0][0] <= now:
-            t, name = heappop(self.wakes)
-            if self.wake_at.get(name) == t:
+        wakes = self.wakes
+        while wakes.entries and wakes.top().key <= now:
+            entry = wakes.pop()
+            name = self.ranked[entry.tie]
+            if self.wake_at.get(name) == entry.key:
                 del self.wake_at[name]
                 self._visit(self.devices[name], now, out)
-        if not self.wakes and self.waiters:
+        if not wakes.entries and self.waiters:
             stalled(self, now, out)
         if list_waiting:
             waiting_entries(self, out)
@@ -194,7 +202,7 @@ class DiscflowPlanner:
             tuple(out.notices),
             tuple(out.waiting),
             tuple(out.unplaceable),
-            self.wakes[0][0] if self.wakes else None,
+            wakes.top().key if wakes.entries else None,
         )
 
     def _arrive(self, q: QueuedRequest, now: float, out: Decisions) -> int:
@@ -222,7 +230,7 @@ class DiscflowPlanner:
         if old is not None and old <= at:
             return
         self.wake_at[st.name] = at
-        heappush(self.wakes, (at, st.name))
+        self.wakes.push(at, st.rank)
 
     def _visit(self, st: DeviceState, now: float, out: Decisions) -> None:
         """A device's drive frees within its horizon: bind its next work."""

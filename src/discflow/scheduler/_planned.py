@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from heapq import heapify, heappop, heappush
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from discflow.scheduler._allocate import Group, allocate
+from discflow.scheduler._keyheap import KeyHeap
 from discflow.scheduler._pool import Piece
 from discflow.scheduler._state import DeviceState
 
@@ -44,7 +43,6 @@ FETCH_STEAL_NEAR = 0.05
 # even if some planned work's end moved later since (a steal is worth at
 # least STEAL_GAIN_S; this bounds the attempts per device).
 STEAL_RETRY_S = 60.0
-_FREE = itemgetter(0)  # a drive's free time in the (free, index) heap
 
 
 def _last_first(popped: tuple[float, str, str]) -> tuple[float, str]:
@@ -125,7 +123,10 @@ def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
     blanks do, so the steal index stays valid as time passes (it equals
     ``backlog_end`` whenever every drive is busy)."""
     drives = st.drives
-    base = float(sum(map(_FREE, drives))) / len(drives)
+    total = 0.0
+    for free, _ in drives:  # the sum of free times, without sum(map(...))'s calls (hot)
+        total += free
+    base = total / len(drives)
     planned = planner.quota_copies
     for media, left in st.blanks.items():
         if planned.get((st.name, media), 0) > left:
@@ -145,24 +146,30 @@ def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
         old = planner.victim_key.get(slot)
         if planner.quota_copies.get(slot, 0) <= 0 or old == key:
             continue
-        heap = planner.victims.setdefault(media, [])
-        if (old is None or key > old + _KEY_SLACK_S) and (not heap or key > -heap[0][0]):
+        heap = planner.victims.get(media)
+        if heap is None:
+            heap = planner.victims[media] = KeyHeap()
+        later = old is None or key > old + _KEY_SLACK_S
+        if later and (not heap.entries or key > -heap.top().key):
             # A new last end: a steal of this media that failed may not now
             # (steals look at the last few to finish; the retry timer covers
             # a device that moved later without becoming the last).
             planner.steal_epoch[media] = planner.steal_epoch.get(media, 0) + 1
         planner.victim_key[slot] = key
-        heappush(heap, (-key, st.name))
+        heap.push(-key, st.rank)
         if len(heap) > 4 * len(planner.devices) + 64:
-            heap[:] = [(-k, n) for (n, m), k in planner.victim_key.items() if m == media]
-            heapify(heap)
+            devices = planner.devices
+            planner.victims[media] = KeyHeap(
+                (-k, devices[n].rank) for (n, m), k in planner.victim_key.items() if m == media
+            )
 
 
 def _next_victim(planner: DiscflowPlanner, media: str) -> tuple[float, str] | None:
     """Pop the device whose planned ``media`` work ends last (stale entries dropped)."""
     heap = planner.victims.get(media)
-    while heap:
-        stored, name = heappop(heap)
+    while heap is not None and heap.entries:
+        popped = heap.pop()
+        stored, name = popped.key, planner.ranked[popped.tie]
         slot = (name, media)
         if planner.victim_key.get(slot) != -stored:
             continue  # superseded by a newer entry
@@ -176,7 +183,7 @@ def _next_victim(planner: DiscflowPlanner, media: str) -> tuple[float, str] | No
         key = planned_key(planner, planner.devices[name])
         if key != -stored:
             planner.victim_key[slot] = key
-            heappush(heap, (-key, name))
+            heap.push(-key, planner.devices[name].rank)
             continue
         return key, name
     return None
@@ -212,7 +219,7 @@ def steal(
         soonest = free + planner.smallest_burn[(st.name, media)] + STEAL_GAIN_S
         soonest_of[media] = soonest
         heap = planner.victims.get(media)
-        if not heap or -heap[0][0] <= soonest:
+        if heap is None or not heap.entries or -heap.top().key <= soonest:
             continue
         for _ in range(_VICTIMS_PER_MEDIA):
             top = _next_victim(planner, media)
@@ -238,7 +245,7 @@ def steal(
             break
     for key, name, media in popped:
         if planner.victim_key.get((name, media)) == key:
-            heappush(planner.victims[media], (-key, name))
+            planner.victims[media].push(-key, planner.devices[name].rank)
     if taken is not None:
         # The thief and its victim changed; a device tried in vain did not, so
         # needs indexing only if a reload or notice moved it (``unindexed``).

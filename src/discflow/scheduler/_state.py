@@ -84,6 +84,10 @@ class DeviceState:
     # first fetch that needs room, then told of every entry stored.
     evictable: EvictionOrder | None = None
     drive_count: int = field(init=False)  # len(drives), which never changes
+    rank: int = -1  # the name's place in sorted order (set by the planner; see _keyheap)
+    # Per media it writes: the planner's parked-writer rank list and its rank there
+    # (found at its first park or unpark; see _wake).
+    parked_slots: list[tuple[list[int], int]] | None = None
     # media -> blanks left when check_reload last found them plenty (see there).
     calm_blanks: dict[str, int] = field(default_factory=dict)
     # media -> check_reload's fast-path cap (fixed: drives, typical burn, reload delay).

@@ -83,10 +83,17 @@ def unpark(planner: DiscflowPlanner, st: DeviceState) -> None:
 
 
 def _writer_ranks(planner: DiscflowPlanner, st: DeviceState) -> list[tuple[list[int], int]]:
-    """Per media ``st`` writes: that media's parked-writer ranks and ``st``'s rank."""
+    """Per media ``st`` writes: that media's parked-writer ranks and ``st``'s rank.
+
+    Found once per device and kept on it (``parked_slots``): the media it
+    writes, its ranks and the rank lists (changed in place) never change."""
+    found = st.parked_slots
+    if found is not None:
+        return found
     found = []
     for media in st.stock:
         rank = planner.writer_rank.get(media, {}).get(st.name)
         if rank is not None:
             found.append((planner.parked_writers[media], rank))
+    st.parked_slots = found
     return found
