@@ -35,9 +35,10 @@ class _CheckedPlanner:
         was = set(planner.parked)
         plan = planner.step(*args, **kwargs)
         self.parks += len(set(planner.parked) - was)
-        for (name, media), key in planner.victim_key.items():
-            if planner.quota_copies.get((name, media), 0) > 0 and name not in planner.unindexed:
-                assert key == planned_key(planner, planner.devices[name]), (name, media)
+        for name, device in planner.devices.items():
+            for media, key in device.victim_key.items():
+                if device.quota_copies.get(media, 0) > 0 and not device.unindexed:
+                    assert key == planned_key(planner, device), (name, media)
         for media, names in planner.writers.items():
             expected = [rank for rank, name in enumerate(names) if name in planner.parked]
             assert planner.parked_writers[media] == expected, media

@@ -52,7 +52,7 @@ def check_reload(
         st.calm_blanks[media] = left
         return
     burn = st.burn_s(media, int(planner.typical.get(media, 0.0)))
-    planned = float(planner.quota_copies.get((st.name, media), 0))
+    planned = float(st.quota_copies.get(media, 0))
     capable = planner.writer_drives.get(media, 0)
     planned += planner.pool.copies.get(media, 0) * st.drive_count / max(1, capable)
     pace = min(planned, st.drive_count * window / max(burn, 1.0))
@@ -72,9 +72,7 @@ def check_reload(
 
 def blocked_requests(planner: DiscflowPlanner, st: DeviceState, media: str) -> int:
     mine = {
-        p.waiter.request.id
-        for p in planner.quota.get(st.name, ())
-        if p.copies > 0 and p.waiter.request.media == media
+        p.waiter.request.id for p in st.quota if p.copies > 0 and p.waiter.request.media == media
     }
     pooled = {e[3].request.id for e in planner.pool.heaps.get(media, ()) if e[3].pooled > 0}
     return len(mine) or len(pooled)
@@ -103,7 +101,7 @@ def notice(
         )
     )
     st.reload_lands[media] = now + planner.snapshot.operator.reload_delay_s
-    planner.unindexed.add(st.name)  # its steal key may wait for this reload now
+    st.unindexed = True  # its steal key may wait for this reload now
 
 
 def stalled(planner: DiscflowPlanner, now: float, out: Decisions) -> None:

@@ -31,7 +31,6 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -87,22 +86,15 @@ class DiscflowPlanner:
     devices: dict[str, DeviceState] = field(default_factory=dict)
     holders: dict[str, dict[str, None]] = field(default_factory=dict)
     waiters: dict[str, Waiter] = field(default_factory=dict)
-    quota: dict[str, deque[Piece]] = field(default_factory=dict)
-    quota_work: dict[str, float] = field(default_factory=dict)
-    quota_copies: dict[tuple[str, str], int] = field(default_factory=dict)  # (device, media)
-    planned_copies: int = 0  # sum of quota_copies (asked every round)
+    # Each device's planned share, wake time and steal memo live on its DeviceState
+    # (quota, quota_work, quota_copies, wake_at, expected, victim_key, ...).
+    planned_copies: int = 0  # sum of every device's quota_copies (asked every round)
     wakes: KeyHeap = field(default_factory=KeyHeap)  # (time, device rank); lazy, see wake
-    wake_at: dict[str, float] = field(default_factory=dict)
     parked: dict[str, None] = field(default_factory=dict)  # (see _wake: park, unpark)
     parked_writers: dict[str, list[int]] = field(default_factory=dict)  # media -> ranks, sorted
-    expected: dict[str, list[Waiter]] = field(default_factory=dict)  # woken holder -> for
     # Steal index (see _planned): media -> lazy max-heap of (-key, device rank).
     victims: dict[str, KeyHeap] = field(default_factory=dict)
-    victim_key: dict[tuple[str, str], float] = field(default_factory=dict)
     steal_epoch: dict[str, int] = field(default_factory=dict)  # media -> changes
-    steal_failed: dict[str, tuple[object, tuple[object, ...], float]] = field(default_factory=dict)
-    # Devices whose blanks or reload changed since ``note_planned`` last indexed them.
-    unindexed: set[str] = field(default_factory=set)
     refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
@@ -110,8 +102,6 @@ class DiscflowPlanner:
     writer_rank: dict[str, dict[str, int]] = field(default_factory=dict)  # media -> name -> index
     typical: dict[str, float] = field(default_factory=dict)  # media -> typical size
     smallest: dict[str, int] = field(default_factory=dict)  # media -> least size that fits
-    # (device, media) -> its burn of the smallest content of that media (steal's floor)
-    smallest_burn: dict[tuple[str, str], float] = field(default_factory=dict)
     writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
     online_drives: int = 0
     ranked: list[str] = field(default_factory=list)  # device names by DeviceState.rank
@@ -153,7 +143,7 @@ class DiscflowPlanner:
             self.smallest[m] = fit[0]
         for st in self.devices.values():
             for m in st.stock:
-                self.smallest_burn[(st.name, m)] = st.burn_s(m, self.smallest.get(m, 0))
+                st.smallest_burn[m] = st.burn_s(m, self.smallest.get(m, 0))
 
     # ---- one round ----------------------------------------------------------
 
@@ -171,7 +161,7 @@ class DiscflowPlanner:
             st = self.devices.get(r.device)
             if st is not None:
                 st.reloaded(r.media, r.count)
-                self.unindexed.add(st.name)  # re-indexed at its visit, as before
+                st.unindexed = True  # re-indexed at its visit, as before
                 self.wake(st, now)
         arrived = 0
         for q in arrivals:
@@ -187,10 +177,10 @@ class DiscflowPlanner:
         wakes = self.wakes
         while wakes.entries and wakes.top().key <= now:
             entry = wakes.pop()
-            name = self.ranked[entry.tie]
-            if self.wake_at.get(name) == entry.key:
-                del self.wake_at[name]
-                self._visit(self.devices[name], now, out)
+            st = self.devices[self.ranked[entry.tie]]
+            if st.wake_at == entry.key:
+                st.wake_at = math.nan
+                self._visit(st, now, out)
         if not wakes.entries and self.waiters:
             stalled(self, now, out)
         if list_waiting:
@@ -226,10 +216,9 @@ class DiscflowPlanner:
         if not st.online:
             return
         unpark(self, st)
-        old = self.wake_at.get(st.name)
-        if old is not None and old <= at:
+        if st.wake_at <= at:  # (False while none is due: NaN)
             return
-        self.wake_at[st.name] = at
+        st.wake_at = at
         self.wakes.push(at, st.rank)
 
     def _visit(self, st: DeviceState, now: float, out: Decisions) -> None:
@@ -237,8 +226,10 @@ class DiscflowPlanner:
         # The slack keeps a wake at (free - horizon) from missing its drive to rounding.
         limit = now + st.horizon_s + 1e-6
         skip: set[int] = set()
-        for w in self.expected.pop(st.name, ()):
-            w.expected -= 1
+        if st.expected:
+            for w in st.expected:
+                w.expected -= 1
+            st.expected = []
         while st.drives[0][0] <= limit:
             choice = self._choose(st, now, skip)
             if choice is None:
@@ -251,7 +242,7 @@ class DiscflowPlanner:
                 check_reload(self, st, m, now, out)
         # A notice or a reload may have moved when its planned work can go on;
         # otherwise every change to its key since was indexed where it was made.
-        if st.name in self.unindexed:
+        if st.unindexed:
             note_planned(self, st)
         if st.drives[0][0] > limit:
             self.wake(st, st.drives[0][0] - st.horizon_s)
@@ -315,8 +306,8 @@ class DiscflowPlanner:
         w.left -= n
         if piece is not None:
             piece.copies -= n
-            self.quota_work[st.name] -= n * st.burn_s(q.media, w.size)
-            self.quota_copies[(st.name, q.media)] -= n
+            st.quota_work -= n * st.burn_s(q.media, w.size)
+            st.quota_copies[q.media] -= n
             self.planned_copies -= n
         else:
             before = w.pooled
@@ -330,7 +321,7 @@ class DiscflowPlanner:
 
     def _planned_contents(self, st: DeviceState) -> set[str]:
         """Contents of the copies planned on ``st`` (kept in its cache when it can)."""
-        return {p.waiter.request.content for p in self.quota.get(st.name, ()) if p.copies > 0}
+        return {p.waiter.request.content for p in st.quota if p.copies > 0}
 
     def _claim(self, st: DeviceState, w: Waiter, now: float) -> None:
         """The rest of a request this device started stays with it (one fetch, like
@@ -339,12 +330,9 @@ class DiscflowPlanner:
         q = w.request
         piece = Piece(w, w.pooled, 0.0, started=True)
         w.pooled = 0
-        self.quota.setdefault(st.name, deque()).appendleft(piece)
-        self.quota_work[st.name] = self.quota_work.get(st.name, 0.0) + piece.copies * st.burn_s(
-            q.media, w.size
-        )
-        key = (st.name, q.media)
-        self.quota_copies[key] = self.quota_copies.get(key, 0) + piece.copies
+        st.quota.appendleft(piece)
+        st.quota_work = st.quota_work + piece.copies * st.burn_s(q.media, w.size)
+        st.quota_copies[q.media] = st.quota_copies.get(q.media, 0) + piece.copies
         self.planned_copies += piece.copies
         # (indexed for stealing by ``_bind``, the only caller, right after)
 
@@ -390,7 +378,7 @@ class DiscflowPlanner:
         return ((setup + span) / w.weight + AGING_RATE * q.arrival_s, q.seq)
 
     def _own_piece(self, st: DeviceState, usable: list[str], skip: set[int]) -> Piece | None:
-        queue = self.quota.get(st.name)
+        queue = st.quota
         if not queue:
             return None
         while queue and queue[0].copies <= 0:

@@ -62,15 +62,15 @@ _KEY_SLACK_S = 1.0
 def replan(planner: DiscflowPlanner, now: float) -> None:
     """Allocate every copy not yet bound over the online devices (LP + rounding)."""
     planner.last_replan = now
-    for queue in planner.quota.values():
-        for piece in queue:
+    for st in planner.devices.values():
+        for piece in st.quota:
             if piece.copies > 0:
                 was = piece.waiter.pooled
                 piece.waiter.pooled += piece.copies
                 planner.pool.changed(piece.waiter, was)
-    planner.quota.clear()
-    planner.quota_work.clear()
-    planner.quota_copies.clear()
+        st.quota = deque()
+        st.quota_work = 0.0
+        st.quota_copies = {}
     planner.planned_copies = 0
     by_key: dict[tuple[str, str], Group] = {}
     before: dict[int, int] = {}
@@ -89,18 +89,20 @@ def replan(planner: DiscflowPlanner, now: float) -> None:
             if w.pooled != before[id(w)]:
                 planner.pool.changed(w, before[id(w)])
     planner.victims.clear()
-    planner.victim_key.clear()
+    for st in planner.devices.values():
+        st.victim_key = {}
     for st in online:
         pieces = shares.get(st.name, [])
         if not pieces:
             continue
-        planner.quota[st.name] = deque(pieces)
-        planner.quota_work[st.name] = sum(
+        st.quota = deque(pieces)
+        st.quota_work = sum(
             p.copies * st.burn_s(p.waiter.request.media, p.waiter.size) for p in pieces
         )
+        copies = st.quota_copies
         for p in pieces:
-            key = (st.name, p.waiter.request.media)
-            planner.quota_copies[key] = planner.quota_copies.get(key, 0) + p.copies
+            media = p.waiter.request.media
+            copies[media] = copies.get(media, 0) + p.copies
             planner.planned_copies += p.copies
         note_planned(planner, st)
         planner.wake(st, max(now, st.drives[0][0] - st.horizon_s))
@@ -111,7 +113,7 @@ def backlog_end(planner: DiscflowPlanner, st: DeviceState, now: float) -> float:
     queued = 0.0
     for free, _ in drives:  # sum(max(free, now)), without the generator (hot)
         queued += free if free > now else now
-    return queued / len(drives) + planner.quota_work.get(st.name, 0.0) / len(drives)
+    return queued / len(drives) + st.quota_work / len(drives)
 
 
 def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
@@ -127,24 +129,23 @@ def planned_key(planner: DiscflowPlanner, st: DeviceState) -> float:
     for free, _ in drives:  # the sum of free times, without sum(map(...))'s calls (hot)
         total += free
     base = total / len(drives)
-    planned = planner.quota_copies
+    planned = st.quota_copies
     for media, left in st.blanks.items():
-        if planned.get((st.name, media), 0) > left:
+        if planned.get(media, 0) > left:
             base = max(base, st.reload_lands.get(media, math.inf))
-    return base + planner.quota_work.get(st.name, 0.0) / len(drives)
+    return base + st.quota_work / len(drives)
 
 
 def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
     """Index ``st`` for stealing under its current key, per media it has planned
     copies of (one live entry per device and media)."""
-    planner.unindexed.discard(st.name)
-    if planner.quota_work.get(st.name, 0.0) <= _NO_WORK_S:
+    st.unindexed = False
+    if st.quota_work <= _NO_WORK_S:
         return
     key = planned_key(planner, st)
     for media in st.stock:
-        slot = (st.name, media)
-        old = planner.victim_key.get(slot)
-        if planner.quota_copies.get(slot, 0) <= 0 or old == key:
+        old = st.victim_key.get(media)
+        if st.quota_copies.get(media, 0) <= 0 or old == key:
             continue
         heap = planner.victims.get(media)
         if heap is None:
@@ -155,12 +156,13 @@ def note_planned(planner: DiscflowPlanner, st: DeviceState) -> None:
             # (steals look at the last few to finish; the retry timer covers
             # a device that moved later without becoming the last).
             planner.steal_epoch[media] = planner.steal_epoch.get(media, 0) + 1
-        planner.victim_key[slot] = key
+        st.victim_key[media] = key
         heap.push(-key, st.rank)
         if len(heap) > 4 * len(planner.devices) + 64:
-            devices = planner.devices
             planner.victims[media] = KeyHeap(
-                (-k, devices[n].rank) for (n, m), k in planner.victim_key.items() if m == media
+                (-k, dev.rank)
+                for dev in planner.devices.values()
+                if (k := dev.victim_key.get(media)) is not None
             )
 
 
@@ -170,20 +172,20 @@ def _next_victim(planner: DiscflowPlanner, media: str) -> tuple[float, str] | No
     while heap is not None and heap.entries:
         popped = heap.pop()
         stored, name = popped.key, planner.ranked[popped.tie]
-        slot = (name, media)
-        if planner.victim_key.get(slot) != -stored:
+        dev = planner.devices[name]
+        if dev.victim_key.get(media) != -stored:
             continue  # superseded by a newer entry
-        if planner.quota_copies.get(slot, 0) <= 0:
-            del planner.victim_key[slot]
+        if dev.quota_copies.get(media, 0) <= 0:
+            del dev.victim_key[media]
             continue
-        if name not in planner.unindexed:
+        if not dev.unindexed:
             # Every change to a device's key but a reload or notice re-indexes it
             # where it is made, so the newest entry holds its live key.
             return -stored, name
-        key = planned_key(planner, planner.devices[name])
+        key = planned_key(planner, dev)
         if key != -stored:
-            planner.victim_key[slot] = key
-            heap.push(-key, planner.devices[name].rank)
+            dev.victim_key[media] = key
+            heap.push(-key, dev.rank)
             continue
         return key, name
     return None
@@ -204,7 +206,7 @@ def steal(
     epoch = planner.steal_epoch
     epochs = tuple([epoch.get(m, 0) for m in usable])
     thief = (*usable, st.drives[0][0], st.download_free_s)
-    failed = planner.steal_failed.get(st.name)
+    failed = st.steal_failed
     if remember and failed is not None and failed[1] == thief:
         if failed[0] == epochs or now < failed[2] + STEAL_RETRY_S:
             return None
@@ -216,7 +218,7 @@ def steal(
         # disc of the smallest content of this media takes at least that long).
         # An entry's key is never below its device's live key (every change
         # that raises one re-indexes it), so a top at or under it ends the search.
-        soonest = free + planner.smallest_burn[(st.name, media)] + STEAL_GAIN_S
+        soonest = free + st.smallest_burn[media] + STEAL_GAIN_S
         soonest_of[media] = soonest
         heap = planner.victims.get(media)
         if heap is None or not heap.entries or -heap.top().key <= soonest:
@@ -244,16 +246,18 @@ def steal(
             victim_name = name
             break
     for key, name, media in popped:
-        if planner.victim_key.get((name, media)) == key:
-            planner.victims[media].push(-key, planner.devices[name].rank)
+        dev = planner.devices[name]
+        if dev.victim_key.get(media) == key:
+            planner.victims[media].push(-key, dev.rank)
     if taken is not None:
         # The thief and its victim changed; a device tried in vain did not, so
         # needs indexing only if a reload or notice moved it (``unindexed``).
         for name in tried:
-            if name in (st.name, victim_name) or name in planner.unindexed:
-                note_planned(planner, planner.devices[name])
+            dev = planner.devices[name]
+            if name in (st.name, victim_name) or dev.unindexed:
+                note_planned(planner, dev)
     elif remember:
-        planner.steal_failed[st.name] = (epochs, thief, now)
+        st.steal_failed = (epochs, thief, now)
     return taken
 
 
@@ -261,9 +265,9 @@ def _latest_end(planner: DiscflowPlanner) -> float:
     """When the last planned work ends (``planned_key``), over the devices whose end
     is known (one waiting for a reload not asked for has none)."""
     latest = -math.inf
-    for name, work in planner.quota_work.items():
-        if work > _NO_WORK_S:
-            key = planned_key(planner, planner.devices[name])
+    for st in planner.devices.values():
+        if st.quota_work > _NO_WORK_S:
+            key = planned_key(planner, st)
             if key > latest and not math.isinf(key):
                 latest = key
     return latest
@@ -278,7 +282,7 @@ def take_from(
     usable: list[str],
     skip: set[int],
 ) -> Piece | None:
-    queue = planner.quota[victim.name]
+    queue = victim.quota
     latest: float | None = None
     for piece in reversed(queue):
         q = piece.waiter.request
@@ -308,12 +312,11 @@ def take_from(
         even = (victim_end - start) / per_pair  # inf: its reload's landing is unknown
         n = piece.copies if math.isinf(even) else max(1, min(piece.copies, int(even)))
         piece.copies -= n
-        planner.quota_work[victim.name] -= n * theirs
-        planner.quota_copies[(victim.name, q.media)] -= n
+        victim.quota_work -= n * theirs
+        victim.quota_copies[q.media] -= n
         moved = Piece(piece.waiter, n, piece.key, started=piece.started)
-        planner.quota.setdefault(st.name, deque()).append(moved)
-        planner.quota_work[st.name] = planner.quota_work.get(st.name, 0.0) + n * mine
-        mine_key = (st.name, q.media)
-        planner.quota_copies[mine_key] = planner.quota_copies.get(mine_key, 0) + n
+        st.quota.append(moved)
+        st.quota_work = st.quota_work + n * mine
+        st.quota_copies[q.media] = st.quota_copies.get(q.media, 0) + n
         return moved
     return None

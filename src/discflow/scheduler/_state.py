@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from heapq import heapify
@@ -34,6 +35,7 @@ from discflow.scheduler._model import (
     Unplaceable,
     Waiting,
 )
+from discflow.scheduler._pool import Piece, Waiter
 
 
 @dataclass(slots=True, init=False)  # (its own __init__: compiled, see _pool's Waiter)
@@ -88,6 +90,19 @@ class DeviceState:
     # Per media it writes: the planner's parked-writer rank list and its rank there
     # (found at its first park or unpark; see _wake).
     parked_slots: list[tuple[list[int], int]] | None = None
+    # The standing plan's share of this device (see _planned): its planned pieces
+    # in order, their burn time, copies per media, the steal index's live key per
+    # media, and the wake due (NaN: none). Kept here, not in the planner's dicts
+    # keyed by (device, media): a field read costs a fraction of a tuple-keyed lookup.
+    quota: deque[Piece] = field(default_factory=deque)
+    quota_work: float = 0.0
+    quota_copies: dict[str, int] = field(default_factory=dict)
+    victim_key: dict[str, float] = field(default_factory=dict)
+    unindexed: bool = False  # its blanks or reload changed since note_planned indexed it
+    steal_failed: tuple[object, tuple[object, ...], float] | None = None  # (see steal)
+    smallest_burn: dict[str, float] = field(default_factory=dict)  # media -> steal's floor
+    wake_at: float = math.nan
+    expected: list[Waiter] = field(default_factory=list)  # woken for these, not yet looked
     # media -> blanks left when check_reload last found them plenty (see there).
     calm_blanks: dict[str, int] = field(default_factory=dict)
     # media -> check_reload's fast-path cap (fixed: drives, typical burn, reload delay).

@@ -40,7 +40,7 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
             planner.wake(st, now)
             # The holders woken share the copies (no fetch): none claims the
             # rest while another is still to look (see ``_bind``).
-            planner.expected.setdefault(name, []).append(w)
+            st.expected.append(w)
             w.expected += 1
             # Only drives that free soon count: a busy holder may lose to a fetch.
             covered += st.drives_free_by(now + st.horizon_s)
