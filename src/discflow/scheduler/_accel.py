@@ -28,7 +28,11 @@ from types import ModuleType
 # What the standing planner's step runs, its batch allocation and the model's
 # records included (compiled, those are native classes: attribute reads in the
 # planner are struct reads; the simulator, the baselines and the validator
-# stay Python).
+# stay Python). Written for mypyc: a module constant read in a hot path is
+# ``Final`` (a C constant, not a lookup in the module's globals), a hot record
+# writes its own ``__init__`` (a dataclass's generated one stays interpreted),
+# and a stdlib function is imported by name (``heapq.heappush`` would be an
+# attribute lookup at every call). BENCHMARKS.md, "Planner CPU, session 9".
 COMPILED = (
     "_allocate",
     "_blanks",

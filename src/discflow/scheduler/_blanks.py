@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from discflow.scheduler._model import OperatorNotice, Waiting
 from discflow.scheduler._state import Decisions, DeviceState
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from discflow.scheduler._discflow import DiscflowPlanner
 
 # Ask for blanks this much earlier than the reload delay (and at least 2 min).
-RELOAD_MARGIN = 0.25
-MIN_RELOAD_MARGIN_S = 120.0
+RELOAD_MARGIN: Final = 0.25
+MIN_RELOAD_MARGIN_S: Final = 120.0
 
 
 def check_reload(

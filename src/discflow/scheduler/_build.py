@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Any
+from typing import Any, Final
 
 from discflow.scheduler._model import (
     Assignment,
@@ -43,12 +43,12 @@ def _setters(cls: type, names: tuple[str, ...]) -> tuple[Setter, ...]:
     return tuple(getattr(cls, name).__set__ for name in names)
 
 
-_cc_new = CachedContent.__new__  # object.__new__, or a compiled record's own
+_cc_new: Final = CachedContent.__new__  # object.__new__, or a compiled record's own
 # Compiled (the model's records native), a field is set as a C struct store:
 # mypyc writes a native class's attribute directly, not through the frozen
 # dataclass's __setattr__. From source that assignment would raise, so the
 # slot descriptors set it.
-NATIVE = _cc_new is not object.__new__
+NATIVE: Final = _cc_new is not object.__new__
 _cc = _setters(
     CachedContent,
     ("content", "size_bytes", "last_used_s", "ready_s", "busy_until_s", "pinned", "hits"),
@@ -86,7 +86,7 @@ def cached_content(
     return record
 
 
-_as_new = Assignment.__new__  # object.__new__, or a compiled record's own
+_as_new: Final = Assignment.__new__  # object.__new__, or a compiled record's own
 _as = _setters(
     Assignment, ("request", "device", "content", "media", "copies", "start_s", "end_s", "step")
 )
@@ -126,7 +126,7 @@ def assignment(
     return record
 
 
-_dl_new = Download.__new__  # object.__new__, or a compiled record's own
+_dl_new: Final = Download.__new__  # object.__new__, or a compiled record's own
 _dl = _setters(Download, ("device", "content", "size_bytes", "start_s", "end_s", "step"))
 _dl0, _dl1, _dl2, _dl3, _dl4, _dl5 = _dl
 
@@ -153,7 +153,7 @@ def download(
     return record
 
 
-_ev_new = Eviction.__new__  # object.__new__, or a compiled record's own
+_ev_new: Final = Eviction.__new__  # object.__new__, or a compiled record's own
 _ev = _setters(Eviction, ("device", "content", "at_s", "for_content", "step"))
 _ev0, _ev1, _ev2, _ev3, _ev4 = _ev
 
@@ -176,7 +176,7 @@ def eviction(device: str, content: str, at_s: float, for_content: str, step: int
     return record
 
 
-_pl_new = Plan.__new__  # object.__new__, or a compiled record's own
+_pl_new: Final = Plan.__new__  # object.__new__, or a compiled record's own
 _pl = _setters(
     Plan,
     ("assignments", "downloads", "evictions", "notices", "waiting", "unplaceable", "wake_s"),

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 from discflow.scheduler import _build as build
 from discflow.scheduler._blanks import check_reload, stalled, waiting_entries
@@ -55,16 +56,16 @@ from discflow.scheduler._wake import park, unpark, wake_for
 DEFAULT_CACHE_POLICY: CachePolicy = "gdsf"
 # Re-plan the whole queue when more copies than this many per drive arrive at
 # once, and while planned work is left, every REPLAN_INTERVAL_S (rebalancing).
-REPLAN_COPIES_PER_DRIVE = 4
-REPLAN_INTERVAL_S = 86400.0
+REPLAN_COPIES_PER_DRIVE: Final = 4
+REPLAN_INTERVAL_S: Final = 86400.0
 # In Smith's rule a content not held costs at least this many fetch times.
-DOWNLOAD_WEIGHT = 1.0
+DOWNLOAD_WEIGHT: Final = 1.0
 # The rest of a started request (claimed, or stolen from its claimer) is bound
 # this many drive rounds at a time: the drives free within the horizon plus
 # every drive per extra round. Two take a quarter fewer planning rounds than
 # one and keep a started request from being overtaken at every round; LP
 # shares keep one, so a batch's end can still be stolen (BENCHMARKS.md).
-STARTED_ROUNDS = 2
+STARTED_ROUNDS: Final = 2
 
 
 @dataclass(slots=True, init=False)  # (its own __init__: compiled, see _pool's Waiter)

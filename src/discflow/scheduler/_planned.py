@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from discflow.scheduler._allocate import Group, allocate
 from discflow.scheduler._keyheap import KeyHeap
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from discflow.scheduler._discflow import DiscflowPlanner
 
 # Steal planned work only when it finishes at least this much sooner.
-STEAL_GAIN_S = 60.0
+STEAL_GAIN_S: Final = 60.0
 # A steal of an LP share whose content the thief must fetch is a second
 # download of a title the plan gave one device; it shortens the batch only when
 # the victim is among the last to end: its remaining time within this share of
@@ -42,7 +42,7 @@ FETCH_STEAL_NEAR = 0.05
 # A device that failed to steal tries again this much later at the earliest,
 # even if some planned work's end moved later since (a steal is worth at
 # least STEAL_GAIN_S; this bounds the attempts per device).
-STEAL_RETRY_S = 60.0
+STEAL_RETRY_S: Final = 60.0
 
 
 def _last_first(popped: tuple[float, str, str]) -> tuple[float, str]:
@@ -51,12 +51,12 @@ def _last_first(popped: tuple[float, str, str]) -> tuple[float, str]:
 
 
 # Planned work below this (rounding left-overs) is no work.
-_NO_WORK_S = 1e-6
+_NO_WORK_S: Final = 1e-6
 # Devices looked at per steal: the last few to finish per media, a few tried.
-_VICTIMS_PER_MEDIA = 3
-_VICTIMS_TRIED = 6
+_VICTIMS_PER_MEDIA: Final = 3
+_VICTIMS_TRIED: Final = 6
 # A key this much later counts as a later end (float noise does not).
-_KEY_SLACK_S = 1.0
+_KEY_SLACK_S: Final = 1.0
 
 
 def replan(planner: DiscflowPlanner, now: float) -> None:

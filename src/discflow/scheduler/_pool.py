@@ -17,18 +17,19 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
+from typing import Final
 
 from discflow.scheduler._model import QueuedRequest
 
 Entry = tuple[float, int, int, "Waiter"]
 # Priority weights in Smith's rule (work / weight): rush goes first unless it is
 # many times longer; low yields to everything of similar size.
-WEIGHTS = {0: 0.25, 1: 1.0, 2: 8.0}
+WEIGHTS: Final[dict[int, float]] = {0: 0.25, 1: 1.0, 2: 8.0}
 # Linear aging: a request's key drops by this many seconds per second it waits.
 # As key + rate x (now - arrival) orders like key + rate x arrival, the heaps
 # stay valid as time passes; a request is overtaken only by requests that
 # arrived less than (its key / rate) after it, which bounds its wait.
-AGING_RATE = 0.1
+AGING_RATE: Final = 0.1
 
 
 # The planner's mutable records below write their own __init__ (init=False):

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from heapq import heapify
+from typing import Final
 
 from discflow.scheduler import _build as build
 from discflow.scheduler._cache import CachePolicy, EvictionOrder
@@ -274,7 +275,7 @@ class DeviceState:
         return rate * _decay(now - since) * window_s / _USE_TIME_CONSTANT_S
 
 
-_USE_TIME_CONSTANT_S = 900.0
+_USE_TIME_CONSTANT_S: Final = 900.0
 
 
 def _decay(elapsed_s: float) -> float:
@@ -286,8 +287,8 @@ def _decay(elapsed_s: float) -> float:
 # burn before it even on slow links); never less than a
 # few seconds, so a dispatcher round (every second) binds a drive's next disc
 # before the drive idles.
-MIN_HORIZON_S = 10.0
-MAX_HORIZON_S = 900.0
+MIN_HORIZON_S: Final = 10.0
+MAX_HORIZON_S: Final = 900.0
 
 
 def horizon_for(typical_bytes: float, link_bps: float) -> float:
