@@ -26,7 +26,14 @@ CACHE_POLICIES: tuple[CachePolicy, ...] = ("lru", "gdsf")
 
 def evict_at(entry: CachedContent, now: float) -> float:
     """The earliest time ``entry`` may be deleted."""
-    return max(now, entry.busy_until_s, entry.ready_s)
+    # max(now, busy, ready), as two compares (a three-argument max() is a generic call
+    # once compiled); the first of equal values wins, as in max().
+    at = now
+    if entry.busy_until_s > at:
+        at = entry.busy_until_s
+    if entry.ready_s > at:
+        at = entry.ready_s
+    return at
 
 
 def _score(entry: CachedContent, policy: CachePolicy) -> tuple[float, float]:

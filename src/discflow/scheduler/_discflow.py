@@ -42,6 +42,7 @@ from discflow.scheduler._candidates import pool_candidates
 from discflow.scheduler._keyheap import KeyHeap
 from discflow.scheduler._ledger import static_refusal
 from discflow.scheduler._model import (
+    DeviceView,
     Plan,
     QueuedRequest,
     Reloaded,
@@ -97,6 +98,7 @@ class DiscflowPlanner:
     victims: dict[str, KeyHeap] = field(default_factory=dict)
     steal_epoch: dict[str, int] = field(default_factory=dict)  # media -> changes
     refusals: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    writer_views: dict[str, list[DeviceView]] = field(default_factory=dict)  # (static_refusal)
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
     writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
@@ -200,7 +202,9 @@ class DiscflowPlanner:
         """Queue ``q`` (or refuse it); the copies it added to the pool."""
         key = (q.content, q.media)
         if key not in self.refusals:
-            self.refusals[key] = static_refusal(self.snapshot, q.content, q.media)
+            self.refusals[key] = static_refusal(
+                self.snapshot, q.content, q.media, self.writer_views
+            )
         reason = self.refusals[key]
         if reason is None and not self.writers.get(q.media):
             reason = f"no online device writes {q.media}"
@@ -239,7 +243,7 @@ class DiscflowPlanner:
         calm, blanks, lands = st.calm_blanks, st.blanks, st.reload_lands
         for m in st.stock:
             # check_reload's first two early returns, without the call (hot).
-            if m not in lands and calm.get(m) != blanks.get(m, 0):
+            if m not in lands and calm.get(m, -1) != blanks.get(m, 0):  # (ints: a C compare)
                 check_reload(self, st, m, now, out)
         # A notice or a reload may have moved when its planned work can go on;
         # otherwise every change to its key since was indexed where it was made.
@@ -285,7 +289,12 @@ class DiscflowPlanner:
             available = piece.copies
             if piece.started:
                 drives += (STARTED_ROUNDS - 1) * st.drive_count
-        n = min(drives, available, st.blanks.get(q.media, 0))
+        # min(drives, available, blanks), as compares (a three-argument min() is a
+        # generic call once compiled).
+        n = drives if drives < available else available
+        left = st.blanks.get(q.media, 0)
+        if left < n:
+            n = left
         # A held content needs nothing from ensure_cached (it would only report
         # when the content is ready): skip the call for it (most binds).
         if n <= 0 or (

@@ -233,13 +233,26 @@ class Ledger:
         )
 
 
-def static_refusal(snapshot: Snapshot, content: str, media: str) -> str | None:
-    """Why no device can ever serve (content, media), or None if some device could."""
+def static_refusal(
+    snapshot: Snapshot,
+    content: str,
+    media: str,
+    writers_of: dict[str, list[DeviceView]] | None = None,
+) -> str | None:
+    """Why no device can ever serve (content, media), or None if some device could.
+
+    ``writers_of`` (media -> the snapshot's devices that write it, filled in
+    here) saves a standing caller the walk over every device per new pair."""
     size = snapshot.contents.get(content)
     if size is None:
         return f"unknown content {content!r}: it is not in the snapshot's contents"
     capacity = snapshot.media_capacity.get(media)
-    writers = [d for d in snapshot.devices if media in d.media]
+    found = None if writers_of is None else writers_of.get(media)
+    if found is None:
+        found = [d for d in snapshot.devices if media in d.media]
+        if writers_of is not None:
+            writers_of[media] = found
+    writers = found
     if capacity is None or not writers:
         return f"no device writes {media}"
     if size > capacity:

@@ -19,12 +19,16 @@ from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from typing import Final
 
+from discflow.domain import Priority
 from discflow.scheduler._model import QueuedRequest
 
 Entry = tuple[float, int, int, "Waiter"]
 # Priority weights in Smith's rule (work / weight): rush goes first unless it is
 # many times longer; low yields to everything of similar size.
 WEIGHTS: Final[dict[int, float]] = {0: 0.25, 1: 1.0, 2: 8.0}
+# The same per Priority member (``Priority.rank`` is a Python property: looked up
+# once here, not at every arrival).
+_WEIGHT_OF: Final[dict[Priority, float]] = {p: WEIGHTS[p.rank] for p in Priority}
 # Linear aging: a request's key drops by this many seconds per second it waits.
 # As key + rate x (now - arrival) orders like key + rate x arrival, the heaps
 # stay valid as time passes; a request is overtaken only by requests that
@@ -58,7 +62,7 @@ class Waiter:
         self.pooled = pooled
         self.version = 0
         self.expected = 0
-        self.weight = WEIGHTS[request.priority.rank]
+        self.weight = _WEIGHT_OF[request.priority]
         self.pool_key = 0.0
 
     def urgency(self, work_s: float) -> float:
