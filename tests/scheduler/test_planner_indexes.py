@@ -4,10 +4,10 @@
   moved it: ``_next_victim`` trusts the newest entry of a device not marked
   ``unindexed`` (no key recomputed per pop), so every other change to a
   device's planned end must re-index it where it is made.
-- The parked writers of each media are the parked devices writing it, in
-  writer order: ``wake_for`` walks ``parked_writers`` instead of every writer,
-  so it finds the devices the old walk found only while that index matches
-  ``parked``."""
+- A device's ``parked`` flag matches the planner's ``parked`` set, and
+  ``writer_states`` lists each media's writers in ``writers`` order:
+  ``wake_for`` walks those flags instead of the set, so it finds the devices
+  the old walk found only while the two agree."""
 
 from __future__ import annotations
 
@@ -39,9 +39,10 @@ class _CheckedPlanner:
             for media, key in device.victim_key.items():
                 if device.quota_copies.get(media, 0) > 0 and not device.unindexed:
                     assert key == planned_key(planner, device), (name, media)
+        for name, device in planner.devices.items():
+            assert device.parked == (name in planner.parked), name
         for media, names in planner.writers.items():
-            expected = [rank for rank, name in enumerate(names) if name in planner.parked]
-            assert planner.parked_writers[media] == expected, media
+            assert [d.name for d in planner.writer_states[media]] == names, media
         return plan
 
 

@@ -93,7 +93,6 @@ class DiscflowPlanner:
     planned_copies: int = 0  # sum of every device's quota_copies (asked every round)
     wakes: KeyHeap = field(default_factory=KeyHeap)  # (time, device rank); lazy, see wake
     parked: dict[str, None] = field(default_factory=dict)  # (see _wake: park, unpark)
-    parked_writers: dict[str, list[int]] = field(default_factory=dict)  # media -> ranks, sorted
     # Steal index (see _planned): media -> lazy max-heap of (-key, device rank).
     victims: dict[str, KeyHeap] = field(default_factory=dict)
     steal_epoch: dict[str, int] = field(default_factory=dict)  # media -> changes
@@ -102,12 +101,13 @@ class DiscflowPlanner:
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
     writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
-    writer_rank: dict[str, dict[str, int]] = field(default_factory=dict)  # media -> name -> index
+    writer_states: dict[str, list[DeviceState]] = field(default_factory=dict)  # (the same)
     typical: dict[str, float] = field(default_factory=dict)  # media -> typical size
     smallest: dict[str, int] = field(default_factory=dict)  # media -> least size that fits
     writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
     online_drives: int = 0
     ranked: list[str] = field(default_factory=list)  # device names by DeviceState.rank
+    decisions: Decisions = field(default_factory=Decisions)  # this round's (see Decisions.clear)
 
     def __post_init__(self) -> None:
         snap = self.snapshot
@@ -127,18 +127,17 @@ class DiscflowPlanner:
                 self.holders.setdefault(c, {})[st.name] = None
             if not st.online:
                 continue
-            self.parked[st.name] = None
+            self.parked[st.name] = None  # every online device starts parked
+            st.parked = True
             self.online_drives += st.drive_count
             for m, s in st.stock.items():
                 names = self.writers.setdefault(m, [])
-                self.writer_rank.setdefault(m, {})[st.name] = len(names)
+                self.writer_states.setdefault(m, []).append(st)
                 names.append(st.name)
                 self.writer_drives[m] = self.writer_drives.get(m, 0) + st.drive_count
                 overhead, write = fastest.get(m, (math.inf, 0.0))
                 fastest[m] = (min(overhead, s.overhead_s), max(write, s.write_Bps))
         self.pool = Pool(fastest)
-        for m, names in self.writers.items():
-            self.parked_writers[m] = list(range(len(names)))  # every online device: parked
         for m in fastest:
             cap = snap.media_capacity.get(m, 0)
             fit = [s for s in sizes if s <= cap] or [cap]
@@ -159,7 +158,8 @@ class DiscflowPlanner:
         list_waiting: bool = False,
     ) -> Plan:
         """Take in what happened since the last round and bind what starts soon."""
-        out = Decisions()
+        out = self.decisions
+        out.clear()
         for r in reloads:
             st = self.devices.get(r.device)
             if st is not None:

@@ -64,6 +64,17 @@ class Decisions:
         self.step += 1
         return self.step
 
+    def clear(self) -> None:
+        """Empty, for the next round (the standing planner keeps one: a round's
+        Plan copies the lists, and six new lists a round cost more than clearing)."""
+        self.assignments.clear()
+        self.downloads.clear()
+        self.evictions.clear()
+        self.notices.clear()
+        self.waiting.clear()
+        self.unplaceable.clear()
+        self.step = 0
+
 
 @dataclass(slots=True)
 class DeviceState:
@@ -88,9 +99,7 @@ class DeviceState:
     evictable: EvictionOrder | None = None
     drive_count: int = field(init=False)  # len(drives), which never changes
     rank: int = -1  # the name's place in sorted order (set by the planner; see _keyheap)
-    # Per media it writes: the planner's parked-writer rank list and its rank there
-    # (found at its first park or unpark; see _wake).
-    parked_slots: list[tuple[list[int], int]] | None = None
+    parked: bool = False  # waits for an event to wake it (see _wake: park, unpark)
     # The standing plan's share of this device (see _planned): its planned pieces
     # in order, their burn time, copies per media, the steal index's live key per
     # media, and the wake due (NaN: none). Kept here, not in the planner's dicts

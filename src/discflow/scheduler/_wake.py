@@ -4,15 +4,15 @@
 # order, until their drives free within the horizon cover its copies; then a
 # handful of parked writers of its media, quickest to finish one copy first:
 # the first 4 x copies of them in ``writers`` order that have blanks and room,
-# sorted by (fetch + burn time, name). ``parked_writers`` keeps, per media,
-# the writer ranks of the parked devices in order (``park``/``unpark`` are
-# the only changes to ``parked``), so the search walks the parked writers
-# only, not every writer (most devices are busy at load).
+# sorted by (fetch + burn time, name). A device's ``parked`` flag and the
+# planner's ``parked`` set change together, only in ``park``/``unpark``; the
+# search walks ``writer_states`` (the writers, in order) and reads the flag:
+# compiled, a flag read per writer costs less than keeping a sorted list of
+# parked ranks per media at every park and unpark (BENCHMARKS.md, session 9).
 """Waking parked devices for a new request."""
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from typing import TYPE_CHECKING
 
 from discflow.scheduler._pool import Waiter
@@ -33,9 +33,9 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
     for name in planner.holders.get(q.content, {}):  # waking changes no holder
         if covered >= need:
             break
-        if name not in parked:
-            continue
         st = devices[name]
+        if not st.parked:
+            continue
         if st.blanks.get(q.media, 0) > 0:
             planner.wake(st, now)
             # The holders woken share the copies (no fetch): none claims the
@@ -47,14 +47,11 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
     if covered >= need:
         return
     media, want = q.media, 4 * max(1, need)
-    names = planner.writers.get(media, [])
     seen: list[tuple[float, str]] = []
-    for rank in planner.parked_writers.get(media, ()):  # the parked writers, in writers order
-        name = names[rank]
-        st = devices[name]
+    for st in planner.writer_states.get(media, ()):  # in writers order
         # st.can_write(media, size), inlined (hot): every writer stocks media.
-        if st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
-            seen.append((size / st.link_Bps + st.burn_s(media, size), name))
+        if st.parked and st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
+            seen.append((size / st.link_Bps + st.burn_s(media, size), st.name))
             if len(seen) >= want:
                 break
     for _, name in sorted(seen):
@@ -67,33 +64,14 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
 
 def park(planner: DiscflowPlanner, st: DeviceState) -> None:
     """``st`` waits for an arrival, a reload or a re-plan to wake it."""
-    if st.name in planner.parked:
+    if st.parked:
         return
+    st.parked = True
     planner.parked[st.name] = None
-    for ranks, rank in _writer_ranks(planner, st):
-        insort(ranks, rank)
 
 
 def unpark(planner: DiscflowPlanner, st: DeviceState) -> None:
-    if st.name not in planner.parked:
+    if not st.parked:
         return
+    st.parked = False
     del planner.parked[st.name]
-    for ranks, rank in _writer_ranks(planner, st):
-        del ranks[bisect_left(ranks, rank)]
-
-
-def _writer_ranks(planner: DiscflowPlanner, st: DeviceState) -> list[tuple[list[int], int]]:
-    """Per media ``st`` writes: that media's parked-writer ranks and ``st``'s rank.
-
-    Found once per device and kept on it (``parked_slots``): the media it
-    writes, its ranks and the rank lists (changed in place) never change."""
-    found = st.parked_slots
-    if found is not None:
-        return found
-    found = []
-    for media in st.stock:
-        rank = planner.writer_rank.get(media, {}).get(st.name)
-        if rank is not None:
-            found.append((planner.parked_writers[media], rank))
-    st.parked_slots = found
-    return found
