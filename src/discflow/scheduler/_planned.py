@@ -45,11 +45,6 @@ FETCH_STEAL_NEAR = 0.05
 STEAL_RETRY_S: Final = 60.0
 
 
-def _last_first(popped: tuple[float, str, str]) -> tuple[float, str]:
-    """Victims popped, the last to end first (ties by name)."""
-    return (-popped[0], popped[1])
-
-
 # Planned work below this (rounding left-overs) is no work.
 _NO_WORK_S: Final = 1e-6
 # Devices looked at per steal: the last few to finish per media, a few tried.
@@ -234,7 +229,11 @@ def steal(
     victim_name = st.name
     tried: set[str] = {st.name}
     # (most attempts pop nothing: every index empty or ending too soon)
-    for key, name, media in sorted(popped, key=_last_first) if popped else ():
+    # Victims popped, the last to end first (ties by name, then popped order: a
+    # stable sort by (-key, name) without a key function called per entry).
+    order = sorted([(-key, name, i) for i, (key, name, _) in enumerate(popped)]) if popped else []
+    for _, _, index in order:
+        key, name, media = popped[index]
         if len(tried) > _VICTIMS_TRIED:
             break
         if name in tried or key <= soonest_of[media]:
