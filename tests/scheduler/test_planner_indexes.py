@@ -5,7 +5,7 @@
   ``unindexed`` (no key recomputed per pop), so every other change to a
   device's planned end must re-index it where it is made.
 - A device's ``parked`` flag matches the planner's ``parked`` set, and
-  ``writer_states`` lists each media's writers in ``writers`` order:
+  ``writers`` lists each media's online writers in the snapshot's order:
   ``wake_for`` walks those flags instead of the set, so it finds the devices
   the old walk found only while the two agree."""
 
@@ -41,8 +41,9 @@ class _CheckedPlanner:
                     assert key == planned_key(planner, device), (name, media)
         for name, device in planner.devices.items():
             assert device.parked == (name in planner.parked), name
-        for media, names in planner.writers.items():
-            assert [d.name for d in planner.writer_states[media]] == names, media
+        for media, writers in planner.writers.items():
+            expected = [n for n, d in planner.devices.items() if d.online and media in d.stock]
+            assert [d.name for d in writers] == expected, media
         return plan
 
 

@@ -109,8 +109,8 @@ def stalled(planner: DiscflowPlanner, now: float, out: Decisions) -> None:
     asked: set[tuple[str, str]] = set()
     for w in planner.waiters.values():
         q = w.request
-        for name in planner.writers.get(q.media, ()):
-            st = planner.devices[name]
+        for st in planner.writers.get(q.media, ()):
+            name = st.name
             if (
                 (name, q.media) not in asked
                 and st.blanks.get(q.media, 0) <= 0
@@ -126,9 +126,7 @@ def stalled(planner: DiscflowPlanner, now: float, out: Decisions) -> None:
 def waiting_entries(planner: DiscflowPlanner, out: Decisions) -> None:
     for w in planner.waiters.values():
         media = w.request.media
-        empty = all(
-            planner.devices[n].blanks.get(media, 0) <= 0 for n in planner.writers.get(media, ())
-        )
+        empty = all(st.blanks.get(media, 0) <= 0 for st in planner.writers.get(media, ()))
         reason = (
             f"waiting for blank {media}: every online device that writes it is empty"
             if empty

@@ -100,8 +100,7 @@ class DiscflowPlanner:
     writer_views: dict[str, list[DeviceView]] = field(default_factory=dict)  # (static_refusal)
     last_replan: float = -math.inf
     pool: Pool = field(init=False)
-    writers: dict[str, list[str]] = field(default_factory=dict)  # media -> device names
-    writer_states: dict[str, list[DeviceState]] = field(default_factory=dict)  # (the same)
+    writers: dict[str, list[DeviceState]] = field(default_factory=dict)  # media -> online writers
     typical: dict[str, float] = field(default_factory=dict)  # media -> typical size
     smallest: dict[str, int] = field(default_factory=dict)  # media -> least size that fits
     writer_drives: dict[str, int] = field(default_factory=dict)  # media -> online drives
@@ -131,9 +130,7 @@ class DiscflowPlanner:
             st.parked = True
             self.online_drives += st.drive_count
             for m, s in st.stock.items():
-                names = self.writers.setdefault(m, [])
-                self.writer_states.setdefault(m, []).append(st)
-                names.append(st.name)
+                self.writers.setdefault(m, []).append(st)
                 self.writer_drives[m] = self.writer_drives.get(m, 0) + st.drive_count
                 overhead, write = fastest.get(m, (math.inf, 0.0))
                 fastest[m] = (min(overhead, s.overhead_s), max(write, s.write_Bps))
@@ -341,7 +338,7 @@ class DiscflowPlanner:
         piece = Piece(w, w.pooled, 0.0, started=True)
         w.pooled = 0
         st.quota.appendleft(piece)
-        st.quota_work = st.quota_work + piece.copies * st.burn_s(q.media, w.size)
+        st.quota_work += piece.copies * st.burn_s(q.media, w.size)
         st.quota_copies[q.media] = st.quota_copies.get(q.media, 0) + piece.copies
         self.planned_copies += piece.copies
         # (indexed for stealing by ``_bind``, the only caller, right after)

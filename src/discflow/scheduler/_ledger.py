@@ -247,12 +247,11 @@ def static_refusal(
     if size is None:
         return f"unknown content {content!r}: it is not in the snapshot's contents"
     capacity = snapshot.media_capacity.get(media)
-    found = None if writers_of is None else writers_of.get(media)
-    if found is None:
-        found = [d for d in snapshot.devices if media in d.media]
+    writers = None if writers_of is None else writers_of.get(media)
+    if writers is None:
+        writers = [d for d in snapshot.devices if media in d.media]
         if writers_of is not None:
-            writers_of[media] = found
-    writers = found
+            writers_of[media] = writers
     if capacity is None or not writers:
         return f"no device writes {media}"
     if size > capacity:

@@ -315,7 +315,7 @@ def take_from(
         victim.quota_copies[q.media] -= n
         moved = Piece(piece.waiter, n, piece.key, started=piece.started)
         st.quota.append(moved)
-        st.quota_work = st.quota_work + n * mine
+        st.quota_work += n * mine
         st.quota_copies[q.media] = st.quota_copies.get(q.media, 0) + n
         return moved
     return None

@@ -6,7 +6,7 @@
 # the first 4 x copies of them in ``writers`` order that have blanks and room,
 # sorted by (fetch + burn time, name). A device's ``parked`` flag and the
 # planner's ``parked`` set change together, only in ``park``/``unpark``; the
-# search walks ``writer_states`` (the writers, in order) and reads the flag:
+# search walks ``writers`` (each media's, in order) and reads the flag:
 # compiled, a flag read per writer costs less than keeping a sorted list of
 # parked ranks per media at every park and unpark (BENCHMARKS.md, session 9).
 """Waking parked devices for a new request."""
@@ -48,7 +48,7 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
         return
     media, want = q.media, 4 * max(1, need)
     seen: list[tuple[float, str]] = []
-    for st in planner.writer_states.get(media, ()):  # in writers order
+    for st in planner.writers.get(media, ()):  # in writers order
         # st.can_write(media, size), inlined (hot): every writer stocks media.
         if st.parked and st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
             seen.append((size / st.link_Bps + st.burn_s(media, size), st.name))
