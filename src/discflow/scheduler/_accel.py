@@ -41,7 +41,6 @@ COMPILED = (
     "_candidates",
     "_commit",
     "_discflow",
-    "_handoff",
     "_keyheap",
     "_ledger",
     "_model",
