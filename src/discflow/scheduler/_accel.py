@@ -41,6 +41,7 @@ COMPILED = (
     "_candidates",
     "_commit",
     "_discflow",
+    "_handoff",
     "_keyheap",
     "_ledger",
     "_model",

@@ -39,6 +39,7 @@ from discflow.scheduler import _build as build
 from discflow.scheduler._blanks import check_reload, stalled, waiting_entries
 from discflow.scheduler._cache import CachePolicy
 from discflow.scheduler._candidates import pool_candidates
+from discflow.scheduler._handoff import hand_off, worth_handing_off
 from discflow.scheduler._keyheap import KeyHeap
 from discflow.scheduler._ledger import static_refusal
 from discflow.scheduler._model import (
@@ -236,6 +237,14 @@ class DiscflowPlanner:
             choice = self._choose(st, now, skip)
             if choice is None:
                 break
+            w = choice.waiter
+            if (
+                choice.piece is None
+                and worth_handing_off(self, st, w.request.media, now)
+                and hand_off(self, st, w, now, one_round=False)
+            ):
+                skip.add(id(w))  # left pooled for the parked device just woken
+                continue
             self._bind(st, choice, now, limit, out, skip)
         calm, blanks, lands = st.calm_blanks, st.blanks, st.reload_lands
         for m in st.stock:
@@ -319,7 +328,8 @@ class DiscflowPlanner:
         else:
             before = w.pooled
             w.pooled -= n
-            if w.pooled > 0 and w.expected <= 0:
+            # The rest stays with this device unless a parked one starts it sooner.
+            if w.pooled > 0 and w.expected <= 0 and not hand_off(self, st, w, now, one_round=True):
                 self._claim(st, w, now)
             self.pool.changed(w, before)
         if w.left == 0:
