@@ -9,6 +9,7 @@ import pytest
 from discflow.domain import Priority
 from discflow.scheduler import (
     AGING_RATE,
+    DUE_FACTOR,
     CachedContent,
     DiscflowPlanner,
     Plan,
@@ -237,6 +238,51 @@ def test_aging_bounds_how_long_a_long_request_is_overtaken() -> None:
         seq += 1
     assert started is not None
     assert started <= bound + 200.0
+
+
+def test_the_started_rest_of_a_long_request_goes_first_once_due() -> None:
+    # A: two drives, 100 s a copy; B adds drives but no blanks, so 16 copies are
+    # not a batch (4 per online drive). The 16-copy request starts on arrival
+    # (two rounds bound) and claims its rest (14 copies: 7 rounds, 700 s); then
+    # two 1-copy requests arrive every 100 s. By Smith's order with aging alone
+    # the 10 copies left (500 s) are overtaken by every short one that arrives
+    # before (500 - 100) / AGING_RATE = 4,000 s (it ended at 4,700 s before
+    # DUE_FACTOR); once DUE_FACTOR x 700 s have passed since it arrived, the rest
+    # goes first: it ends within a wake (the 100 s horizon), the burn running
+    # then and its own 5 rounds.
+    cached = (CachedContent("c", 1000), CachedContent("d", 1000))
+    a = device("A", drives=(0.0, 0.0), cached=cached)
+    b = device("B", drives=(0.0,) * 8, blanks=0, cached=cached)
+    planner = DiscflowPlanner(snapshot([a, b], [], contents={"c": 1000, "d": 1000}))
+    arrivals = [QueuedRequest("long", "c", "CD-R", 16, 0.0, 0)]
+    ends: dict[str, float] = {}
+    t, seq = 0.0, 1
+    while t < 6000.0:
+        for x in planner.step(t, arrivals).assignments:
+            ends[x.request] = max(ends.get(x.request, 0.0), x.end_s)
+        t += 100.0
+        arrivals = [QueuedRequest(f"s{seq + k}", "d", "CD-R", 1, t, seq + k) for k in (0, 1)]
+        seq += 2
+    due = DUE_FACTOR * 7 * 100.0
+    assert ends["long"] <= due + 100.0 + 100.0 + 5 * 100.0
+    assert ends["long"] < (500.0 - 100.0) / AGING_RATE
+
+
+def test_a_parked_device_is_handed_work_a_busy_holder_would_start_later() -> None:
+    # A holds c but its drive is busy until 300 s; with a cache for two of the
+    # largest title on a 20 B/s link it binds 500 s ahead, so it would bind the
+    # new request to that drive (end 400). B is parked with an empty cache and a
+    # 100 B/s link: it starts c after a 10 s fetch, sooner by more than that fetch
+    # plus HANDOFF_GAIN_S (60 s), so A hands the request to B (BENCHMARKS.md,
+    # "Online, session 11").
+    contents = {"c": 1000, "d": 1000, "big": 10_000}
+    a = device(
+        "A", drives=(300.0,), cached=(CachedContent("c", 1000),), cache_bytes=20_000, link_Bps=20.0
+    )
+    b = device("B", cache_bytes=10_000, link_Bps=100.0)
+    plan = plan_discflow(snapshot([a, b], [("r", "c", 1)], contents=contents))
+    assert [(x.device, x.start_s, x.end_s) for x in plan.assignments] == [("B", 10.0, 110.0)]
+    assert [(d.device, d.content) for d in plan.downloads] == [("B", "c")]
 
 
 def test_parked_holders_share_a_new_request_without_fetching() -> None:

@@ -90,7 +90,7 @@ from discflow.scheduler._model import (
     Unplaceable,
     Waiting,
 )
-from discflow.scheduler._pool import AGING_RATE, WEIGHTS
+from discflow.scheduler._pool import AGING_RATE, DUE_FACTOR, WEIGHTS
 from discflow.scheduler._simulate import Planner, Policy, SimResult, StandingPolicy, simulate
 from discflow.scheduler._summary import (
     download_lower_bound,
@@ -120,6 +120,7 @@ POLICIES: dict[str, Policy | StandingPolicy] = {
 __all__ = [
     "BUILD",
     "AGING_RATE",
+    "DUE_FACTOR",
     "CACHE_POLICIES",
     "DEFAULT_CACHE_POLICY",
     "MODELS",

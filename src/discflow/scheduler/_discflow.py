@@ -16,7 +16,14 @@
 #   holder will start before a fetch here would end is left to the holder.
 #   With nothing to take, it steals planned work from the device that would
 #   finish last, if it finishes that work sooner (a faster, idle or newly
-#   stocked device).
+#   stocked device). The rest of a request a device started goes first there
+#   once DUE_FACTOR times its span on that device has passed since it arrived
+#   (a wait bound that Smith's order with aging alone gives only in hours).
+# - Before binding pooled work that its next drive starts later than a typical
+#   content's fetch from now, and before claiming the rest of a request it
+#   started, a device hands the work to a parked device that starts it sooner
+#   by more than that device's own fetch plus HANDOFF_GAIN_S (``_handoff``):
+#   it wakes that device and leaves the work pooled.
 # - An arrival costs O(log n) pushes plus waking as many parked devices as
 #   its copies need, holders of its content first; the holders woken share
 #   its copies (no fetch), and none claims the rest of it while another is
@@ -51,7 +58,7 @@ from discflow.scheduler._model import (
     Unplaceable,
 )
 from discflow.scheduler._planned import note_planned, replan, steal
-from discflow.scheduler._pool import AGING_RATE, Piece, Pool, Waiter
+from discflow.scheduler._pool import AGING_RATE, DUE_FACTOR, Piece, Pool, Waiter
 from discflow.scheduler._state import Decisions, DeviceState
 from discflow.scheduler._wake import park, unpark, wake_for
 
@@ -346,6 +353,11 @@ class DiscflowPlanner:
         device may take it over when that finishes it sooner."""
         q = w.request
         piece = Piece(w, w.pooled, 0.0, started=True)
+        stock = st.stock[q.media]
+        span = math.ceil(w.left / st.drive_count) * (stock.overhead_s + w.size / stock.write_Bps)
+        due = q.arrival_s + DUE_FACTOR * span
+        if due < w.due_s:  # (claimed again after a steal: the earlier due stands)
+            w.due_s = due
         w.pooled = 0
         st.quota.appendleft(piece)
         st.quota_work += piece.copies * st.burn_s(q.media, w.size)
@@ -361,6 +373,8 @@ class DiscflowPlanner:
             return None
         best: tuple[tuple[float, int], _Choice] | None = None
         piece = self._own_piece(st, usable, skip)
+        if piece is not None and piece.started and piece.waiter.due_s <= now:
+            return _Choice(piece.waiter, piece)  # a started rest past due (DUE_FACTOR)
         if piece is not None:
             best = (self._rank(st, piece.waiter, piece.copies, now), _Choice(piece.waiter, piece))
         for w in pool_candidates(self, st, usable, skip, now):

@@ -13,6 +13,9 @@
 # - The work stays pooled (unbound): the woken device is visited in the same
 #   round and takes the pool's best by its own ranking; a device that does not
 #   take it leaves it for the next visit of the one that handed it off.
+#   Directing the woken device to bind the handed request first cut planning
+#   rounds by a tenth but raised gen-poisson's mean (0.52-0.61 -> 0.56-0.62 of
+#   first-available's, session 11): its own most urgent request is worth more.
 # - Asked only when the hand-off can pay: the caller's drive frees later than a
 #   typical content's fetch on its link from now; a parked device must start
 #   the work sooner by more than its own fetch of it plus HANDOFF_GAIN_S (a
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
 # A hand-off must start the work at least this much sooner, beyond the woken
 # device's own fetch (30 s cut gen-poisson's mean a little more but took
 # slow-online's p99 past first-available's; 120 s gave up a third of the gain:
-# BENCHMARKS.md, "Online, session 7").
+# BENCHMARKS.md, "Online, session 7"; 30 and 45 s again in "Online, session 11").
 HANDOFF_GAIN_S: Final = 60.0
 
 

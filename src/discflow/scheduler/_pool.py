@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
@@ -34,6 +35,12 @@ _WEIGHT_OF: Final[dict[Priority, float]] = {p: WEIGHTS[p.rank] for p in Priority
 # stay valid as time passes; a request is overtaken only by requests that
 # arrived less than (its key / rate) after it, which bounds its wait.
 AGING_RATE: Final = 0.1
+# The rest of a started request is due once DUE_FACTOR times its span on its
+# device (its copies in rounds of the device's drives) has passed since it
+# arrived; a due rest goes before Smith's order there. Without it the rest of a
+# 40-copy request is overtaken by every shorter arrival within key / AGING_RATE
+# (hours), which made the online p99 (BENCHMARKS.md, "Online, session 11").
+DUE_FACTOR: Final = 1.5
 
 
 # The planner's mutable records below write their own __init__ (init=False):
@@ -54,6 +61,7 @@ class Waiter:
     expected: int  # holders woken for it that have not looked yet
     weight: float  # its priority's (fixed: looked up once)
     pool_key: float  # ``Pool.key`` at its last push (see there)
+    due_s: float  # when its started rest goes first (see DUE_FACTOR; inf until started)
 
     def __init__(self, request: QueuedRequest, size: int, left: int, pooled: int) -> None:
         self.request = request
@@ -64,6 +72,7 @@ class Waiter:
         self.expected = 0
         self.weight = _WEIGHT_OF[request.priority]
         self.pool_key = 0.0
+        self.due_s = math.inf
 
     def urgency(self, work_s: float) -> float:
         """Smith's rule with priority weight and linear aging: lower goes first."""
