@@ -353,8 +353,7 @@ class DiscflowPlanner:
         device may take it over when that finishes it sooner."""
         q = w.request
         piece = Piece(w, w.pooled, 0.0, started=True)
-        stock = st.stock[q.media]
-        span = math.ceil(w.left / st.drive_count) * (stock.overhead_s + w.size / stock.write_Bps)
+        span = math.ceil(w.left / st.drive_count) * st.burn_s(q.media, w.size)
         due = q.arrival_s + DUE_FACTOR * span
         if due < w.due_s:  # (claimed again after a steal: the earlier due stands)
             w.due_s = due

@@ -65,14 +65,8 @@ def hand_off(
             continue
         if other.blanks.get(media, 0) <= 0 or (one_round and w.pooled > other.drive_count):
             continue
-        entry = other.cache.get(content)
-        if entry is None:
-            fetch = size / other.link_Bps
-            link = other.download_free_s
-            ready_there = (link if link > now else now) + fetch
-        else:
-            fetch = 0.0
-            ready_there = entry.ready_s if entry.ready_s > now else now
+        fetch = 0.0 if content in other.cache else size / other.link_Bps
+        ready_there = other.ready_estimate(content, size, now)
         there = other.drives[0][0]
         start_there = there if there > ready_there else ready_there
         if start_there + fetch + HANDOFF_GAIN_S < start_here:
