@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields, replace
 
 import pytest
@@ -135,10 +136,15 @@ def test_pinned_content_that_leaves_no_room_makes_the_request_wait() -> None:
 
 
 def test_busy_content_is_evicted_only_after_its_last_burn() -> None:
+    # The fetch cannot start before 300 s, beyond the 50 s horizon, so the
+    # first round binds nothing (the device looks again); a later round does.
     dev = device("A", cache_bytes=1000, cached=(CachedContent("q", 800, busy_until_s=300.0),))
-    plan = plan_discflow(snapshot([dev], [("r1", "c", 1)], contents={"c": 500}))
-    assert [(e.content, e.at_s) for e in plan.evictions] == [("q", 300.0)]
-    assert [(d.start_s, d.end_s) for d in plan.downloads] == [(300.0, 350.0)]
+    snap = snapshot([dev], [("r1", "c", 1)], contents={"c": 500})
+    assert plan_discflow(snap).assignments == ()
+    plans = run_to_end(snap)
+    assert [(e.content, e.at_s) for p in plans for e in p.evictions] == [("q", 300.0)]
+    assert [(d.start_s, d.end_s) for d in downloads(plans)] == [(300.0, 350.0)]
+    assert [(x.start_s, x.end_s) for x in assignments(plans)] == [(350.0, 400.0)]
 
 
 @pytest.mark.parametrize(
@@ -351,3 +357,39 @@ def test_a_burn_keeps_every_field_of_its_cache_entry_but_its_use() -> None:
     assert [(a.request, a.end_s) for a in plan.assignments] == [("r1", 15.0)]
     after = planner.devices["A"].cache["p"]
     assert after == replace(entry, last_used_s=5.0, busy_until_s=15.0, hits=5)
+
+
+def test_a_device_whose_cache_is_busy_does_not_take_a_fetch_an_idle_one_starts_now() -> None:
+    # A has a free drive, but its cache (1000 bytes) is full of q, which its
+    # other drive burns until 1000 s: a fetch of c may start only then (the
+    # eviction rule, see test_busy_content_is_evicted_only_after_its_last_burn).
+    # B is idle with an empty cache. Both links fetch c in 50 s, so A's ready
+    # time by its link alone (50 s) ties with B's; counting the wait for room,
+    # B ends at 100 s and A would end at 1100 s. A looks first (sorted names).
+    busy = CachedContent("q", 800, busy_until_s=1000.0)
+    a = device("A", drives=(0.0, 1000.0), cache_bytes=1000, cached=(busy,))
+    b = device("B", cache_bytes=1000)
+    plans = run_to_end(snapshot([a, b], [("r", "c", 1)], contents={"c": 500, "q": 800}))
+    assert [(x.device, x.start_s, x.end_s) for x in assignments(plans)] == [("B", 50.0, 100.0)]
+    assert [(d.device, d.content) for d in downloads(plans)] == [("B", "c")]
+
+
+def test_room_at_waits_for_the_victims_whose_burns_end_first() -> None:
+    # 1000 bytes held in four entries; a 400-byte fetch needs 400 of them free.
+    # The pinned one never frees; of the others the earliest to end go first.
+    from discflow.scheduler._state import DeviceState
+
+    cached = (
+        CachedContent("p", 200, pinned=True),
+        CachedContent("x", 300, busy_until_s=700.0),
+        CachedContent("y", 300, busy_until_s=400.0, ready_s=450.0),
+        CachedContent("z", 200, busy_until_s=100.0),
+    )
+    st = DeviceState.from_view(
+        device("A", cache_bytes=1000, cached=cached), now=0.0, typical_bytes=500
+    )
+    assert st.room_at("c", 400, 0.0) == 450.0  # z (200) at 100, then y (300) at 450
+    assert st.room_at("c", 400, 500.0) == 500.0  # never before now
+    assert st.room_at("c", 900, 0.0) == math.inf  # would need the pinned p
+    assert st.room_at("c", 100, 0.0) == 100.0  # z alone
+    assert st.ready_estimate("c", 400, 0.0) == 450.0 + 40.0  # then the 40 s fetch

@@ -39,12 +39,27 @@ def holder_sooner(planner: DiscflowPlanner, st: DeviceState, w: Waiter, now: flo
     return False
 
 
+def fetch_starts_by(st: DeviceState, w: Waiter, now: float, limit: float) -> bool:
+    """Whether ``w``'s content is held here, or its fetch would start by ``limit``
+    (after the link frees and room is made: see ``DeviceState.room_at``)."""
+    content = w.request.content
+    if content in st.cache:
+        return True
+    free = st.download_free_s
+    start = free if free > now else now
+    if start > limit:
+        return False
+    if st.used_bytes + w.size > st.cache_bytes:
+        return st.room_at(content, w.size, start) <= limit
+    return True
+
+
 def pool_candidates(
     planner: DiscflowPlanner, st: DeviceState, usable: list[str], skip: set[int], now: float
 ) -> list[Waiter]:
     """The pool's best for each usable media this device can write (passing over a few
-    that do not fit it, or that a holder of their content starts sooner), and its best
-    among the contents it holds."""
+    that do not fit it, whose fetch could not start within its horizon, or that a
+    holder of their content starts sooner), and its best among the contents it holds."""
     found: list[Waiter] = []
     pooled = planner.pool.copies
     usable = [m for m in usable if pooled.get(m, 0) > 0]  # the others have no candidate
@@ -53,6 +68,10 @@ def pool_candidates(
     held = planner.pool.best_held(st.cache, usable, skip)
     if held is not None:
         found.append(held)
+    # A fetch that could not start within this device's horizon is not bound
+    # here: a link- or cache-saturated device would hold the request idle
+    # while another device starts it sooner (it stays pooled for them).
+    fetch_by = now + st.horizon_s + 1e-6
     for m in usable:
         heap = planner.pool.heaps.get(m)
         if not heap:
@@ -66,6 +85,7 @@ def pool_candidates(
             if (
                 id(w) not in skip
                 and st.can_write(m, w.size)
+                and fetch_starts_by(st, w, now, fetch_by)
                 and not holder_sooner(planner, st, w, now)
             ):
                 found.append(w)

@@ -400,6 +400,10 @@ class DiscflowPlanner:
         else:
             fetch = size / st.link_Bps
             start = st.download_free_s if st.download_free_s > now else now
+            if st.used_bytes + size > st.cache_bytes:  # waits for room (see room_at)
+                room = st.room_at(q.content, size, start)
+                if room > start:
+                    start = room
             setup = start + fetch - free if start + fetch > free else 0.0
             # A fetch costs the link even when it overlaps a burn: prefer held contents.
             setup = max(setup, DOWNLOAD_WEIGHT * size / st.link_Bps)

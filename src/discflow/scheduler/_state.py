@@ -22,7 +22,7 @@ from heapq import heapify
 from typing import Final
 
 from discflow.scheduler import _build as build
-from discflow.scheduler._cache import CachePolicy, EvictionOrder
+from discflow.scheduler._cache import CachePolicy, EvictionOrder, evict_at
 from discflow.scheduler._commit import add_assignment, evict_for, queue_burns
 from discflow.scheduler._model import (
     Assignment,
@@ -161,13 +161,43 @@ class DeviceState:
         return media in self.stock and size_bytes <= self.cache_bytes
 
     def ready_estimate(self, content: str, size_bytes: int, now: float) -> float:
-        """When ``content`` could be ready here (ignores waits for busy victims)."""
+        """When ``content`` could be ready here: held, its ready time; else a fetch
+        after the link frees and after enough cached bytes are free to evict."""
         entry = self.cache.get(content)
         if entry is not None:
             ready = entry.ready_s
             return ready if ready > now else now
         free = self.download_free_s
-        return (free if free > now else now) + size_bytes / self.link_Bps
+        start = free if free > now else now
+        if self.used_bytes + size_bytes > self.cache_bytes:
+            room = self.room_at(content, size_bytes, start)
+            if room > start:
+                start = room
+        return start + size_bytes / self.link_Bps
+
+    def room_at(self, content: str, size_bytes: int, now: float) -> float:
+        """The earliest time (at least ``now``) by which evicting unpinned entries
+        whose burns have ended frees room for ``content``; inf if pins forbid.
+
+        Why: a fetch into a full cache waits for its victims' promised burns, so
+        a device whose cache is all busy is later than its link alone says (the
+        same rule ``ensure_cached`` follows through ``evict_for``)."""
+        need = self.used_bytes + size_bytes - self.cache_bytes
+        if need <= 0:
+            return now
+        if size_bytes > self.cache_bytes:
+            return math.inf
+        frees: list[tuple[float, int]] = []
+        for entry in self.cache.values():
+            if entry.pinned or entry.content == content:
+                continue
+            frees.append((evict_at(entry, now), entry.size_bytes))
+        frees.sort()
+        for at, size in frees:
+            need -= size
+            if need <= 0:
+                return at
+        return math.inf
 
     def ensure_cached(
         self,

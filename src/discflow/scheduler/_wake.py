@@ -4,8 +4,10 @@
 # order, until their drives free within the horizon cover its copies; then a
 # handful of parked writers of its media, quickest to finish one copy first:
 # the first 4 x copies of them in ``writers`` order that have blanks and room,
-# sorted by (fetch + burn time, name). A device's ``parked`` flag and the
-# planner's ``parked`` set change together, only in ``park``/``unpark``; the
+# sorted by (time to fetch, room wait included, plus burn, name); one that
+# could not start the fetch within its horizon is woken (it looks again later)
+# but covers none of the copies. A device's ``parked`` flag and the planner's
+# ``parked`` set change together, only in ``park``/``unpark``; the
 # search walks ``writers`` (each media's, in order) and reads the flag:
 # compiled, a flag read per writer costs less than keeping a sorted list of
 # parked ranks per media at every park and unpark (BENCHMARKS.md, session 9).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from discflow.scheduler._candidates import fetch_starts_by
 from discflow.scheduler._pool import Waiter
 from discflow.scheduler._state import DeviceState
 
@@ -46,20 +49,27 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
             covered += st.drives_free_by(now + st.horizon_s)
     if covered >= need:
         return
-    media, want = q.media, 4 * max(1, need)
+    media, content, want = q.media, q.content, 4 * max(1, need)
     seen: list[tuple[float, str]] = []
     for st in planner.writers.get(media, ()):  # in writers order
         # st.can_write(media, size), inlined (hot): every writer stocks media.
         if st.parked and st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
-            seen.append((size / st.link_Bps + st.burn_s(media, size), st.name))
+            # Its fetch ends after the link frees and room is made (a full cache
+            # of busy contents waits for their burns: see DeviceState.room_at).
+            ready = st.ready_estimate(content, size, now)
+            seen.append((ready - now + st.burn_s(media, size), st.name))
             if len(seen) >= want:
                 break
-    for _, name in sorted(seen):
+    seen.sort()
+    for _, name in seen:
         if covered >= need:
             break
         st = devices[name]
         planner.wake(st, now)
-        covered += st.drive_count
+        # One that cannot start the fetch within its horizon passes the request
+        # over (see _candidates.fetch_starts_by): it covers none of it.
+        if fetch_starts_by(st, w, now, now + st.horizon_s + 1e-6):
+            covered += st.drive_count
 
 
 def park(planner: DiscflowPlanner, st: DeviceState) -> None:
