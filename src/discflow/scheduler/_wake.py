@@ -4,20 +4,21 @@
 # order, until their drives free within the horizon cover its copies; then a
 # handful of parked writers of its media, quickest to finish one copy first:
 # the first 4 x copies of them in ``writers`` order that have blanks and room,
-# sorted by (time to fetch, room wait included, plus burn, name); one that
-# could not start the fetch within its horizon is woken (it looks again later)
-# but covers none of the copies. A device's ``parked`` flag and the planner's
-# ``parked`` set change together, only in ``park``/``unpark``; the
-# search walks ``writers`` (each media's, in order) and reads the flag:
-# compiled, a flag read per writer costs less than keeping a sorted list of
-# parked ranks per media at every park and unpark (BENCHMARKS.md, session 9).
+# sorted by (time to fetch, room wait included, plus burn, name), so a device
+# whose full cache is busy for long is woken after one that fetches now (only
+# the order: counting such a device as covering none of the copies moved the
+# mixed-online-rush p99 past first-available's on another seed, session 13).
+# A device's ``parked`` flag and the planner's ``parked`` set change together,
+# only in ``park``/``unpark``; the search walks ``writers`` (each media's, in
+# order) and reads the flag: compiled, a flag read per writer costs less than
+# keeping a sorted list of parked ranks per media at every park and unpark
+# (BENCHMARKS.md, session 9).
 """Waking parked devices for a new request."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from discflow.scheduler._candidates import fetch_starts_by
 from discflow.scheduler._pool import Waiter
 from discflow.scheduler._state import DeviceState
 
@@ -56,7 +57,7 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
         if st.parked and st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
             # Its fetch ends after the link frees and room is made (a full cache
             # of busy contents waits for their burns: see DeviceState.room_at).
-            ready = st.ready_estimate(content, size, now)
+            ready = st.ready_after_room(content, size, now)
             seen.append((ready - now + st.burn_s(media, size), st.name))
             if len(seen) >= want:
                 break
@@ -66,10 +67,7 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
             break
         st = devices[name]
         planner.wake(st, now)
-        # One that cannot start the fetch within its horizon passes the request
-        # over (see _candidates.fetch_starts_by): it covers none of it.
-        if fetch_starts_by(st, w, now, now + st.horizon_s + 1e-6):
-            covered += st.drive_count
+        covered += st.drive_count
 
 
 def park(planner: DiscflowPlanner, st: DeviceState) -> None:
