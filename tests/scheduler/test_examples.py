@@ -388,9 +388,9 @@ def test_room_at_waits_for_the_victims_whose_burns_end_first() -> None:
     st = DeviceState.from_view(
         device("A", cache_bytes=1000, cached=cached), now=0.0, typical_bytes=500
     )
-    assert st.room_at("c", 400, 0.0) == 450.0  # z (200) at 100, then y (300) at 450
-    assert st.room_at("c", 400, 500.0) == 500.0  # never before now
-    assert st.room_at("c", 900, 0.0) == math.inf  # would need the pinned p
-    assert st.room_at("c", 100, 0.0) == 100.0  # z alone
+    assert st.room_at(400, 0.0) == 450.0  # z (200) at 100, then y (300) at 450
+    assert st.room_at(400, 500.0) == 500.0  # never before now
+    assert st.room_at(900, 0.0) == math.inf  # would need the pinned p
+    assert st.room_at(100, 0.0) == 100.0  # z alone
     assert st.ready_after_room("c", 400, 0.0) == 450.0 + 40.0  # then the 40 s fetch
     assert st.ready_estimate("c", 400, 0.0) == 40.0  # by the link alone

@@ -50,7 +50,7 @@ def fetch_starts_by(st: DeviceState, w: Waiter, now: float, limit: float) -> boo
     if start > limit:
         return False
     if st.used_bytes + w.size > st.cache_bytes:
-        return st.room_at(content, w.size, start) <= limit
+        return st.room_at(w.size, start) <= limit
     return True
 
 

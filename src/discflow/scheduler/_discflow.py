@@ -401,7 +401,7 @@ class DiscflowPlanner:
             fetch = size / st.link_Bps
             start = st.download_free_s if st.download_free_s > now else now
             if st.used_bytes + size > st.cache_bytes:  # waits for room (see room_at)
-                room = st.room_at(q.content, size, start)
+                room = st.room_at(size, start)
                 if room > start:
                     start = room
             setup = start + fetch - free if start + fetch > free else 0.0

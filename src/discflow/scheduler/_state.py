@@ -182,15 +182,16 @@ class DeviceState:
         free = self.download_free_s
         start = free if free > now else now
         if content not in self.cache and self.used_bytes + size_bytes > self.cache_bytes:
-            room = self.room_at(content, size_bytes, start)
+            room = self.room_at(size_bytes, start)
             if room > start:
                 start = room
             return start + size_bytes / self.link_Bps
         return self.ready_estimate(content, size_bytes, now)
 
-    def room_at(self, content: str, size_bytes: int, now: float) -> float:
+    def room_at(self, size_bytes: int, now: float) -> float:
         """The earliest time (at least ``now``) by which evicting unpinned entries
-        whose burns have ended frees room for ``content``; inf if pins forbid.
+        whose burns have ended frees room for a fetch of ``size_bytes`` (of a
+        content not held here); inf if pins forbid.
 
         Why: a fetch into a full cache waits for its victims' promised burns, so
         a device whose cache is all busy is later than its link alone says (the
@@ -200,13 +201,21 @@ class DeviceState:
             return now
         if size_bytes > self.cache_bytes:
             return math.inf
-        frees: list[tuple[float, int]] = []
+        # Entries free by now first, without a sort: most of a cache is idle (only
+        # the few contents its drives burn are busy), so this usually ends early.
+        later: list[tuple[float, int]] = []
         for entry in self.cache.values():
-            if entry.pinned or entry.content == content:
+            if entry.pinned:
                 continue
-            frees.append((evict_at(entry, now), entry.size_bytes))
-        frees.sort()
-        for at, size in frees:
+            at = evict_at(entry, now)
+            if at <= now:
+                need -= entry.size_bytes
+                if need <= 0:
+                    return now
+            else:
+                later.append((at, entry.size_bytes))
+        later.sort()
+        for at, size in later:
             need -= size
             if need <= 0:
                 return at
