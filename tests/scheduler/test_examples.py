@@ -394,3 +394,16 @@ def test_room_at_waits_for_the_victims_whose_burns_end_first() -> None:
     assert st.room_at(100, 0.0) == 100.0  # z alone
     assert st.ready_after_room("c", 400, 0.0) == 450.0 + 40.0  # then the 40 s fetch
     assert st.ready_estimate("c", 400, 0.0) == 40.0  # by the link alone
+
+
+def test_a_holder_that_starts_sooner_than_a_fetch_after_room_keeps_the_request() -> None:
+    # A has a free drive but must wait until 60 s for room (q, burned by its
+    # other drive, fills its cache), so its fetch of c would end at 110 s and its
+    # burn at 160 s; by its link alone the fetch would end at 50 s. H holds c and
+    # its drive frees at 100 s: it ends at 150 s, with no download. A looks first.
+    busy = CachedContent("q", 800, busy_until_s=60.0)
+    a = device("A", drives=(0.0, 60.0), cache_bytes=1000, cached=(busy,))
+    h = device("H", drives=(100.0,), cache_bytes=10_000, cached=(CachedContent("c", 500),))
+    plans = run_to_end(snapshot([a, h], [("r", "c", 1)], contents={"c": 500, "q": 800}))
+    assert [(x.device, x.start_s, x.end_s) for x in assignments(plans)] == [("H", 100.0, 150.0)]
+    assert downloads(plans) == []

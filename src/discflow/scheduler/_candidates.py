@@ -18,11 +18,12 @@ if TYPE_CHECKING:
 
 
 def holder_sooner(planner: DiscflowPlanner, st: DeviceState, w: Waiter, now: float) -> bool:
-    """Whether a device holding ``w``'s content starts it before a fetch here ends."""
+    """Whether a device holding ``w``'s content starts it before a fetch here ends
+    (the fetch after the room it needs is made: see ``DeviceState.room_at``)."""
     q = w.request
     if q.content in st.cache:
         return False
-    fetched = st.ready_estimate(q.content, w.size, now)
+    fetched = st.ready_after_room(q.content, w.size, now)
     if fetched <= now:
         return False  # no holder's next_free (never before now) is earlier
     media, devices = q.media, planner.devices

@@ -174,11 +174,11 @@ class DeviceState:
         """When ``content`` could be ready here: held, its ready time; else a fetch
         after the link frees and after enough cached bytes are free to evict.
 
-        Used where a device is chosen for a new fetch (Smith's setup, the pool's
-        pass-over, an arrival's wake order). The hand-off, holder and steal tests
-        keep the link-only ``ready_estimate``: with this one there, too, the
-        mixed-online-rush p99 missed on 3 of 8 seeds, not 1 (BENCHMARKS.md,
-        "Online, session 13")."""
+        Used where a device is weighed for a new fetch (Smith's setup, the pool's
+        pass-over and holder test, an arrival's wake order). The hand-off and steal
+        tests keep the link-only ``ready_estimate``: with this one there too, the
+        mixed-online-rush p99 went over first-available's on 3 of 8 seeds, not 0
+        (BENCHMARKS.md, "Online, session 13")."""
         free = self.download_free_s
         start = free if free > now else now
         if content not in self.cache and self.used_bytes + size_bytes > self.cache_bytes:
