@@ -13,6 +13,15 @@
 # - The work stays pooled (unbound): the woken device is visited in the same
 #   round and takes the pool's best by its own ranking; a device that does not
 #   take it leaves it for the next visit of the one that handed it off.
+#   A request is handed to a device at most once a round (``Waiter.handed_to``):
+#   a woken device that passes it over (not among the pool's first entries it
+#   looks at, or its fetch would wait for room) parks again, and without the
+#   limit devices could hand it on in a cycle for ever within one round (seen
+#   with HANDOFF_GAIN_S at 15 s on gen-poisson seed 4: five devices, two
+#   requests). At most once a round per request, not per device, would be
+#   simpler but loses most of the hand-off's gain (gen-poisson mean 0.50-0.54 ->
+#   0.57-0.61 of first-available's): a request handed on again usually finds a
+#   device that takes it.
 #   Directing the woken device to bind the handed request first cut planning
 #   rounds by a tenth but raised gen-poisson's mean (0.52-0.61 -> 0.56-0.62 of
 #   first-available's, session 11): its own most urgent request is worth more.
@@ -52,6 +61,7 @@ def hand_off(
     own fetch plus HANDOFF_GAIN_S; whether one was woken (``w`` stays pooled)."""
     if not planner.parked:
         return False
+    handed = w.handed_to if w.handed_s == now else None  # (this round's: see above)
     q, size = w.request, w.size
     media, content = q.media, q.content
     free = st.drives[0][0]
@@ -65,11 +75,18 @@ def hand_off(
             continue
         if other.blanks.get(media, 0) <= 0 or (one_round and w.pooled > other.drive_count):
             continue
+        if handed is not None and other.rank in handed:
+            continue  # woken for it this round and passed it over
         fetch = 0.0 if content in other.cache else size / other.link_Bps
         ready_there = other.ready_estimate(content, size, now)
         there = other.drives[0][0]
         start_there = there if there > ready_there else ready_there
         if start_there + fetch + HANDOFF_GAIN_S < start_here:
             planner.wake(other, now)
+            if handed is None:
+                w.handed_s = now
+                w.handed_to = [other.rank]
+            else:
+                handed.append(other.rank)
             return True
     return False

@@ -62,6 +62,8 @@ class Waiter:
     weight: float  # its priority's (fixed: looked up once)
     pool_key: float  # ``Pool.key`` at its last push (see there)
     due_s: float  # when its started rest goes first (see DUE_FACTOR; inf until started)
+    handed_s: float  # the round it was last handed to a parked device (see _handoff)
+    handed_to: list[int]  # the ranks of the devices it was handed to in that round
 
     def __init__(self, request: QueuedRequest, size: int, left: int, pooled: int) -> None:
         self.request = request
@@ -73,6 +75,8 @@ class Waiter:
         self.weight = _WEIGHT_OF[request.priority]
         self.pool_key = 0.0
         self.due_s = math.inf
+        self.handed_s = -math.inf
+        self.handed_to = []
 
     def urgency(self, work_s: float) -> float:
         """Smith's rule with priority weight and linear aging: lower goes first."""
