@@ -176,9 +176,10 @@ class DeviceState:
 
         Used where a device is weighed for a new fetch (Smith's setup, the pool's
         pass-over and holder test, an arrival's wake order). The hand-off and steal
-        tests keep the link-only ``ready_estimate``: with this one there too, the
-        mixed-online-rush p99 went over first-available's on 3 of 8 seeds, not 0
-        (BENCHMARKS.md, "Online, session 13")."""
+        tests keep the link-only ``ready_estimate``: a variant with this one there
+        too (and a stricter wake count) took the mixed-online-rush p99 over
+        first-available's on 3 of 8 seeds, against none (BENCHMARKS.md, "Online,
+        session 13", variant A)."""
         free = self.download_free_s
         start = free if free > now else now
         if content not in self.cache and self.used_bytes + size_bytes > self.cache_bytes:

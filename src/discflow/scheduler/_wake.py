@@ -4,10 +4,11 @@
 # order, until their drives free within the horizon cover its copies; then a
 # handful of parked writers of its media, quickest to finish one copy first:
 # the first 4 x copies of them in ``writers`` order that have blanks and room,
-# sorted by (time to fetch, room wait included, plus burn, name), so a device
-# whose full cache is busy for long is woken after one that fetches now (only
-# the order: counting such a device as covering none of the copies moved the
-# mixed-online-rush p99 past first-available's on another seed, session 13).
+# sorted by (when its fetch would end, after its link frees and room is made,
+# plus one burn; name), so a device whose link or full cache is busy for long is
+# woken after one that fetches now (only the order: counting such a device as
+# covering none of the copies moved the mixed-online-rush p99 past
+# first-available's on another seed, session 13).
 # A device's ``parked`` flag and the planner's ``parked`` set change together,
 # only in ``park``/``unpark``; the search walks ``writers`` (each media's, in
 # order) and reads the flag: compiled, a flag read per writer costs less than
@@ -56,7 +57,8 @@ def wake_for(planner: DiscflowPlanner, w: Waiter, now: float) -> None:
         # st.can_write(media, size), inlined (hot): every writer stocks media.
         if st.parked and st.blanks.get(media, 0) > 0 and size <= st.cache_bytes:
             # Its fetch ends after the link frees and room is made (a full cache
-            # of busy contents waits for their burns: see DeviceState.room_at).
+            # of busy contents waits for their burns: see DeviceState.room_at);
+            # before session 13 this was the fetch alone, as if the link were idle.
             ready = st.ready_after_room(content, size, now)
             seen.append((ready - now + st.burn_s(media, size), st.name))
             if len(seen) >= want:
