@@ -42,17 +42,8 @@ def holder_sooner(planner: DiscflowPlanner, st: DeviceState, w: Waiter, now: flo
 
 def fetch_starts_by(st: DeviceState, w: Waiter, now: float, limit: float) -> bool:
     """Whether ``w``'s content is held here, or its fetch would start by ``limit``
-    (after the link frees and room is made: see ``DeviceState.room_at``)."""
-    content = w.request.content
-    if content in st.cache:
-        return True
-    free = st.download_free_s
-    start = free if free > now else now
-    if start > limit:
-        return False
-    if st.used_bytes + w.size > st.cache_bytes:
-        return st.room_at(w.size, start) <= limit
-    return True
+    (``DeviceState.fetch_start``: after the link frees and room is made)."""
+    return w.request.content in st.cache or st.fetch_start(w.size, now) <= limit
 
 
 def pool_candidates(

@@ -172,7 +172,7 @@ class DeviceState:
 
     def ready_after_room(self, content: str, size_bytes: int, now: float) -> float:
         """When ``content`` could be ready here: held, its ready time; else a fetch
-        after the link frees and after enough cached bytes are free to evict.
+        starting at ``fetch_start``.
 
         Used where a device is weighed for a new fetch (Smith's setup, the pool's
         pass-over and holder test, an arrival's wake order). The hand-off and steal
@@ -180,14 +180,20 @@ class DeviceState:
         too (and a stricter wake count) took the mixed-online-rush p99 over
         first-available's on 3 of 8 seeds, against none (BENCHMARKS.md, "Online,
         session 13", variant A)."""
+        if content in self.cache:
+            return self.ready_estimate(content, size_bytes, now)
+        return self.fetch_start(size_bytes, now) + size_bytes / self.link_Bps
+
+    def fetch_start(self, size_bytes: int, now: float) -> float:
+        """When a fetch of ``size_bytes`` (a content not held) could start here:
+        after the link frees and after room is made (``room_at``)."""
         free = self.download_free_s
         start = free if free > now else now
-        if content not in self.cache and self.used_bytes + size_bytes > self.cache_bytes:
+        if self.used_bytes + size_bytes > self.cache_bytes:
             room = self.room_at(size_bytes, start)
             if room > start:
                 start = room
-            return start + size_bytes / self.link_Bps
-        return self.ready_estimate(content, size_bytes, now)
+        return start
 
     def room_at(self, size_bytes: int, now: float) -> float:
         """The earliest time (at least ``now``) by which evicting unpinned entries
