@@ -407,3 +407,26 @@ def test_a_holder_that_starts_sooner_than_a_fetch_after_room_keeps_the_request()
     plans = run_to_end(snapshot([a, h], [("r", "c", 1)], contents={"c": 500, "q": 800}))
     assert [(x.device, x.start_s, x.end_s) for x in assignments(plans)] == [("H", 100.0, 150.0)]
     assert downloads(plans) == []
+
+
+def test_an_idle_holder_is_woken_before_a_busy_one_found_first() -> None:
+    # A and B both hold c and burn it in 100 s; A (first in holder order) is busy
+    # until 5 s, B is idle. The arrival wakes the holder that finishes a copy
+    # first: B, which starts at 0 (before session 14 A was woken and took it at 5).
+    held = (CachedContent("c", 1000),)
+    a = device("A", drives=(5.0,), cached=held)
+    b = device("B", cached=held)
+    plan = plan_discflow(snapshot([a, b], [("r1", "c", 1)], contents={"c": 1000}))
+    assert [(x.device, x.start_s, x.end_s) for x in plan.assignments] == [("B", 0.0, 100.0)]
+    assert plan.downloads == ()
+
+
+def test_of_two_idle_holders_the_one_that_writes_fewer_media_is_woken() -> None:
+    # Both hold c and are idle with the same speed; A also writes DVD-R, which
+    # B cannot: the CD-R request is left to B (A's drive time is worth more).
+    held = (CachedContent("c", 1000),)
+    cd = device("A", cached=held).media["CD-R"]
+    a = replace(device("A", cached=held), media={"CD-R": cd, "DVD-R": replace(cd, media="DVD-R")})
+    b = device("B", cached=held)
+    plan = plan_discflow(snapshot([a, b], [("r1", "c", 1)], contents={"c": 1000}))
+    assert [(x.device, x.start_s) for x in plan.assignments] == [("B", 0.0)]
