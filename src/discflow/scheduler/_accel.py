@@ -47,6 +47,7 @@ COMPILED = (
     "_model",
     "_planned",
     "_pool",
+    "_prefetch",
     "_regroup",
     "_state",
     "_wake",

@@ -30,6 +30,10 @@
 #   still to look (``Waiter.expected``); a full re-plan (LP allocation of the whole
 #   queue) runs when more copies arrive at once than the drives can bind soon
 #   (a batch), and every REPLAN_INTERVAL_S while much planned work is left.
+# - A device that parks (nothing to take) with an idle link and free cache room
+#   fetches the content most asked for lately per device holding it, if its
+#   fetch is short (``_prefetch``: the next order for it burns there at once);
+#   the trickle's arrivals count as demand, a batch's do not.
 # - Reload notices go out when a device's blanks of a media would run out
 #   within the reload delay plus a margin at its planned or recent pace.
 # - Deterministic: every iteration order is insertion or sort order.
@@ -59,6 +63,7 @@ from discflow.scheduler._model import (
 )
 from discflow.scheduler._planned import note_planned, replan, steal
 from discflow.scheduler._pool import AGING_RATE, DUE_FACTOR, Piece, Pool, Waiter
+from discflow.scheduler._prefetch import Demand, prefetch
 from discflow.scheduler._state import Decisions, DeviceState
 from discflow.scheduler._wake import park, unpark, wake_for
 
@@ -115,6 +120,7 @@ class DiscflowPlanner:
     online_drives: int = 0
     ranked: list[str] = field(default_factory=list)  # device names by DeviceState.rank
     decisions: Decisions = field(default_factory=Decisions)  # this round's (see Decisions.clear)
+    demand: Demand = field(default_factory=Demand)  # the trickle's recent orders (_prefetch)
 
     def __post_init__(self) -> None:
         snap = self.snapshot
@@ -172,12 +178,19 @@ class DiscflowPlanner:
                 st.unindexed = True  # re-indexed at its visit, as before
                 self.wake(st, now)
         arrived = 0
+        accepted: list[QueuedRequest] = []
         for q in arrivals:
-            arrived += self._arrive(q, now, out)
+            added = self._arrive(q, now, out)
+            if added:
+                arrived += added
+                accepted.append(q)
+        limit = REPLAN_COPIES_PER_DRIVE * self.online_drives  # (a batch: more than this)
+        if arrived <= limit:  # a trickle: its orders tell what is in demand (not a batch's)
+            for q in accepted:
+                self.demand.note(q, now)
         # A batch (more copies at once than the drives can bind soon) is allocated
         # by the LP; a trickle of arrivals goes through the pool in SRPT order,
         # which is what keeps mean completion low.
-        limit = REPLAN_COPIES_PER_DRIVE * self.online_drives
         if arrived > limit or (
             now - self.last_replan >= REPLAN_INTERVAL_S and self.planned_copies > limit
         ):
@@ -275,6 +288,7 @@ class DiscflowPlanner:
             if n > 0 and pooled.get(m, 0) > 0 and self._could_take(st, m):
                 self.wake(st, now + st.horizon_s)
                 break
+        prefetch(self, st, now, out)  # idle: fetch what recent orders asked for most
         park(self, st)
 
     def _could_take(self, st: DeviceState, media: str) -> bool:
