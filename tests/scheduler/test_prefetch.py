@@ -76,18 +76,18 @@ def test_a_batch_is_not_counted_as_demand() -> None:
 
 def test_demand_ranks_by_decayed_count_and_replaces_the_least_asked_for() -> None:
     demand = Demand()
-    demand.note(_order("x1", "x", 0.0, 0), 0.0)
+    demand.note(_order("x1", "x", 0.0, 0))
     for k in range(3):
-        demand.note(_order(f"y{k}", "y", 0.0, k), 0.0)
+        demand.note(_order(f"y{k}", "y", 0.0, k))
     # y: 3 orders at 0; x: 1 at 0; z: 1 at T (worth e^1 = 2.7 orders at 0).
-    demand.note(_order("z", "z", DEMAND_TIME_S, 9), DEMAND_TIME_S)
+    demand.note(_order("z", "z", DEMAND_TIME_S, 9))
     assert [c for _, c in demand.ranking("CD-R")] == ["y", "z", "x"]
     assert math.isclose(demand.scores[("y", "CD-R")], math.log(3))
     # Full: a new pair replaces the least asked-for one, if it is asked for more.
     for k in range(HOT_ENTRIES - 3):
-        demand.note(_order(f"f{k}", f"f{k}", 0.0, 10 + k), 0.0)
+        demand.note(_order(f"f{k}", f"f{k}", 0.0, 10 + k))
     assert len(demand.scores) == HOT_ENTRIES
-    demand.note(_order("new", "new", 2 * DEMAND_TIME_S, 999), 2 * DEMAND_TIME_S)
+    demand.note(_order("new", "new", 2 * DEMAND_TIME_S, 999))
     assert len(demand.scores) == HOT_ENTRIES
     assert ("new", "CD-R") in demand.scores
     # (of the pairs asked for once at 0, ties go by name: x is the last, so dropped)

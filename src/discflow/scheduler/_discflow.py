@@ -187,7 +187,7 @@ class DiscflowPlanner:
         limit = REPLAN_COPIES_PER_DRIVE * self.online_drives  # (a batch: more than this)
         if arrived <= limit:  # a trickle: its orders tell what is in demand (not a batch's)
             for q in accepted:
-                self.demand.note(q, now)
+                self.demand.note(q)
         # A batch (more copies at once than the drives can bind soon) is allocated
         # by the LP; a trickle of arrivals goes through the pool in SRPT order,
         # which is what keeps mean completion low.

@@ -71,11 +71,13 @@ class Demand:
     scores: dict[tuple[str, str], float] = field(default_factory=dict)
     ranked: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
 
-    def note(self, request: QueuedRequest, now: float) -> None:
-        """Count one arrival of ``request``'s content and media at ``now``."""
+    def note(self, request: QueuedRequest) -> None:
+        """Count one arrival of ``request``'s content and media (at its arrival
+        time: the standing planner notes it as it arrives; ``plan_discflow``,
+        which has only the queue, notes the requests still queued)."""
         content, media = request.content, request.media
         key = (content, media)
-        score = now / DEMAND_TIME_S
+        score = request.arrival_s / DEMAND_TIME_S
         scores = self.scores
         old = scores.get(key)
         if old is not None:
