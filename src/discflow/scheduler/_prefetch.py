@@ -26,6 +26,11 @@
 #   demand per device already holding it.
 # - It goes through ``DeviceState.ensure_cached``: the same download rules and
 #   holder index as any fetch, so the next arrival finds the device a holder.
+#
+# Where it acts: in the simulator (every plan's downloads are carried out). The
+# live dispatcher carries out assignments and evictions; an agent fetches a
+# job's content itself, so a Download with no burn behind it is not acted on
+# there yet (a cache-fill job for agents is what it would take).
 """Prefetch of contents in demand into idle devices' free cache room."""
 
 from __future__ import annotations
