@@ -51,14 +51,15 @@ DEMAND_TIME_S: Final = 3600.0
 # Pairs (content, media) whose demand is tracked.
 HOT_ENTRIES: Final = 128
 # Prefetch only contents whose fetch takes at most this long on the device's link
-# (20 s: gen-poisson mean +2 % against 200 s; 60 s: +1 %).
+# (20 s: gen-poisson mean +2 % against 200 s; 60 s: +0.4 %; 600 and 1,800 s:
+# slow-online better, but mixed-online-rush's p99 worse: BENCHMARKS.md, session 14).
 PREFETCH_MAX_S: Final = 200.0
 # A content is in demand while its decayed arrivals in DEMAND_TIME_S are at least this.
 MIN_DEMAND: Final = 1.0
 # ... and a prefetch needs at least this many per device already holding it
 # (each prefetch adds a holder: 1.0 kept a tenth of the prefetches and lost
 # most of the gain; without a bound three times as many, and the planner's
-# holder scans cost 50 % more CPU).
+# CPU at 100k +70 %, holders being scanned per arrival).
 DEMAND_PER_HOLDER: Final = 0.5
 # A device looks at this many of each media's most asked-for contents (24 gave
 # the same means as 8 on gen-poisson seeds 1-8, within +-0.01, at more CPU).
