@@ -180,8 +180,7 @@ class DiscflowPlanner:
         arrived = 0
         accepted: list[QueuedRequest] = []
         for q in arrivals:
-            added = self._arrive(q, now, out)
-            if added:
+            if added := self._arrive(q, now, out):
                 arrived += added
                 accepted.append(q)
         limit = REPLAN_COPIES_PER_DRIVE * self.online_drives  # (a batch: more than this)
@@ -285,18 +284,11 @@ class DiscflowPlanner:
         # ``stalled`` (blanks asked for when nothing will wake) would never run.
         pooled = self.pool.copies
         for m, n in st.blanks.items():
-            if n > 0 and pooled.get(m, 0) > 0 and self._could_take(st, m):
+            if n > 0 and pooled.get(m, 0) > 0 and self.pool.fits_any(m, st.cache_bytes):
                 self.wake(st, now + st.horizon_s)
                 break
         prefetch(self, st, now, out)  # idle: fetch what recent orders asked for most
         park(self, st)
-
-    def _could_take(self, st: DeviceState, media: str) -> bool:
-        """Whether some pooled request of ``media`` fits this device (first fit ends it)."""
-        return any(
-            entry[3].pooled > 0 and st.can_write(media, entry[3].size)
-            for entry in self.pool.heaps.get(media, ())
-        )
 
     def _bind(
         self,

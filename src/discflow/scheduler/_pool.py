@@ -153,6 +153,14 @@ class Pool:
                     best, best_key = w, key
         return best
 
+    def fits_any(self, media: str, cache_bytes: int) -> bool:
+        """Whether some pooled request of ``media`` fits a cache of ``cache_bytes``
+        (the first fit ends the search)."""
+        return any(
+            entry[3].pooled > 0 and entry[3].size <= cache_bytes
+            for entry in self.heaps.get(media, ())
+        )
+
     def _push(self, w: Waiter) -> None:
         # Every change of ``pooled`` pushes, so ``pool_key`` is the live key of
         # each Waiter in ``by_content`` (``best_held`` reads it, not recomputes it).
