@@ -113,9 +113,11 @@ class Demand:
         """(-score, content) of ``media``, the most in demand first."""
         return self.ranked.get(media, [])
 
-    def in_demand_since(self, now: float) -> float:
-        """The least score of a pair still in demand at ``now`` (see MIN_DEMAND)."""
-        return now / DEMAND_TIME_S + math.log(MIN_DEMAND)
+    @staticmethod
+    def score_of(arrivals: float, now: float) -> float:
+        """The score of ``arrivals`` decayed arrivals at ``now`` (MIN_DEMAND's and
+        DEMAND_PER_HOLDER's floors are scores of this kind)."""
+        return now / DEMAND_TIME_S + math.log(arrivals)
 
 
 def prefetch(planner: DiscflowPlanner, st: DeviceState, now: float, out: Decisions) -> None:
@@ -126,11 +128,11 @@ def prefetch(planner: DiscflowPlanner, st: DeviceState, now: float, out: Decisio
     # A pair's value (its score less log(1 + holders)) is at most its score: in
     # score order, the scan ends at the first pair no longer in demand or below
     # the best value so far (at first, the least value a prefetch needs).
-    in_demand = planner.demand.in_demand_since(now)
+    in_demand = Demand.score_of(MIN_DEMAND, now)
     contents, holders = planner.snapshot.contents, planner.holders
     room = st.cache_bytes - st.used_bytes
     longest = PREFETCH_MAX_S * st.link_Bps  # the largest content worth fetching
-    best_value = now / DEMAND_TIME_S + math.log(DEMAND_PER_HOLDER)
+    best_value = Demand.score_of(DEMAND_PER_HOLDER, now)
     best = ""
     for media, left in st.blanks.items():
         if left <= 0:
